@@ -1,0 +1,1 @@
+"""Frontend app: server-rendered pages of the desk."""

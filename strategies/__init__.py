@@ -1,0 +1,1 @@
+"""Strategies app: the Strategy and StrategyConfig models over the pure algorithm library."""

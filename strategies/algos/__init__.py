@@ -1,0 +1,2 @@
+"""Pure-Python strategy library: the strategy interface, indicator primitives and each algorithm.
+Never imports Django, Celery, Channels or pybit."""

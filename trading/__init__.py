@@ -1,0 +1,1 @@
+"""Trading app: accounts, instruments, candles, orders, positions, fills, backtests."""
