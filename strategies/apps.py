@@ -1,0 +1,9 @@
+"""Django app config of the strategies app."""
+
+from django.apps import AppConfig
+
+
+class StrategiesConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "strategies"
+    verbose_name = "Strategies"

@@ -1,0 +1,83 @@
+"""Strategies (an algorithm of the registry) and their configs: account, symbols, leverage, sizing, TP/SL,
+typed parameters validated by the algorithm's own schema."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+
+from trading.choices import TIMEFRAME_CHOICES, SizingMode
+
+
+class Strategy(models.Model):
+    """A named algorithm from ``strategies.algos.registry``."""
+
+    key = models.CharField(max_length=40, unique=True, help_text="registry name, e.g. lorentzian")
+    label = models.CharField(max_length=80)
+    description = models.TextField(blank=True, default="")
+    # Desk defaults for new configs of this strategy (DESIGN.md section 3; the YAML master config).
+    default_leverage = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("50"))
+    default_sizing_mode = models.CharField(max_length=5, choices=SizingMode.choices, default=SizingMode.FIXED)
+    default_allocation = models.DecimalField(max_digits=8, decimal_places=6, null=True, blank=True)
+    default_kelly_fraction = models.DecimalField(max_digits=8, decimal_places=6, null=True, blank=True)
+    default_timeframe = models.CharField(max_length=4, choices=TIMEFRAME_CHOICES, default="5m")
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name_plural = "strategies"
+
+    def __str__(self) -> str:
+        return self.label or self.key
+
+    def clean(self) -> None:
+        from trading.validation import validate_strategy_defaults, validate_strategy_key
+
+        validate_strategy_key(self.key)
+        validate_strategy_defaults(self)
+
+
+class StrategyConfig(models.Model):
+    """How one strategy trades on one account: what, when, how big, with which protection."""
+
+    name = models.CharField(max_length=80)
+    strategy = models.ForeignKey(Strategy, on_delete=models.PROTECT, related_name="configs")
+    account = models.ForeignKey("trading.Account", on_delete=models.CASCADE, related_name="configs")
+    symbols = models.JSONField(default=list, help_text='e.g. ["BTCUSDT"]')
+    timeframe = models.CharField(max_length=4, choices=TIMEFRAME_CHOICES, default="5m")
+    leverage = models.DecimalField(max_digits=8, decimal_places=2)
+    sizing_mode = models.CharField(max_length=5, choices=SizingMode.choices, default=SizingMode.FIXED)
+    allocation = models.DecimalField(
+        max_digits=8, decimal_places=6, null=True, blank=True,
+        help_text="fixed mode: fraction of starting capital used as margin",
+    )
+    kelly_fraction = models.DecimalField(
+        max_digits=8, decimal_places=6, null=True, blank=True,
+        help_text="kelly mode: fraction of balance used as margin",
+    )
+    take_profit_pct = models.DecimalField(
+        max_digits=8, decimal_places=5, null=True, blank=True,
+        help_text="TP distance from entry in percent of price (e.g. 0.156)",
+    )
+    stop_loss_pct = models.DecimalField(
+        max_digits=8, decimal_places=5, default=Decimal("0.25"),
+        help_text="SL distance from entry in percent of price; must sit before liquidation",
+    )
+    params = models.JSONField(default=dict, blank=True, help_text="the algorithm's parameters")
+    enabled = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "name"], name="config_unique_name_per_account"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.strategy.key})"
+
+    def clean(self) -> None:
+        from trading.validation import validate_strategy_config
+
+        validate_strategy_config(self)

@@ -1,0 +1,46 @@
+"""Admin forms: the account form takes API credentials write-only and never renders them back."""
+
+from __future__ import annotations
+
+from django import forms
+
+from trading.models import Account
+
+
+class AccountAdminForm(forms.ModelForm):
+    api_key = forms.CharField(
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Write-only. Leave empty to keep the stored key.",
+    )
+    api_secret = forms.CharField(
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Write-only. Leave empty to keep the stored secret.",
+    )
+    clear_api_credentials = forms.BooleanField(required=False, help_text="Remove the stored key and secret.")
+
+    class Meta:
+        model = Account
+        fields = [
+            "owner", "name", "mode", "live_trading_enabled", "testnet", "maker_fee", "taker_fee",
+            "starting_capital", "max_open_positions", "kill_switch_engaged",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        key, secret = data.get("api_key"), data.get("api_secret")
+        if bool(key) != bool(secret):
+            self.add_error("api_secret" if key else "api_key", "API key and secret must be given together")
+        return data
+
+    def _post_clean(self):
+        # Put the new credentials on the instance before the model's own clean() checks live mode.
+        key, secret = self.cleaned_data.get("api_key"), self.cleaned_data.get("api_secret")
+        if self.cleaned_data.get("clear_api_credentials"):
+            self.instance.clear_api_credentials()
+        elif key and secret:
+            self.instance.set_api_credentials(api_key=key, api_secret=secret)
+        super()._post_clean()

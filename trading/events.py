@@ -1,0 +1,35 @@
+"""Live events of the desk: small typed JSON messages sent to an account's Channels group.
+
+Services call :func:`publish`; the dashboard consumer forwards them to the owner's browser sockets.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.serializers.json import DjangoJSONEncoder
+
+EVENT_TYPES = frozenset({
+    "tick", "candle", "signal", "order", "fill", "position", "decision", "equity", "feed", "backtest",
+})
+
+
+def account_group(account_id: int) -> str:
+    return f"account.{account_id}"
+
+
+def make_event(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"event type {event_type!r} is not one of {sorted(EVENT_TYPES)}")
+    # Round-trip through JSON so Decimals and datetimes become plain JSON values.
+    return {"type": event_type, "data": json.loads(json.dumps(data, cls=DjangoJSONEncoder))}
+
+
+def publish(*, account_id: int, event_type: str, data: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    async_to_sync(layer.group_send)(
+        account_group(account_id), {"type": "desk.event", "event": make_event(event_type, data)}
+    )

@@ -1,0 +1,19 @@
+"""manage.py rundesk: start web, worker, beat (and the embedded Redis when REDIS_URL is unset) together."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+from quantdesk.launcher import run
+
+
+class Command(BaseCommand):
+    help = "Run the whole desk in the foreground; Ctrl-C stops every process."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--concurrency", type=int, default=2)
+
+    def handle(self, *args, host: str, port: int, concurrency: int, **options):
+        raise SystemExit(run(host=host, port=port, concurrency=concurrency))

@@ -1,0 +1,7 @@
+"""WebSocket URL routes."""
+
+from django.urls import path
+
+from trading.consumers import DeskConsumer
+
+websocket_urlpatterns = [path("ws/desk/", DeskConsumer.as_asgi())]

@@ -1,0 +1,1 @@
+"""Use cases of the desk (services write; selectors read). Keyword-only, typed."""

@@ -1,0 +1,143 @@
+"""First-run setup of a desk: instruments, strategies, the master sizing config, an admin login, a paper
+account and one default (disabled) config per strategy. Idempotent: running it again changes nothing."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from strategies.models import Strategy, StrategyConfig
+from trading.choices import AccountMode
+from trading.models import Account, DeskSettings, Instrument
+from trading.services.sizing_config import import_sizing_config, read_file
+
+INSTRUMENTS_FILE = Path(settings.BASE_DIR) / "configs" / "instruments.yaml"
+
+
+@dataclass
+class BootstrapReport:
+    admin_username: str
+    admin_password: str | None  # only when generated now (shown once)
+    instruments_created: int
+    strategies_created: int
+    configs_created: int
+    sizing_config_loaded: bool
+
+
+def load_instruments(*, path: Path = INSTRUMENTS_FILE) -> int:
+    created = 0
+    for symbol, spec in (yaml.safe_load(path.read_text()) or {}).items():
+        if Instrument.objects.filter(symbol=symbol).exists():
+            continue
+        inst = Instrument(symbol=symbol, **{k: spec[k] for k in spec if k != "risk_tiers"},
+                          risk_tiers=spec.get("risk_tiers", []))
+        inst.full_clean()
+        inst.save()
+        created += 1
+    return created
+
+
+def ensure_strategies() -> int:
+    from strategies.algos import registry
+
+    created = 0
+    for key in registry.names():
+        cls = registry.get(key)
+        sizing = cls.default_sizing
+        strategy, was_created = Strategy.objects.get_or_create(
+            key=key,
+            defaults={
+                "label": cls.label,
+                "description": (cls.__doc__ or "").strip().split("\n")[0],
+                "default_leverage": Decimal(str(sizing["leverage"])),
+                "default_sizing_mode": sizing["sizing_mode"],
+                "default_allocation": _dec(sizing.get("allocation")),
+                "default_kelly_fraction": _dec(sizing.get("kelly_fraction")),
+                "default_timeframe": getattr(cls, "timeframe", "5m"),
+            },
+        )
+        created += was_created
+    return created
+
+
+def _dec(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def ensure_admin(*, username: str, password: str | None) -> tuple[object, str | None]:
+    user_model = get_user_model()
+    user = user_model.objects.filter(username=username).first()
+    if user is not None:
+        if password:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        return user, None
+    generated = None
+    if not password:
+        password = generated = secrets.token_urlsafe(12)
+    user = user_model.objects.create_superuser(username=username, email="", password=password)
+    return user, generated
+
+
+def ensure_paper_account(*, owner) -> Account:
+    desk = DeskSettings.current()
+    account, _ = Account.objects.get_or_create(
+        owner=owner,
+        name="Paper",
+        defaults={
+            "mode": AccountMode.PAPER,
+            "starting_capital": desk.starting_capital,
+            "max_open_positions": desk.max_open_positions,
+            "maker_fee": desk.maker_fee,
+            "taker_fee": desk.taker_fee,
+        },
+    )
+    return account
+
+
+def ensure_default_configs(*, account: Account, symbol: str = "BTCUSDT") -> int:
+    created = 0
+    for strategy in Strategy.objects.all():
+        if StrategyConfig.objects.filter(account=account, strategy=strategy).exists():
+            continue
+        cfg = StrategyConfig(
+            name=f"{strategy.label} {symbol}",
+            strategy=strategy,
+            account=account,
+            symbols=[symbol],
+            timeframe=strategy.default_timeframe,
+            leverage=strategy.default_leverage,
+            sizing_mode=strategy.default_sizing_mode,
+            allocation=strategy.default_allocation,
+            kelly_fraction=strategy.default_kelly_fraction,
+            stop_loss_pct=Decimal("0.25"),  # inside liquidation up to 125x at MMR 0.5 %
+            params={},
+            enabled=False,
+        )
+        cfg.full_clean()
+        cfg.save()
+        created += 1
+    return created
+
+
+@transaction.atomic
+def bootstrap_desk(*, admin_username: str = "admin", admin_password: str | None = None,
+                   sizing_config: Path | None = None) -> BootstrapReport:
+    instruments = load_instruments()
+    first_run = not DeskSettings.objects.exists()
+    strategies = ensure_strategies()
+    if first_run:
+        import_sizing_config(text=read_file(sizing_config or Path(settings.QUANTDESK_SIZING_CONFIG)))
+    user, generated = ensure_admin(username=admin_username, password=admin_password)
+    account = ensure_paper_account(owner=user)
+    configs = ensure_default_configs(account=account)
+    return BootstrapReport(admin_username=admin_username, admin_password=generated,
+                           instruments_created=instruments, strategies_created=strategies,
+                           configs_created=configs, sizing_config_loaded=first_run)

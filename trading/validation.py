@@ -1,0 +1,234 @@
+"""Validation of every model the desk edits (admin forms, API bodies, YAML), with messages that name the
+field and the limit. Rules that belong to the engine (sizing bands, liquidation distance) or to an
+algorithm (its parameter schema) are asked of them, never re-implemented here."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from trading.choices import TIMEFRAMES, AccountMode, OrderType, SizingMode
+
+MAX_FEE_RATE = Decimal("0.01")
+MAX_OPEN_POSITIONS = 50
+
+
+def _positive(errors: dict, field: str, value: Any, *, allow_none: bool = False) -> None:
+    if value is None:
+        if not allow_none:
+            errors[field] = f"{field}: required"
+        return
+    if Decimal(str(value)) <= 0:
+        errors[field] = f"{field}: {value} must be greater than 0"
+
+
+def _fee(errors: dict, field: str, value: Any) -> None:
+    if value is None or not (0 <= Decimal(str(value)) <= MAX_FEE_RATE):
+        errors[field] = f"{field}: {value} is outside 0..{MAX_FEE_RATE} (a fraction of notional, 0.0006 = 0.06 %)"
+
+
+def _raise(errors: dict) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+def validate_desk_numbers(desk) -> None:
+    errors: dict[str, str] = {}
+    _positive(errors, "starting_capital", desk.starting_capital)
+    _fee(errors, "maker_fee", desk.maker_fee)
+    _fee(errors, "taker_fee", desk.taker_fee)
+    if not 1 <= int(desk.max_open_positions or 0) <= MAX_OPEN_POSITIONS:
+        errors["max_open_positions"] = (
+            f"max_open_positions: {desk.max_open_positions} is outside 1..{MAX_OPEN_POSITIONS}"
+        )
+    _raise(errors)
+
+
+def validate_bands(bands: Any) -> None:
+    from trading.engine.sizing import parse_bands
+
+    try:
+        parse_bands(bands)
+    except ValueError as exc:
+        raise ValidationError({"leverage_bands": str(exc)}) from exc
+
+
+def validate_account(account) -> None:
+    errors: dict[str, str] = {}
+    _fee(errors, "maker_fee", account.maker_fee)
+    _fee(errors, "taker_fee", account.taker_fee)
+    _positive(errors, "starting_capital", account.starting_capital)
+    if not 1 <= int(account.max_open_positions or 0) <= MAX_OPEN_POSITIONS:
+        errors["max_open_positions"] = (
+            f"max_open_positions: {account.max_open_positions} is outside 1..{MAX_OPEN_POSITIONS}"
+        )
+    if account.mode == AccountMode.LIVE and not account.has_api_credentials:
+        errors["mode"] = "mode: live needs an API key and secret on the account"
+    if account.live_trading_enabled and account.mode != AccountMode.LIVE:
+        errors["live_trading_enabled"] = "live_trading_enabled: only a live-mode account can enable live trading"
+    _raise(errors)
+
+
+def validate_instrument(inst) -> None:
+    errors: dict[str, str] = {}
+    for field in ("tick_size", "qty_step", "min_qty"):
+        _positive(errors, field, getattr(inst, field))
+    if inst.min_notional is None or Decimal(str(inst.min_notional)) < 0:
+        errors["min_notional"] = f"min_notional: {inst.min_notional} must be 0 or more"
+    if inst.max_leverage is None or not 1 <= Decimal(str(inst.max_leverage)) <= 200:
+        errors["max_leverage"] = f"max_leverage: {inst.max_leverage} is outside 1..200"
+    if not errors:
+        from trading.engine.instruments import parse_risk_tiers
+
+        try:
+            parse_risk_tiers(inst.risk_tiers or [])
+        except ValueError as exc:
+            errors["risk_tiers"] = f"risk_tiers: {exc}"
+    _raise(errors)
+
+
+def validate_strategy_key(key: str) -> None:
+    from strategies.algos import registry
+
+    if key not in registry.names():
+        raise ValidationError({"key": f"key: unknown algorithm {key!r}; known: {', '.join(registry.names())}"})
+
+
+def validate_params(strategy_key: str, params: Any) -> dict:
+    """The algorithm's own schema validates its params; returns them with defaults filled in."""
+    from strategies.algos.base import ParamError
+
+    from strategies.algos import registry
+
+    if not isinstance(params, dict):
+        raise ValidationError({"params": "params: must be an object of parameter names to values"})
+    try:
+        return registry.get(strategy_key).validate_params(params)
+    except ParamError as exc:
+        raise ValidationError({"params": f"params.{exc.field}: {exc}"}) from exc
+
+
+def validate_strategy_config(cfg) -> None:
+    from trading.models import DeskSettings, Instrument
+
+    errors: dict[str, str] = {}
+    symbols = cfg.symbols
+    instruments: list = []
+    if not isinstance(symbols, list) or not symbols or not all(isinstance(s, str) for s in symbols):
+        errors["symbols"] = 'symbols: a non-empty list of symbols is required, e.g. ["BTCUSDT"]'
+    else:
+        known = {i.symbol: i for i in Instrument.objects.filter(symbol__in=symbols)}
+        unknown = [s for s in symbols if s not in known]
+        if unknown:
+            errors["symbols"] = f"symbols: unknown symbol(s) {', '.join(unknown)}; add the instrument first"
+        instruments = [known[s] for s in symbols if s in known]
+    if cfg.timeframe not in TIMEFRAMES:
+        errors["timeframe"] = f"timeframe: {cfg.timeframe!r} is not one of {', '.join(TIMEFRAMES)}"
+    if cfg.leverage is None or Decimal(str(cfg.leverage)) < 1:
+        errors["leverage"] = f"leverage: {cfg.leverage} is below the minimum 1"
+    else:
+        for inst in instruments:
+            if Decimal(str(cfg.leverage)) > inst.max_leverage:
+                errors["leverage"] = (
+                    f"leverage: {cfg.leverage} is above {inst.symbol}'s maximum {inst.max_leverage:g}"
+                )
+                break
+    if "leverage" not in errors:
+        errors.update(_sizing_errors(cfg, DeskSettings.current().leverage_bands))
+    _positive(errors, "take_profit_pct", cfg.take_profit_pct, allow_none=True)
+    _positive(errors, "stop_loss_pct", cfg.stop_loss_pct)
+    if "stop_loss_pct" not in errors and "leverage" not in errors:
+        errors.update(_stop_errors(cfg, instruments))
+    if cfg.strategy_id is not None:
+        try:
+            cfg.params = validate_params(cfg.strategy.key, cfg.params if cfg.params is not None else {})
+        except ValidationError as exc:
+            errors.update(exc.message_dict and {k: v[0] for k, v in exc.message_dict.items()})
+    _raise(errors)
+
+
+def _sizing_errors(cfg, bands) -> dict[str, str]:
+    from trading.engine.sizing import SizingError, validate_sizing
+
+    try:
+        validate_sizing(
+            mode=cfg.sizing_mode,
+            leverage=float(cfg.leverage),
+            allocation=None if cfg.allocation is None else float(cfg.allocation),
+            kelly_fraction=None if cfg.kelly_fraction is None else float(cfg.kelly_fraction),
+            bands=bands,
+        )
+    except SizingError as exc:
+        return {exc.field: str(exc)}
+    if cfg.sizing_mode not in SizingMode.values:
+        return {"sizing_mode": f"sizing_mode: {cfg.sizing_mode!r} is not one of {', '.join(SizingMode.values)}"}
+    return {}
+
+
+def _stop_errors(cfg, instruments) -> dict[str, str]:
+    """The stop-loss distance must sit strictly before liquidation at this leverage, for every symbol."""
+    from trading.engine.margin import max_stop_distance
+
+    sl = float(cfg.stop_loss_pct) / 100.0
+    for inst in instruments:
+        limit = max_stop_distance(leverage=float(cfg.leverage), mmr=_first_mmr(inst))
+        if sl >= limit:
+            return {
+                "stop_loss_pct": (
+                    f"stop_loss_pct: {cfg.stop_loss_pct} % is at or beyond liquidation on {inst.symbol} "
+                    f"at {cfg.leverage:g}x (must be below {limit * 100:.4f} %)"
+                )
+            }
+    return {}
+
+
+def _first_mmr(inst) -> float:
+    tiers = inst.risk_tiers or []
+    return float(tiers[0]["mmr"]) if tiers else 0.005
+
+
+def validate_position(pos) -> None:
+    errors: dict[str, str] = {}
+    _positive(errors, "entry_price", pos.entry_price)
+    if pos.qty is None or Decimal(str(pos.qty)) < 0:
+        errors["qty"] = f"qty: {pos.qty} must be 0 or more"
+    if pos.leverage is None or Decimal(str(pos.leverage)) < 1:
+        errors["leverage"] = f"leverage: {pos.leverage} is below the minimum 1"
+    if pos.margin is None or Decimal(str(pos.margin)) < 0:
+        errors["margin"] = f"margin: {pos.margin} must be 0 or more"
+    for field in ("take_profit", "stop_loss", "liquidation_price"):
+        _positive(errors, field, getattr(pos, field), allow_none=True)
+    _raise(errors)
+
+
+def validate_order(order) -> None:
+    errors: dict[str, str] = {}
+    _positive(errors, "qty", order.qty)
+    _positive(errors, "price", order.price, allow_none=order.order_type != OrderType.LIMIT)
+    for field in ("take_profit", "stop_loss"):
+        _positive(errors, field, getattr(order, field), allow_none=True)
+    _raise(errors)
+
+
+def validate_strategy_defaults(strategy) -> None:
+    """A strategy's default leverage and sizing obey the same bands as any config."""
+    from trading.models import DeskSettings
+
+    errors = _sizing_errors(
+        _SizingView(
+            strategy.default_sizing_mode, strategy.default_leverage,
+            strategy.default_allocation, strategy.default_kelly_fraction,
+        ),
+        DeskSettings.current().leverage_bands,
+    )
+    _raise({f"default_{k}": f"default_{v}" for k, v in errors.items()})
+
+
+class _SizingView:
+    """The four sizing numbers under the names ``_sizing_errors`` reads."""
+
+    def __init__(self, sizing_mode, leverage, allocation, kelly_fraction):
+        self.sizing_mode, self.leverage = sizing_mode, leverage
+        self.allocation, self.kelly_fraction = allocation, kelly_fraction
