@@ -5,6 +5,10 @@ from __future__ import annotations
 
 
 def pytest_configure(config):
+    from django.conf import settings
+
+    # Async tests reach the DB from worker threads; persistent connections there would outlive the test DB.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
     from quantdesk.env import EMBEDDED_REDIS_PORT, VAR_DIR, uses_embedded_redis
 
     if uses_embedded_redis():
