@@ -10,7 +10,13 @@ import pandas as pd
 import pytest
 
 from strategies.algos import registry
-from strategies.algos.base import ParamError, ParamSpec, StrategyContext, make_signal_frame, validate_signal_frame
+from strategies.algos.base import (
+    ParamError,
+    ParamSpec,
+    StrategyContext,
+    make_signal_frame,
+    validate_signal_frame,
+)
 
 ALGOS = Path(__file__).resolve().parents[2] / "strategies" / "algos"
 
