@@ -46,8 +46,9 @@ def align_closed(higher_values: pd.Series, higher_period: pd.Timedelta, index: p
     Higher bar H is available at H + higher_period; lower bar T is decided at its close T + bar_period. The value
     used at T is the newest higher bar with H + higher_period <= T + bar_period (NaN before the first).
     """
-    avail = higher_values.index + higher_period
-    pos = np.searchsorted(avail.values, (index + bar_period).values, side="right") - 1
+    avail = (pd.DatetimeIndex(higher_values.index) + higher_period).as_unit("ns").asi8
+    decided = (pd.DatetimeIndex(index) + bar_period).as_unit("ns").asi8
+    pos = np.searchsorted(avail, decided, side="right") - 1
     vals = higher_values.to_numpy(np.float64)
     out = np.full(len(index), np.nan)
     ok = pos >= 0
