@@ -50,6 +50,8 @@ def test_rsi_hand_case():
 def test_rsi_extremes():
     assert pine.rsi([1, 2, 3, 4], 2)[-1] == 100.0  # no down-moves
     assert pine.rsi([4, 3, 2, 1], 2)[-1] == 0.0  # no up-moves
+    assert pine.rsi([5, 5, 5, 5], 2)[-1] == 100.0  # both zero: down == 0 is tested first (TA-Lib says 0)
+    assert talib.RSI(np.array([5.0, 5, 5, 5]), 2)[-1] == 0.0
 
 
 def test_atr_uses_high_low_on_bar_zero():
@@ -121,3 +123,27 @@ def test_atr_matches_talib_after_warm_up(btc5000):
     assert np.isnan(ref[13])
     np.testing.assert_allclose(ours[400:], ref[400:], rtol=0, atol=1e-9)
     assert np.max(np.abs(ours[14:50] - ref[14:50])) > 1e-6  # the warm-up does differ (bar-0 TR)
+
+
+# ---- property test: random series, TA-Lib as the oracle -----------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from([1.0, 2.0, 3.5]) | st.floats(1.0, 1000.0, allow_nan=False), min_size=2, max_size=80),
+    st.integers(2, 30),  # TA-Lib rejects period 1 for these
+)
+def test_primitives_match_talib_on_random_series(values, n):
+    x = np.array(values)
+    assert_nan_equal(pine.sma(x, n), talib.SMA(x, n), atol=1e-9)
+    assert_nan_equal(pine.highest(x, n), talib.MAX(x, n))
+    assert_nan_equal(pine.lowest(x, n), talib.MIN(x, n))
+    assert_nan_equal(pine.ema(x, n), talib.EMA(x, n), atol=1e-9)
+    # while every change so far is zero both averages are 0: Pine's built-in gives 100, TA-Lib 0
+    flat = np.cumsum(np.abs(np.diff(x, prepend=x[0]))) == 0
+    ours, ref = pine.rsi(x, n), talib.RSI(x, n)
+    assert_nan_equal(ours[~flat], ref[~flat], atol=1e-8)
+    assert np.all(ours[flat & ~np.isnan(ours)] == 100.0)
