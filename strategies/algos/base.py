@@ -113,4 +113,3 @@ def bar_seconds(candles: pd.DataFrame, timeframe: str) -> float:
     raise ParamError("timeframe", f"{timeframe!r} is not a known timeframe")
 
 
-_ = ParamError  # re-exported

@@ -2,7 +2,8 @@
 
 signal = +1 when P(up over ``horizon``) > threshold, -1 when it is < 1 - threshold; confidence = probability
 of the chosen side (max(p, 1-p) on flat bars); drift = expm1((2p - 1) * mean |horizon-bar log move| of the
-training window); forecast = close * (1 + drift). ``out_of_sample_accuracy`` scores the signals afterwards.
+training window); forecast = close * (1 + drift). exit_long when the model turns short, exit_short when it turns
+long. ``out_of_sample_accuracy`` scores the signals afterwards (it needs the realised future, so it is not a column).
 """
 
 from __future__ import annotations
