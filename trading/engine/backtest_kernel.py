@@ -151,14 +151,13 @@ def run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, frate, fmark, 
             else:
                 margin -= margin * share
                 qty -= q
+                k = select_tier(qty * entry, rl)
+                liq = liquidation_price(side, qty, entry, lev, mmr[k], ded[k], 0.0)
         pexit = -1.0
         pred_frac = 0.0
         # 3. entry decided at the previous close
         if pentry != 0.0 and side == 0.0:
-            if kelly:
-                notional = bal * params[P_KELLY] * lev
-            else:
-                notional = params[P_CAPITAL] * params[P_ALLOC] * lev
+            notional = bal * params[P_KELLY] * lev if kelly else params[P_CAPITAL] * params[P_ALLOC] * lev
             q = sized_qty(notional, oi, step)
             if entry_check(q, oi, pentry, lev, taker, bal, min_qty, min_not, rl, maxlev) == OK:
                 side = pentry
