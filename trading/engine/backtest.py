@@ -142,8 +142,10 @@ def run_backtest(
     ``signals``: ``signal`` (+1/-1/0), ``exit_long``, ``exit_short`` and optional ``drift``,
     ``confidence``, ``half_life`` (seconds). ``funding``: rate per funding time; without it and with
     ``config.funding_rate`` a constant rate per funding interval is used. ``mark``: mark-price candles
-    (open/high/low/close) on any timeframe; bars take the high/low of the mark candle they fall in for
-    the liquidation trigger (else the bar's own range). ``balance`` defaults to config.initial_capital.
+    (open/high/low/close): their open at a funding time is the funding mark; when their bar length is
+    no longer than the candles', the mark candle a bar falls in gives the liquidation trigger's high/low
+    (coarser mark candles would liquidate on a low that happened later in their hour, so then the bar's
+    own range stands in for the mark). ``balance`` defaults to config.initial_capital.
     """
     config = config or BacktestConfig()
     config.validate(instrument)
@@ -154,8 +156,9 @@ def run_backtest(
     bar_ns = float(np.median(np.diff(ts[: min(n, 1000)]))) if n > 1 else 60e9
     o, h, lo, c = (np.ascontiguousarray(candles[k].to_numpy(dtype=np.float64)) for k in ("open", "high", "low", "close"))
     mh, ml = h, lo
-    if mark is not None and len(mark):
-        pos = np.searchsorted(_ns(mark.index), ts, side="right") - 1
+    mark_ns = _ns(mark.index) if mark is not None and len(mark) else None
+    if mark_ns is not None and (len(mark_ns) < 2 or mark_ns[1] - mark_ns[0] <= bar_ns):
+        pos = np.searchsorted(mark_ns, ts, side="right") - 1
         ok = pos >= 0
         mh = np.where(ok, mark["high"].to_numpy(np.float64)[np.maximum(pos, 0)], h)
         ml = np.where(ok, mark["low"].to_numpy(np.float64)[np.maximum(pos, 0)], lo)
