@@ -6,7 +6,15 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from trading.engine.metrics import SECONDS_PER_YEAR, compute_metrics, max_drawdown, profit_factor, sharpe, sortino, sqn
+from trading.engine.metrics import (
+    SECONDS_PER_YEAR,
+    compute_metrics,
+    max_drawdown,
+    profit_factor,
+    sharpe,
+    sortino,
+    sqn,
+)
 
 IDX = pd.date_range("2025-01-01", periods=4, freq="1D", tz="UTC")
 
