@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from . import backtest_kernel as K
-from . import reasons as R
+from .backtest_result import BacktestResult
 from .fees import FeeSchedule
-from .funding import _ns, funding_per_bar
+from .funding import _ns, funding_events
 from .instruments import Instrument
 from .rebalance import CONFIDENCE_DROP, DECAY_THRESHOLD, REDUCE_FRACTION, TIMEOUT_MULTIPLE
 from .sizing import FIXED, KELLY, SizingError, validate_sizing
@@ -65,26 +65,6 @@ class BacktestConfig:
                 )
         if self.max_open_positions < 1:
             raise SizingError("max_open_positions", f"max_open_positions: {self.max_open_positions} must be >= 1")
-
-
-@dataclass
-class BacktestResult:
-    """Trades, fills, the equity curve (at each bar close) and the final state."""
-
-    trades: pd.DataFrame
-    fills: pd.DataFrame
-    equity: pd.Series
-    initial_balance: float
-    final_balance: float
-    open_position: dict | None
-    config: BacktestConfig
-    instrument: Instrument
-    candles_close: pd.Series
-
-    def metrics(self, periods_per_year: float | None = None) -> dict:
-        from .metrics import compute_metrics
-
-        return compute_metrics(self, periods_per_year=periods_per_year)
 
 
 def _params(config: BacktestConfig, instrument: Instrument, bar_ns: float, has_drift: bool) -> np.ndarray:
@@ -173,10 +153,10 @@ def run_backtest(
     conf = _f64(signals, "confidence", n) if has_drift else empty
     hl = _f64(signals, "half_life", n) if has_drift else empty
     if config.funding and (funding is not None or config.funding_rate is not None):
-        frate, fmark = funding_per_bar(ts, rates=funding, mark=mark, constant_rate=config.funding_rate,
-                                       interval_minutes=instrument.funding_interval_minutes)
+        fbar, frate, fmark = funding_events(ts, rates=funding, mark=mark, constant_rate=config.funding_rate,
+                                            interval_minutes=instrument.funding_interval_minutes)
     else:
-        frate = fmark = np.full(n, np.nan)
+        fbar, frate, fmark = np.empty(0, dtype=np.int64), empty, empty
     params = _params(config, instrument, bar_ns, has_drift)
     start_balance = config.initial_capital if balance is None else float(balance)
     state = K.new_state(start_balance)
@@ -187,8 +167,9 @@ def run_backtest(
     parts = []
     for start in range(0, n, chunk):
         end = min(n, start + chunk)
-        nf = K.run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, frate, fmark, drift, conf, hl,
-                         params, rl, mmr, ded, maxlev, state, equity, buf)
+        fk = int(np.searchsorted(fbar, start))
+        nf = K.run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, fbar, frate, fmark, fk, drift, conf,
+                         hl, params, rl, mmr, ded, maxlev, state, equity, buf)
         if nf:
             parts.append(buf[:nf].copy())
         if progress is not None:
@@ -198,37 +179,6 @@ def run_backtest(
 
 
 def _result(candles, raw, equity, state, start_balance, config, instrument) -> BacktestResult:
-    index = candles.index
-    bars = raw[:, K.F_BAR].astype(np.int64)
-    fills = pd.DataFrame({
-        "time": index[bars],
-        "kind": np.array(R.KINDS, dtype=object)[raw[:, K.F_KIND].astype(np.int64)],
-        "side": np.where(raw[:, K.F_SIDE] > 0, "long", "short"),
-        "qty": raw[:, K.F_QTY],
-        "price": raw[:, K.F_PRICE],
-        "fee": raw[:, K.F_FEE],
-        "pnl": raw[:, K.F_PNL],
-        "reason": np.array(R.EXIT_REASONS, dtype=object)[raw[:, K.F_REASON].astype(np.int64)],
-        "bar": bars,
-    })
-    ex = raw[raw[:, K.F_KIND] == R.KIND_EXIT]
-    entry_bars = ex[:, K.F_ENTRY_BAR].astype(np.int64)
-    fees = ex[:, K.F_FEE] + ex[:, K.F_ENTRY_FEE]
-    trades = pd.DataFrame({
-        "entry_time": index[entry_bars],
-        "exit_time": index[ex[:, K.F_BAR].astype(np.int64)],
-        "side": np.where(ex[:, K.F_SIDE] > 0, "long", "short"),
-        "qty": ex[:, K.F_QTY],
-        "entry_price": ex[:, K.F_ENTRY_PRICE],
-        "exit_price": ex[:, K.F_PRICE],
-        "fees": fees,
-        "funding": ex[:, K.F_FUNDING],
-        "gross_pnl": ex[:, K.F_PNL],
-        "pnl": ex[:, K.F_PNL] - fees - ex[:, K.F_FUNDING],
-        "exit_reason": np.array(R.EXIT_REASONS, dtype=object)[ex[:, K.F_REASON].astype(np.int64)],
-        "entry_bar": entry_bars,
-        "exit_bar": ex[:, K.F_BAR].astype(np.int64),
-    })
     open_position = None
     if state[K.S_SIDE] != 0:
         open_position = {
@@ -238,12 +188,12 @@ def _result(candles, raw, equity, state, start_balance, config, instrument) -> B
             "margin": float(state[K.S_MARGIN]),
             "liq_price": float(state[K.S_LIQ]),
             "bankruptcy_price": float(state[K.S_BK]),
-            "entry_time": index[int(state[K.S_ENTRY_IDX])],
+            "entry_time": candles.index[int(state[K.S_ENTRY_IDX])],
         }
     return BacktestResult(
-        trades=trades,
-        fills=fills,
-        equity=pd.Series(equity, index=index, name="equity"),
+        raw_fills=raw,
+        index=candles.index,
+        equity=pd.Series(equity, index=candles.index, name="equity", copy=False),
         initial_balance=start_balance,
         final_balance=float(state[K.S_BAL]),
         open_position=open_position,

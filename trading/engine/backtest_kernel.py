@@ -82,9 +82,11 @@ def _put(fills, nf, bar, kind, side, qty, price, fee, pnl, reason, entry_bar, en
 
 
 @njit(cache=True)
-def run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, frate, fmark, drift, conf, hl,
+def run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, fbar, frate, fmark, fk, drift, conf, hl,
               params, rl, mmr, ded, maxlev, state, equity, fills):
-    """Advance the backtest over bars [start, end); returns the number of fills written."""
+    """Advance the backtest over bars [start, end); returns the number of fills written. Funding comes as
+    sparse events (fbar sorted bar indices, frate, fmark); ``fk`` is the first event at or after ``start``."""
+    nfund = fbar.shape[0]
     lev = params[P_LEV]
     taker = params[P_TAKER]
     step = params[P_STEP]
@@ -118,16 +120,17 @@ def run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, frate, fmark, 
     for i in range(start, end):
         oi = o[i]
         # 1. funding at the open, for a position held through the funding time
-        if funding_on and side != 0.0:
-            r = frate[i]
-            if r == r:
-                m = fmark[i]
+        if fk < nfund and fbar[fk] == i:
+            if funding_on and side != 0.0:
+                r = frate[fk]
+                m = fmark[fk]
                 if m != m:
                     m = oi
                 pay = funding_payment(side, qty, m, r)
                 bal -= pay
                 fund += pay
                 nf = _put(fills, nf, i, R.KIND_FUNDING, side, qty, m, 0.0, -pay, R.FUNDING, eidx, entry, 0.0, pay)
+            fk += 1
         # 2. exit or reduce decided at the previous close
         if side != 0.0 and (pexit >= 0.0 or pred_frac > 0.0):
             if pexit >= 0.0:
