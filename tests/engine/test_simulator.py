@@ -203,3 +203,12 @@ def test_state_round_trips_through_json():
         s.on_bar(SYM, 3, 20_300, 20_350, 19_700, 19_750)
     assert clone.to_state() == sim.to_state()
     assert [f.exit_reason for f in sim.fills] == ["entry", "signal", "sl"]
+
+
+def test_exchange_strings_are_accepted_and_bad_reasons_refused():
+    from decimal import Decimal
+
+    req = OrderRequest(SYM, "Buy", "Limit", "0.001", price=Decimal("19000.0"), stop_loss="18900")
+    assert (req.qty, req.price, req.stop_loss) == (0.001, 19_000.0, 18_900.0)
+    with pytest.raises(ValueError, match="exit_reason"):
+        OrderRequest(SYM, "Buy", "Market", 0.001, exit_reason="because")
