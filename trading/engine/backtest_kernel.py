@@ -117,11 +117,29 @@ def run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, fbar, frate, f
     efee = state[S_EFEE]
     fund = state[S_FUND]
     nf = 0
-    for i in range(start, end):
+    i = start
+    while i < end:
+        # fast paths over quiet bars (nothing pending, no funding, no signal or exit flag, no trigger): they
+        # only write equity. Any bar that is not quiet drops to the full step below, which redoes it whole.
+        quiet_until = fbar[fk] if fk < nfund and fbar[fk] < end else end
+        if side == 0.0 and pentry == 0.0 and pexit < 0.0 and pred_frac == 0.0:
+            while i < quiet_until and sig[i] == 0:
+                equity[i] = bal
+                i += 1
+        elif side != 0.0 and not has_drift and pexit < 0.0 and pred_frac == 0.0 and pentry == 0.0:
+            flags = exl if side > 0.0 else exs
+            while i < quiet_until and sig[i] == 0 and not flags[i]:
+                if step_bar(side, o[i], h[i], lo[i], mh[i], ml[i], tp, sl, liq, bk)[0] != 0:
+                    break
+                equity[i] = bal + price_pnl(side, qty, entry, c[i])
+                i += 1
+        if i >= end:
+            break
         oi = o[i]
-        # 1. funding at the open, for a position held through the funding time
-        if fk < nfund and fbar[fk] == i:
-            if funding_on and side != 0.0:
+        # 1. funding at the open, for a position held through the funding time (several events may
+        #    fall on one bar when bars are longer than the funding interval)
+        while fk < nfund and fbar[fk] <= i:
+            if funding_on and side != 0.0 and fbar[fk] == i:
                 r = frate[fk]
                 m = fmark[fk]
                 if m != m:
@@ -238,6 +256,7 @@ def run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, fbar, frate, f
             if has_drift:
                 pbase = drift[i]
                 pconf = conf[i]
+        i += 1
     state[S_BAL] = bal
     state[S_SIDE] = side
     state[S_QTY] = qty
