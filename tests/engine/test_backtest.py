@@ -138,3 +138,15 @@ def test_config_rejections_name_the_field(kwargs, field):
 def test_signals_must_align():
     with pytest.raises(ValueError, match="signals: 5 rows"):
         run_backtest(CANDLES, SIGNALS.iloc[:5], instrument=BTCUSDT, config=CONFIG)
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_index_resolution_does_not_matter(unit):
+    # pandas 3 makes microsecond indexes by default; the kernel works in the index's own unit
+    candles, signals = scenario(9)
+    base = run_backtest(candles, signals, instrument=BTCUSDT, config=CONFIGS[0])
+    other = candles.set_axis(candles.index.as_unit(unit))
+    r = run_backtest(other, signals.set_axis(other.index), instrument=BTCUSDT, config=CONFIGS[0])
+    np.testing.assert_array_equal(base.equity.to_numpy(), r.equity.to_numpy())
+    pd.testing.assert_frame_equal(base.fills.drop(columns="time"), r.fills.drop(columns="time"))
+    assert set(base.fills["reason"]) >= {"funding", "monitor-timeout"}

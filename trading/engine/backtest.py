@@ -18,7 +18,7 @@ import pandas as pd
 from . import backtest_kernel as K
 from .backtest_result import BacktestResult
 from .fees import FeeSchedule
-from .funding import _ns, funding_events
+from .funding import epoch, funding_events
 from .instruments import Instrument
 from .rebalance import CONFIDENCE_DROP, DECAY_THRESHOLD, REDUCE_FRACTION, TIMEOUT_MULTIPLE
 from .sizing import FIXED, KELLY, SizingError, validate_sizing
@@ -88,6 +88,7 @@ def _params(config: BacktestConfig, instrument: Instrument, bar_ns: float, has_d
     p[K.P_RFRAC] = config.reduce_fraction
     p[K.P_FUNDING] = 1.0 if config.funding else 0.0
     p[K.P_HAS_DRIFT] = 1.0 if has_drift else 0.0
+    p[K.P_TS_NS] = 1.0
     return p
 
 
@@ -132,13 +133,16 @@ def run_backtest(
     n = len(candles)
     if len(signals) != n:
         raise ValueError(f"signals: {len(signals)} rows, candles have {n}; align them to the candles")
-    ts = _ns(candles.index)
-    bar_ns = float(np.median(np.diff(ts[: min(n, 1000)]))) if n > 1 else 60e9
+    ts, unit_ns = epoch(candles.index)
+    bar_ns = float(np.median(np.diff(ts[: min(n, 1000)]))) * unit_ns if n > 1 else 60e9
     o, h, lo, c = (np.ascontiguousarray(candles[k].to_numpy(dtype=np.float64)) for k in ("open", "high", "low", "close"))
     mh, ml = h, lo
-    mark_ns = _ns(mark.index) if mark is not None and len(mark) else None
-    if mark_ns is not None and (len(mark_ns) < 2 or mark_ns[1] - mark_ns[0] <= bar_ns):
-        pos = np.searchsorted(mark_ns, ts, side="right") - 1
+    mark_t = None
+    if mark is not None and len(mark):
+        mark_t, mark_unit = epoch(mark.index)
+        mark_t = mark_t * mark_unit // unit_ns
+    if mark_t is not None and (len(mark_t) < 2 or (mark_t[1] - mark_t[0]) * unit_ns <= bar_ns):
+        pos = np.searchsorted(mark_t, ts, side="right") - 1
         ok = pos >= 0
         mh = np.where(ok, mark["high"].to_numpy(np.float64)[np.maximum(pos, 0)], h)
         ml = np.where(ok, mark["low"].to_numpy(np.float64)[np.maximum(pos, 0)], lo)
@@ -154,10 +158,11 @@ def run_backtest(
     hl = _f64(signals, "half_life", n) if has_drift else empty
     if config.funding and (funding is not None or config.funding_rate is not None):
         fbar, frate, fmark = funding_events(ts, rates=funding, mark=mark, constant_rate=config.funding_rate,
-                                            interval_minutes=instrument.funding_interval_minutes)
+                                            interval_minutes=instrument.funding_interval_minutes, unit_ns=unit_ns)
     else:
         fbar, frate, fmark = np.empty(0, dtype=np.int64), empty, empty
     params = _params(config, instrument, bar_ns, has_drift)
+    params[K.P_TS_NS] = unit_ns
     start_balance = config.initial_capital if balance is None else float(balance)
     state = K.new_state(start_balance)
     equity = np.empty(n)

@@ -42,8 +42,8 @@ from .rules import (
 
 # params
 (P_LEV, P_MODE, P_KELLY, P_CAPITAL, P_ALLOC, P_TP, P_SL, P_TAKER, P_STEP, P_MINQTY, P_MINNOT, P_TICK,
- P_BAR_NS, P_DECAY, P_TMULT, P_CDROP, P_RFRAC, P_FUNDING, P_HAS_DRIFT) = range(19)
-N_PARAMS = 19
+ P_BAR_NS, P_DECAY, P_TMULT, P_CDROP, P_RFRAC, P_FUNDING, P_HAS_DRIFT, P_TS_NS) = range(20)
+N_PARAMS = 20
 # state
 (S_BAL, S_SIDE, S_QTY, S_ENTRY, S_MARGIN, S_LIQ, S_BK, S_TP, S_SL, S_ENTRY_IDX, S_BASE, S_CBASE, S_PEXIT,
  S_PRED_FRAC, S_PRED_REASON, S_PENTRY, S_PBASE, S_PCONF, S_EFEE, S_FUND) = range(20)
@@ -240,7 +240,7 @@ def run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, fbar, frate, f
                 d = drift[i]
                 if base != base:
                     base = d
-                age = (ts[i] - ts[int(eidx)]) * 1e-9 + params[P_BAR_NS] * 1e-9
+                age = ((ts[i] - ts[int(eidx)]) * params[P_TS_NS] + params[P_BAR_NS]) * 1e-9
                 action, frac, why, nbase, ncbase = decide_code(
                     side, base, d, cbase, conf[i], age, hl[i], params[P_DECAY], params[P_TMULT],
                     params[P_CDROP], params[P_RFRAC])
