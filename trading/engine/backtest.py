@@ -28,7 +28,11 @@ CHUNK = 1 << 17
 
 @dataclass(frozen=True)
 class BacktestConfig:
-    """Leverage, sizing, protective stops (fractions of entry), fees, funding and monitor thresholds."""
+    """Leverage, sizing, protective stops (fractions of entry), fees, funding and monitor thresholds.
+
+    ``funding_rate`` is a constant rate per funding interval, used when no funding series is passed.
+    ``max_open_positions`` is validated for the desk, but a backtest holds one symbol and so at most one
+    position at a time. All backtest fills are market fills at the taker rate (``fees.taker``)."""
 
     leverage: float = 50.0
     sizing: str = KELLY
