@@ -84,6 +84,18 @@ def test_chunks_carry_state_and_report_progress(monkeypatch):
     np.testing.assert_array_equal(one.equity.to_numpy(), many.equity.to_numpy())
 
 
+def test_a_small_fill_buffer_is_emptied_and_resumed_without_changing_anything(monkeypatch):
+    import trading.engine.backtest_kernel as kernel
+
+    candles, signals = scenario(10)
+    one = run_backtest(candles, signals, instrument=BTCUSDT, config=CONFIGS[0])
+    monkeypatch.setattr(kernel, "FILL_BUFFER_ROWS", 5)  # 4 rows per bar + 1: many early stops
+    many = run_backtest(candles, signals, instrument=BTCUSDT, config=CONFIGS[0])
+    assert len(one.fills) > 100
+    pd.testing.assert_frame_equal(one.fills, many.fills)
+    np.testing.assert_array_equal(one.equity.to_numpy(), many.equity.to_numpy())
+
+
 def test_funding_series_and_mark_charge_the_held_position():
     idx = pd.date_range("2025-05-01 06:00", periods=4, freq="1h", tz="UTC")
     candles = pd.DataFrame({"open": 50_000.0, "high": 50_100.0, "low": 49_900.0, "close": 50_000.0, "volume": 1.0},

@@ -23,7 +23,7 @@ from .instruments import Instrument
 from .rebalance import CONFIDENCE_DROP, DECAY_THRESHOLD, REDUCE_FRACTION, TIMEOUT_MULTIPLE
 from .sizing import FIXED, KELLY, SizingError, validate_sizing
 
-CHUNK = 1 << 17
+CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -172,16 +172,18 @@ def run_backtest(
     equity = np.empty(n)
     rl, mmr, ded, maxlev = instrument.tier_arrays
     chunk = min(CHUNK, max(n, 1))
-    buf = np.empty((K.FILLS_PER_BAR * chunk, K.N_FILL))
+    per_bar = int(np.unique(fbar, return_counts=True)[1].max()) if len(fbar) else 0
+    buf = np.empty((max(K.FILL_BUFFER_ROWS, K.FILLS_PER_BAR + per_bar), K.N_FILL))  # reused: stays warm
     parts = []
-    for start in range(0, n, chunk):
+    start = 0
+    while start < n:
         end = min(n, start + chunk)
         fk = int(np.searchsorted(fbar, start))
-        nf = K.run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, fbar, frate, fmark, fk, drift, conf,
-                         hl, params, rl, mmr, ded, maxlev, state, equity, buf)
+        nf, start = K.run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, fbar, frate, fmark, fk, drift,
+                                conf, hl, params, rl, mmr, ded, maxlev, state, equity, buf)
         if nf:
             parts.append(buf[:nf].copy())
-        if progress is not None:
+        if progress is not None and start == end:
             progress(end / n)
     raw = np.concatenate(parts) if parts else np.empty((0, K.N_FILL))
     return _result(candles, raw, equity, state, start_balance, config, instrument)

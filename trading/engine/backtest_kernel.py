@@ -52,7 +52,8 @@ N_STATE = 20
 (F_BAR, F_KIND, F_SIDE, F_QTY, F_PRICE, F_FEE, F_PNL, F_REASON, F_ENTRY_BAR, F_ENTRY_PRICE, F_ENTRY_FEE,
  F_FUNDING) = range(12)
 N_FILL = 12
-FILLS_PER_BAR = 4
+FILLS_PER_BAR = 4  # exit + entry + TP/SL/liq + 1 funding; more funding rows are counted per bar
+FILL_BUFFER_ROWS = 16_384
 
 
 def new_state(balance: float) -> np.ndarray:
@@ -84,8 +85,10 @@ def _put(fills, nf, bar, kind, side, qty, price, fee, pnl, reason, entry_bar, en
 @njit(cache=True)
 def run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, fbar, frate, fmark, fk, drift, conf, hl,
               params, rl, mmr, ded, maxlev, state, equity, fills):
-    """Advance the backtest over bars [start, end); returns the number of fills written. Funding comes as
-    sparse events (fbar sorted bar indices, frate, fmark); ``fk`` is the first event at or after ``start``."""
+    """Advance the backtest over bars [start, end); returns (fills written, next bar). It stops early, before
+    a bar, when ``fills`` might not hold that bar's rows: the caller empties the buffer and calls again from
+    the bar returned. Funding comes as sparse events (fbar sorted bar indices, frate, fmark); ``fk`` is the
+    first event at or after ``start``."""
     nfund = fbar.shape[0]
     lev = params[P_LEV]
     taker = params[P_TAKER]
@@ -134,6 +137,13 @@ def run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, fbar, frate, f
                 equity[i] = bal + price_pnl(side, qty, entry, c[i])
                 i += 1
         if i >= end:
+            break
+        room = FILLS_PER_BAR - 1
+        j = fk
+        while j < nfund and fbar[j] <= i:
+            room += 1
+            j += 1
+        if nf + room > fills.shape[0]:
             break
         oi = o[i]
         # 1. funding at the open, for a position held through the funding time (several events may
@@ -277,4 +287,4 @@ def run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, fbar, frate, f
     state[S_PCONF] = pconf
     state[S_EFEE] = efee
     state[S_FUND] = fund
-    return nf
+    return nf, i
