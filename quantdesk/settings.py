@@ -140,6 +140,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",  # served locally, no CDN
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "SizingModeEnum": "trading.choices.SizingMode",
+        "TimeframeEnum": "trading.choices.TIMEFRAME_CHOICES",
+    },
 }
 
 # Paper trading is the default. Live trading additionally needs a per-account switch and keys.

@@ -48,11 +48,11 @@ def make_strategy(key: str = "chandelier") -> Strategy:
     sizing = cls.default_sizing
     strategy, _ = Strategy.objects.get_or_create(key=key, defaults={
         "label": cls.label,
-        "default_leverage": Decimal(str(sizing["leverage"])),
-        "default_sizing_mode": sizing["sizing_mode"],
-        "default_allocation": None if sizing.get("allocation") is None else Decimal(str(sizing["allocation"])),
-        "default_kelly_fraction": None if sizing.get("kelly_fraction") is None
-        else Decimal(str(sizing["kelly_fraction"])),
+        "default_leverage": Decimal(str(sizing.leverage)),
+        "default_sizing_mode": sizing.mode,
+        "default_allocation": None if sizing.allocation is None else Decimal(str(sizing.allocation)),
+        "default_kelly_fraction": None if sizing.kelly_fraction is None
+        else Decimal(str(sizing.kelly_fraction)),
     })
     return strategy
 

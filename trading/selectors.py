@@ -6,7 +6,9 @@ from trading.models import Account
 
 
 def accounts_for(*, user):
-    """Staff see every account; anyone else only their own."""
+    """Staff see every account; anyone else only their own; anonymous nothing."""
+    if user is None or not user.is_authenticated:
+        return Account.objects.none()
     qs = Account.objects.all()
     return qs if user.is_staff else qs.filter(owner=user)
 

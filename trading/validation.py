@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from trading.choices import TIMEFRAMES, AccountMode, OrderType, SizingMode
+from trading.choices import TIMEFRAMES, AccountMode, OrderType
 
 MAX_FEE_RATE = Decimal("0.01")
 MAX_OPEN_POSITIONS = 50
@@ -98,9 +98,8 @@ def validate_strategy_key(key: str) -> None:
 
 def validate_params(strategy_key: str, params: Any) -> dict:
     """The algorithm's own schema validates its params; returns them with defaults filled in."""
-    from strategies.algos.base import ParamError
-
     from strategies.algos import registry
+    from strategies.algos.base import ParamError
 
     if not isinstance(params, dict):
         raise ValidationError({"params": "params: must be an object of parameter names to values"})
@@ -136,7 +135,8 @@ def validate_strategy_config(cfg) -> None:
                 )
                 break
     if "leverage" not in errors:
-        errors.update(_sizing_errors(cfg, DeskSettings.current().leverage_bands))
+        capital = cfg.account.starting_capital if cfg.account_id else DeskSettings.current().starting_capital
+        errors.update(_sizing_errors(cfg, DeskSettings.current().leverage_bands, initial_capital=capital))
     _positive(errors, "take_profit_pct", cfg.take_profit_pct, allow_none=True)
     _positive(errors, "stop_loss_pct", cfg.stop_loss_pct)
     if "stop_loss_pct" not in errors and "leverage" not in errors:
@@ -149,7 +149,11 @@ def validate_strategy_config(cfg) -> None:
     _raise(errors)
 
 
-def _sizing_errors(cfg, bands) -> dict[str, str]:
+_ENGINE_FIELD = {"mode": "sizing_mode", "initial_capital": "starting_capital"}
+
+
+def _sizing_errors(cfg, bands, *, initial_capital) -> dict[str, str]:
+    """The engine's sizing rule (bands, fractions), reported under the model's field names."""
     from trading.engine.sizing import SizingError, validate_sizing
 
     try:
@@ -158,22 +162,24 @@ def _sizing_errors(cfg, bands) -> dict[str, str]:
             leverage=float(cfg.leverage),
             allocation=None if cfg.allocation is None else float(cfg.allocation),
             kelly_fraction=None if cfg.kelly_fraction is None else float(cfg.kelly_fraction),
+            initial_capital=float(initial_capital),
             bands=bands,
         )
     except SizingError as exc:
-        return {exc.field: str(exc)}
-    if cfg.sizing_mode not in SizingMode.values:
-        return {"sizing_mode": f"sizing_mode: {cfg.sizing_mode!r} is not one of {', '.join(SizingMode.values)}"}
+        field = _ENGINE_FIELD.get(exc.field, exc.field)
+        return {field: str(exc).replace(f"{exc.field}:", f"{field}:", 1)}
     return {}
 
 
 def _stop_errors(cfg, instruments) -> dict[str, str]:
     """The stop-loss distance must sit strictly before liquidation at this leverage, for every symbol."""
-    from trading.engine.margin import max_stop_distance
+    from trading.engine.margin import liquidation_distance
+    from trading.engine_adapters import engine_instrument
 
     sl = float(cfg.stop_loss_pct) / 100.0
     for inst in instruments:
-        limit = max_stop_distance(leverage=float(cfg.leverage), mmr=_first_mmr(inst))
+        mmr = engine_instrument(inst).tiers[0].mmr
+        limit = liquidation_distance(leverage=float(cfg.leverage), mmr=mmr)
         if sl >= limit:
             return {
                 "stop_loss_pct": (
@@ -182,11 +188,6 @@ def _stop_errors(cfg, instruments) -> dict[str, str]:
                 )
             }
     return {}
-
-
-def _first_mmr(inst) -> float:
-    tiers = inst.risk_tiers or []
-    return float(tiers[0]["mmr"]) if tiers else 0.005
 
 
 def validate_position(pos) -> None:
@@ -216,12 +217,14 @@ def validate_strategy_defaults(strategy) -> None:
     """A strategy's default leverage and sizing obey the same bands as any config."""
     from trading.models import DeskSettings
 
+    desk = DeskSettings.current()
     errors = _sizing_errors(
         _SizingView(
             strategy.default_sizing_mode, strategy.default_leverage,
             strategy.default_allocation, strategy.default_kelly_fraction,
         ),
-        DeskSettings.current().leverage_bands,
+        desk.leverage_bands,
+        initial_capital=desk.starting_capital,
     )
     _raise({f"default_{k}": f"default_{v}" for k, v in errors.items()})
 

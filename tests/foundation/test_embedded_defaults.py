@@ -42,10 +42,19 @@ def manage(env, *args, timeout=300) -> str:
     return out.stdout
 
 
+def wait_for(lines: list[str], prefix: str, text: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(line.startswith(prefix) and text in line for line in list(lines)):
+            return
+        time.sleep(0.25)
+    pytest.fail(f"no {prefix} line with {text!r} within {timeout} s:\n" + "".join(lines))
+
+
 def test_settings_default_to_sqlite_and_embedded_redis(fresh_env):
     code = ("from django.conf import settings as s; print(s.DATABASES['default']['ENGINE']); "
             "print(s.DATABASES['default']['NAME']); print(s.REDIS_URL); print(s.CELERY_BROKER_URL)")
-    out = manage(fresh_env, "shell", "-c", code).split("\n")
+    out = manage(fresh_env, "shell", "-v", "0", "-c", code).split("\n")
     assert out[0] == "django.db.backends.sqlite3"
     assert out[1] == os.path.join(fresh_env["QUANTDESK_VAR_DIR"], "quantdesk.sqlite3")
     assert out[2] == out[3] == f"redis://127.0.0.1:{fresh_env['QUANTDESK_EMBEDDED_REDIS_PORT']}/0"
@@ -81,13 +90,11 @@ def test_whole_desk_comes_up_and_admin_login_works(fresh_env):
             "csrfmiddlewaretoken": session.cookies["csrftoken"]}, headers={"Referer": f"{base}/admin/login/"})
         assert resp.status_code == 200 and "Site administration" in resp.text, resp.text[:500]
         assert "Strategy configs" in resp.text
+        wait_for(lines, "[worker]", "ready.")
         ping = subprocess.run([sys.executable, "-m", "celery", "-A", "quantdesk", "inspect", "ping", "--timeout", "10"],
                               cwd=REPO_ROOT, env=fresh_env, capture_output=True, text=True, timeout=120)
         assert "pong" in ping.stdout, ping.stdout + ping.stderr + "".join(lines)
-        deadline = time.monotonic() + 30
-        while not any("beat: Starting" in line for line in lines) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert any("beat: Starting" in line for line in lines), "".join(lines)
+        wait_for(lines, "[beat]", "beat: Starting")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from strategies.models import StrategyConfig
-from tests.factories import config_kwargs, make_account, make_instrument, make_strategy, make_user
+from tests.factories import BTC_TIERS, config_kwargs, make_account, make_instrument, make_strategy, make_user
 from trading.models import Account, Instrument, Order, Position
 
 
@@ -102,11 +102,12 @@ def test_paper_is_the_default(db):
 @pytest.mark.parametrize(("field", "value"), [("tick_size", Decimal("0")), ("qty_step", Decimal("-0.001")),
                                               ("max_leverage", Decimal("0")), ("min_qty", Decimal("0"))])
 def test_instrument_rules(db, field, value):
-    inst = Instrument(symbol="XUSDT", base_coin="X", tick_size=Decimal("0.1"), qty_step=Decimal("0.1"),
-                      min_qty=Decimal("0.1"), max_leverage=Decimal("50"), **{field: value})
+    good = dict(tick_size=Decimal("0.1"), qty_step=Decimal("0.1"), min_qty=Decimal("0.1"),
+                max_leverage=Decimal("50"), risk_tiers=BTC_TIERS)
+    inst = Instrument(symbol="XUSDT", base_coin="X", **{**good, field: value})
     with pytest.raises(ValidationError) as info:
         inst.full_clean()
-    assert field in info.value.message_dict
+    assert set(info.value.message_dict) == {field}
     assert str(value) in info.value.message_dict[field][0]
 
 

@@ -90,7 +90,7 @@ class StrategySerializer(serializers.ModelSerializer):
     def get_param_schema(self, obj) -> list[dict]:
         from strategies.algos import registry
 
-        return registry.get(obj.key).schema_json() if obj.key in registry.names() else []
+        return registry.get(obj.key).schema_json()["params"] if obj.key in registry.names() else []
 
 
 class StrategyConfigSerializer(ModelCleanMixin, serializers.ModelSerializer):

@@ -38,6 +38,37 @@ def build_tiers(rows: list[tuple[float, float, float]]) -> tuple[RiskTier, ...]:
     return tuple(tiers)
 
 
+def parse_risk_tiers(rows) -> tuple[RiskTier, ...]:
+    """Tiers from config/exchange rows ``{risk_limit_value, mmr, imr}`` (numbers or numeric strings).
+
+    ValueError names the row and field: at least one tier, risk limits strictly ascending,
+    0 < mmr < imr <= 1 and mmr not falling from one tier to the next.
+    """
+    if not isinstance(rows, (list, tuple)) or not rows:
+        raise ValueError("at least one tier {risk_limit_value, mmr, imr} is required")
+    parsed: list[tuple[float, float, float]] = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise ValueError(f"[{i}]: expected a mapping with risk_limit_value, mmr, imr")
+        values = []
+        for key in ("risk_limit_value", "mmr", "imr"):
+            try:
+                values.append(float(row[key]))
+            except (KeyError, TypeError, ValueError):
+                raise ValueError(f"[{i}].{key}: {row.get(key)!r} is not a number") from None
+        rl, mmr, imr = values
+        if not rl > 0:
+            raise ValueError(f"[{i}].risk_limit_value: {row['risk_limit_value']} must be greater than 0")
+        if not 0 < mmr < imr <= 1:
+            raise ValueError(f"[{i}].mmr: {row['mmr']} must be above 0 and below imr {row['imr']} (imr <= 1)")
+        if parsed and rl <= parsed[-1][0]:
+            raise ValueError(f"[{i}].risk_limit_value: {row['risk_limit_value']} must exceed the previous tier's")
+        if parsed and mmr < parsed[-1][1]:
+            raise ValueError(f"[{i}].mmr: {row['mmr']} is below the previous tier's {parsed[-1][1]:g}")
+        parsed.append((rl, mmr, imr))
+    return build_tiers(parsed)
+
+
 @dataclass(frozen=True)
 class Instrument:
     """A linear USDT perpetual: price/qty filters, leverage cap and maintenance-margin tiers."""

@@ -73,6 +73,13 @@ def order_cost(side, qty: float, price: float, leverage: float, taker: float) ->
     return float(rules.order_cost(qty, price, side_sign(side), leverage, taker))
 
 
+def liquidation_distance(*, leverage: float, mmr: float) -> float:
+    """Fraction of the entry price between entry and liquidation for a first-tier position (no
+    mmDeduction): 1/leverage - MMR. A stop-loss must sit strictly closer than this."""
+    # A long of size 1 at entry 1: liq = 1 - 1/lev + MMR, so the distance is 1 - liq.
+    return 1.0 - float(rules.liquidation_price(1.0, 1.0, 1.0, float(leverage), float(mmr), 0.0, 0.0))
+
+
 def stop_loss_before_liquidation(side, stop_loss: float, liquidation: float) -> bool:
     """True when the SL sits strictly before liquidation (long: SL > liq; short: SL < liq)."""
     return bool(rules.sl_before_liq(side_sign(side), float(stop_loss), float(liquidation)))

@@ -34,12 +34,48 @@ class SizingError(ValueError):
         self.message = message
 
 
-def allocation_band(leverage: float) -> tuple[float, float]:
+Band = tuple[float, float, float, float]
+_BAND_KEYS = ("min_leverage", "max_leverage", "min_allocation", "max_allocation")
+
+
+def parse_bands(raw) -> tuple[Band, ...]:
+    """Bands from config rows ``{min_leverage, max_leverage, min_allocation, max_allocation}``.
+
+    ValueError names the row and the field: leverage ranges within 1..125 and not overlapping,
+    allocations within (0, 1] with min <= max.
+    """
+    if not isinstance(raw, (list, tuple)) or not raw:
+        raise ValueError("a non-empty list of bands is required")
+    bands: list[Band] = []
+    for i, row in enumerate(raw):
+        if not isinstance(row, dict):
+            raise ValueError(f"[{i}]: expected a mapping with {', '.join(_BAND_KEYS)}")
+        values = []
+        for key in _BAND_KEYS:
+            value = row.get(key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"[{i}].{key}: {value!r} is not a number")
+            values.append(float(value))
+        lev_lo, lev_hi, a_lo, a_hi = values
+        if not 1 <= lev_lo <= lev_hi <= 125:
+            raise ValueError(f"[{i}]: leverage {lev_lo:g}..{lev_hi:g} must lie within 1..125 with min <= max")
+        if not 0 < a_lo <= a_hi <= 1:
+            raise ValueError(f"[{i}]: allocation {a_lo:g}..{a_hi:g} must lie within (0, 1] with min <= max")
+        bands.append((lev_lo, lev_hi, a_lo, a_hi))
+    ordered = sorted(bands)
+    for (lo1, hi1, *_), (lo2, _hi2, *_) in zip(ordered, ordered[1:], strict=False):
+        if lo2 <= hi1:
+            raise ValueError(f"leverage ranges {lo1:g}..{hi1:g} and {lo2:g}.. overlap")
+    return tuple(bands)
+
+
+def allocation_band(leverage: float, bands: tuple[Band, ...] = LEVERAGE_BANDS) -> tuple[float, float]:
     """Allowed (min, max) allocation for a leverage; SizingError when no band holds it."""
-    for lo, hi, a_lo, a_hi in LEVERAGE_BANDS:
+    for lo, hi, a_lo, a_hi in bands:
         if lo <= leverage <= hi:
             return a_lo, a_hi
-    raise SizingError("leverage", f"leverage: {leverage:g} is in no allocation band (1..19, 20..49, 50..125)")
+    ranges = ", ".join(f"{lo:g}..{hi:g}" for lo, hi, *_ in sorted(bands))
+    raise SizingError("leverage", f"leverage: {leverage:g} is in no allocation band ({ranges})")
 
 
 def _fmt(x: float) -> str:
@@ -54,8 +90,12 @@ def validate_sizing(
     kelly_fraction: float | None = None,
     initial_capital: float | None = None,
     allocation: float | None = None,
+    bands=LEVERAGE_BANDS,
 ) -> None:
-    """Raise SizingError naming the field and the limit when a sizing config is not allowed."""
+    """Raise SizingError naming the field and the limit when a sizing config is not allowed.
+
+    ``bands`` is the desk's band table, as tuples or as config rows (see :func:`parse_bands`).
+    """
     if mode not in (KELLY, FIXED):
         raise SizingError("mode", f"mode: {mode!r} is not 'kelly' or 'fixed'")
     if not leverage >= 1:
@@ -73,7 +113,9 @@ def validate_sizing(
         raise SizingError("initial_capital", f"initial_capital: {initial_capital} must be > 0")
     if allocation is None or not 0.0 < allocation <= 1.0:
         raise SizingError("allocation", f"allocation: {allocation} is outside (0, 1]")
-    lo, hi = allocation_band(leverage)
+    if bands and isinstance(bands[0], dict):
+        bands = parse_bands(bands)
+    lo, hi = allocation_band(leverage, bands)
     if not lo - 1e-12 <= allocation <= hi + 1e-12:
         raise SizingError(
             "allocation",

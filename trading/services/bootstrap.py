@@ -56,10 +56,10 @@ def ensure_strategies() -> int:
             defaults={
                 "label": cls.label,
                 "description": (cls.__doc__ or "").strip().split("\n")[0],
-                "default_leverage": Decimal(str(sizing["leverage"])),
-                "default_sizing_mode": sizing["sizing_mode"],
-                "default_allocation": _dec(sizing.get("allocation")),
-                "default_kelly_fraction": _dec(sizing.get("kelly_fraction")),
+                "default_leverage": Decimal(str(sizing.leverage)),
+                "default_sizing_mode": sizing.mode,
+                "default_allocation": _dec(sizing.allocation),
+                "default_kelly_fraction": _dec(sizing.kelly_fraction),
                 "default_timeframe": getattr(cls, "timeframe", "5m"),
             },
         )

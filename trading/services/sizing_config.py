@@ -19,18 +19,19 @@ class ConfigFileError(ValueError):
     """A problem in the YAML file; the message starts with the dotted path of the field."""
 
 
-def _number(data: dict, key: str, path: str, *, required: bool = True) -> Decimal | None:
+def _number(data: dict, key: str, path: str = "", *, required: bool = True) -> Decimal | None:
+    where = f"{path}.{key}" if path else key
     if key not in data or data[key] is None:
         if required:
-            raise ConfigFileError(f"{path}.{key}: required")
+            raise ConfigFileError(f"{where}: required")
         return None
     value = data[key]
     if isinstance(value, bool):
-        raise ConfigFileError(f"{path}.{key}: {value!r} is not a number")
+        raise ConfigFileError(f"{where}: {value!r} is not a number")
     try:
         return Decimal(str(value))
     except InvalidOperation as exc:
-        raise ConfigFileError(f"{path}.{key}: {value!r} is not a number") from exc
+        raise ConfigFileError(f"{where}: {value!r} is not a number") from exc
 
 
 def parse_sizing_config(text: str) -> dict[str, Any]:
@@ -44,7 +45,7 @@ def parse_sizing_config(text: str) -> dict[str, Any]:
         raise ConfigFileError(f"not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigFileError("top level: expected a mapping")
-    capital = _number(data, "starting_capital_usdt", "config")
+    capital = _number(data, "starting_capital_usdt")
     if capital <= 0:
         raise ConfigFileError(f"starting_capital_usdt: {capital} must be greater than 0")
     max_open = data.get("max_open_positions", 2)
@@ -77,7 +78,7 @@ def parse_sizing_config(text: str) -> dict[str, Any]:
         allocation = _number(entry, "allocation", path, required=False)
         kelly = _number(entry, "kelly_fraction", path, required=False)
         try:
-            validate_sizing(mode=mode, leverage=float(leverage),
+            validate_sizing(mode=mode, leverage=float(leverage), initial_capital=float(capital),
                             allocation=None if allocation is None else float(allocation),
                             kelly_fraction=None if kelly is None else float(kelly), bands=bands)
         except SizingError as exc:
