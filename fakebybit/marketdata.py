@@ -83,7 +83,7 @@ class Quote:
             "prevPrice1h": lst.price(prev), "markPrice": lst.price(self.mark), "indexPrice": lst.price(self.index),
             "openInterest": lst.qty(self.open_interest), "openInterestValue": money(self.open_interest * self.mark, 2),
             "turnover24h": money(self.turnover_24h, 4), "volume24h": lst.qty(self.volume_24h),
-            "fundingRate": plain(self.funding_rate), "nextFundingTime": ms_str(self.next_funding_time),
+            "fundingRate": money(self.funding_rate, 8), "nextFundingTime": ms_str(self.next_funding_time),
             "fundingIntervalHour": str(lst.instrument.funding_interval_minutes // 60),
             "fundingCap": plain(lst.funding_cap), "predictedDeliveryPrice": "", "basisRate": "",
             "deliveryFeeRate": "", "deliveryTime": "0", "ask1Size": lst.qty(self.ask_size),
@@ -151,5 +151,5 @@ class MarketData:
         book = self.funding.get(symbol, {})
         stamps = sorted(t for t in book if (start is None or t >= start) and (end is None or t <= end))
         stamps = stamps[:limit] if start is not None and end is None else stamps[-limit:]
-        return [{"symbol": symbol, "fundingRate": plain(book[t]), "fundingRateTimestamp": ms_str(t)}
+        return [{"symbol": symbol, "fundingRate": money(book[t], 8), "fundingRateTimestamp": ms_str(t)}
                 for t in reversed(stamps)]

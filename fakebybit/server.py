@@ -70,8 +70,8 @@ class FakeBybit:
 
     async def _astart(self) -> Urls:
         app = web.Application()
-        app.router.add_get("/v5/public/linear", lambda r: self.hub.handle(r, private=False))
-        app.router.add_get("/v5/private", lambda r: self.hub.handle(r, private=True))
+        app.router.add_get("/v5/public/linear", self._ws_public)
+        app.router.add_get("/v5/private", self._ws_private)
         app.router.add_route("*", "/{tail:.*}", self._http)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, handle_signals=False)
         await self._runner.setup()
@@ -114,6 +114,12 @@ class FakeBybit:
 
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(30)
 
+    async def _ws_public(self, request: web.Request) -> web.StreamResponse:
+        return await self.hub.handle(request, private=False)
+
+    async def _ws_private(self, request: web.Request) -> web.StreamResponse:
+        return await self.hub.handle(request, private=True)
+
     # ----- HTTP ----------------------------------------------------------------------------------
     def _route(self, method: str, path: str):
         if path.startswith("/v5/market/"):
@@ -134,7 +140,7 @@ class FakeBybit:
         fault = self.faults.take(path)
         if fault is not None and fault.before_processing:
             return self._early_fault(path, fault)
-        raw_query = request.rel_url.raw_query_string
+        raw_query = request.raw_path.partition("?")[2]  # the request line as sent (yarl would normalise it)
         raw_body = await request.read()
         headers: dict[str, str] = {}
         if not path.startswith("/v5/market/"):
