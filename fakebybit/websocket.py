@@ -5,6 +5,7 @@ sends tickers as a snapshot first and deltas after, and can drop every connectio
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -17,6 +18,9 @@ from .formats import now_ms
 from .marketdata import INTERVALS
 
 PRIVATE_TOPICS = ("order", "execution", "position", "wallet")
+# pybit stores a subscription's req_id only AFTER ws.send() returns; a reply that beats it crashes pybit's
+# socket thread with KeyError(req_id). Real Bybit is milliseconds away; on localhost the fake must wait.
+SUBSCRIBE_ACK_DELAY_S = 0.05
 PUBLIC_TOPIC = re.compile(r"^(?:kline\.(?P<interval>[0-9A-Z]+)|tickers|publicTrade)\.(?P<symbol>[A-Z0-9]+)$")
 
 
@@ -34,7 +38,8 @@ class Conn:
 class Hub:
     """All live connections and their subscriptions; runs on the server loop."""
 
-    def __init__(self, exchange, counters) -> None:
+    def __init__(self, exchange, counters, ack_delay_s: float = SUBSCRIBE_ACK_DELAY_S) -> None:
+        self.ack_delay_s = ack_delay_s
         self.exchange = exchange
         self.counters = counters
         self.conns: set[Conn] = set()
@@ -92,6 +97,7 @@ class Hub:
                     conn.topics.difference_update(args)
                     for t in args:
                         conn.ticker_sent.pop(t, None)
+            await asyncio.sleep(self.ack_delay_s)
             await self._send(conn, {"success": why is None, "ret_msg": why or "", "conn_id": conn.conn_id, **echo,
                                     "op": op})
             if why is None and op == "subscribe":
