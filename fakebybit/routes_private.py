@@ -34,6 +34,9 @@ def create_order(ex, params):
     if order_type not in ("Market", "Limit"):
         raise ParamError(f"params error: orderType {order_type!r} invalid")
     qty = number(params, "qty", True)
+    cap = lst.max_mkt_order_qty if order_type == "Market" else lst.max_order_qty
+    if qty > cap:
+        raise ParamError(f"The number of contracts exceeds maximum limit allowed ({order_type} max {lst.qty(cap)})")
     price = number(params, "price")
     if order_type == "Limit" and price is None:
         raise ParamError("params error: price is required for a Limit order")

@@ -85,6 +85,7 @@ def test_set_leverage_unchanged_is_110043_unless_ignored(fake_bybit, bybit_http)
 def test_qty_off_step_or_float_exponent_is_10001(fake_bybit, bybit_http):
     assert _code(_order, bybit_http, qty="0.0105") == 10001
     assert _code(_order, bybit_http, qty=0.00001) == 10001  # pybit sends str(0.00001) == '1e-05'
+    assert _code(_order, bybit_http, qty="500.001") == 10001  # above maxMktOrderQty 500
 
 
 def test_notional_below_5_is_110094(fake_bybit, bybit_http):
