@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from trading.engine.fees import FeeSchedule
-from trading.engine.orders import PARAMS_ERROR, OrderRequest
+from trading.engine.orders import ORDER_NOT_FOUND, OrderRequest
 from trading.engine.simulator import Simulator
 
 from .catalog import Listing
@@ -34,7 +34,6 @@ class OrderMeta:
     cum_value: float = 0.0
     cum_fee: float = 0.0
     cancel_type: str = "UNKNOWN"
-    stop_order_type: str = ""
     create_type: str = "CreateByUser"
 
 
@@ -86,7 +85,7 @@ class Account:
             return self.trading_stop(symbol, **{leg.kind_arg: 0.0}, reply={"orderId": leg.order_id,
                                                                             "orderLinkId": ""})
         if oid is None:
-            return Outcome(110001, "Order does not exist")
+            return Outcome(ORDER_NOT_FOUND, "Order does not exist")
         res = self.sim.cancel_order(oid)
         if not res.accepted:
             return Outcome(res.code, res.message)
@@ -219,10 +218,3 @@ class Account:
                 if meta.order_link_id == link_id and o is not None and symbol in (None, o.symbol):
                     return oid
         return None
-
-    def order_exists_link(self, link_id: str) -> bool:
-        return link_id in self.sim.client_ids
-
-
-def params_error(msg: str) -> Outcome:
-    return Outcome(PARAMS_ERROR, f"params error: {msg}")

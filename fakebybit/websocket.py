@@ -90,6 +90,7 @@ class Hub:
         elif op in ("subscribe", "unsubscribe"):
             args = msg.get("args") or []
             why = self._check_topics(conn, args)
+            await asyncio.sleep(self.ack_delay_s)  # the topic goes live with its ack, never before
             if why is None:
                 if op == "subscribe":
                     conn.topics.update(args)
@@ -97,7 +98,6 @@ class Hub:
                     conn.topics.difference_update(args)
                     for t in args:
                         conn.ticker_sent.pop(t, None)
-            await asyncio.sleep(self.ack_delay_s)
             await self._send(conn, {"success": why is None, "ret_msg": why or "", "conn_id": conn.conn_id, **echo,
                                     "op": op})
             if why is None and op == "subscribe":

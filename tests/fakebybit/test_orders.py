@@ -140,6 +140,19 @@ def test_trading_stop_sets_and_cancels_legs(fake_bybit, bybit_http):
                  positionIdx=0, stopLoss="3000") == 10001
 
 
+def test_cancelling_a_tp_sl_leg_by_order_id_removes_it_from_the_position(fake_bybit, bybit_http):
+    _order(bybit_http, takeProfit="70000", stopLoss="64000")
+    legs = bybit_http.get_open_orders(category="linear", symbol="BTCUSDT")["result"]["list"]
+    sl = next(o for o in legs if o["stopOrderType"] == "StopLoss")
+    assert bybit_http.cancel_order(category="linear", symbol="BTCUSDT", orderId=sl["orderId"])["result"][
+        "orderId"] == sl["orderId"]
+    pos = bybit_http.get_positions(category="linear", symbol="BTCUSDT")["result"]["list"][0]
+    assert (pos["takeProfit"], pos["stopLoss"]) == ("70000.00", "0")
+    row = bybit_http.get_open_orders(category="linear", symbol="BTCUSDT", orderId=sl["orderId"])["result"]["list"]
+    assert row[0]["orderStatus"] == "Deactivated"
+    assert _code(bybit_http.cancel_order, category="linear", symbol="BTCUSDT", orderId=sl["orderId"]) == 110001
+
+
 def test_take_profit_trigger_closes_with_closed_pnl_and_wallet_consistent(fake_bybit, bybit_http):
     _order(bybit_http, takeProfit="66000", stopLoss="64000")
     fake_bybit.set_price("BTCUSDT", 66_100.0)  # a jump through the TP: the engine fills at that price (gap rule)
