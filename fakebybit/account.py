@@ -94,6 +94,19 @@ class Account:
         out.events = self.run(lambda: None, ts, touched={oid})
         return out
 
+    def cancel_all(self, symbol: str) -> Outcome:
+        """Cancel every open (New) order of ``symbol``; TP/SL legs stay (Bybit's default orderFilter)."""
+        ts = now_ms()
+        done = []
+        for order in self.sim.open_orders(symbol):
+            if self.sim.cancel_order(order.order_id).accepted:
+                self.meta[order.order_id].cancel_type = "CancelByUser"
+                done.append(order.order_id)
+        out = Outcome(result={"list": [{"orderId": o, "orderLinkId": self.meta[o].order_link_id} for o in done],
+                              "success": "1"})
+        out.events = self.run(lambda: None, ts, touched=set(done))
+        return out
+
     def set_leverage(self, symbol: str, leverage: float) -> Outcome:
         res = self.sim.set_leverage(symbol, leverage)
         return Outcome(res.code, res.message)

@@ -67,6 +67,12 @@ def cancel_order(ex, params):
     return ex.account.cancel_order(lst.symbol, oid, link)
 
 
+def cancel_all(ex, params):
+    _category(params)
+    lst = _listing(ex, params)
+    return ex.account.cancel_all(lst.symbol)
+
+
 def set_leverage(ex, params):
     _category(params)
     lst = _listing(ex, params)
@@ -102,9 +108,15 @@ def _need_scope(params: dict, names: tuple[str, ...]) -> None:
         raise ParamError(f"params error: one of {', '.join(names)} is required")
 
 
-def order_realtime(ex, params):
+def order_history(ex, params):
+    """Finished orders (Filled / Cancelled / Deactivated), newest first."""
+    return order_realtime(ex, params, history=True)
+
+
+def order_realtime(ex, params, history: bool = False):
     cat = _category(params)
-    _need_scope(params, ("symbol", "settleCoin", "baseCoin"))
+    if not history:
+        _need_scope(params, ("symbol", "settleCoin", "baseCoin"))
     lst = _listing(ex, params, required=False)
     acct = ex.account
     oid, link = text(params, "orderId"), text(params, "orderLinkId")
@@ -116,6 +128,8 @@ def order_realtime(ex, params):
             if lst is None or r["symbol"] == lst.symbol]
     if oid or link:
         rows = [r for r in rows if (not oid or r["orderId"] == oid) and (not link or r["orderLinkId"] == link)]
+    elif history:
+        rows = [r for r in rows if r["orderStatus"] not in ("New", "PartiallyFilled", "Untriggered")]
     elif open_only == 0:
         rows = [r for r in rows if r["orderStatus"] in ("New", "PartiallyFilled", "Untriggered")]
     else:
@@ -186,6 +200,7 @@ def fee_rate(ex, params):
 
 GET_ROUTES = {
     "/v5/order/realtime": order_realtime,
+    "/v5/order/history": order_history,
     "/v5/position/list": position_list,
     "/v5/account/wallet-balance": wallet_balance,
     "/v5/execution/list": execution_list,
@@ -195,6 +210,7 @@ GET_ROUTES = {
 POST_ROUTES = {
     "/v5/order/create": create_order,
     "/v5/order/cancel": cancel_order,
+    "/v5/order/cancel-all": cancel_all,
     "/v5/position/set-leverage": set_leverage,
     "/v5/position/trading-stop": trading_stop,
     "/v5/account/set-margin-mode": set_margin_mode,

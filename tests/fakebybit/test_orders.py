@@ -125,6 +125,17 @@ def test_cancel_resting_order_by_link_id(fake_bybit, bybit_http):
     assert (row["orderStatus"], row["cancelType"]) == ("Cancelled", "CancelByUser")
 
 
+def test_cancel_all_cancels_resting_orders_and_history_lists_them(fake_bybit, bybit_http):
+    _order(bybit_http, takeProfit="70000")
+    ids = {_order(bybit_http, orderType="Limit", price=p, qty="0.005")["result"]["orderId"] for p in ("60000", "61000")}
+    res = bybit_http.cancel_all_orders(category="linear", symbol="BTCUSDT")["result"]
+    assert {o["orderId"] for o in res["list"]} == ids and res["success"] == "1"
+    still = bybit_http.get_open_orders(category="linear", symbol="BTCUSDT")["result"]["list"]
+    assert [o["stopOrderType"] for o in still] == ["TakeProfit"]
+    hist = bybit_http.get_order_history(category="linear", symbol="BTCUSDT")["result"]["list"]
+    assert sorted(o["orderStatus"] for o in hist) == ["Cancelled", "Cancelled", "Filled"]
+
+
 def test_trading_stop_sets_and_cancels_legs(fake_bybit, bybit_http):
     _order(bybit_http)
     bybit_http.set_trading_stop(category="linear", symbol="BTCUSDT", tpslMode="Full", positionIdx=0,
