@@ -150,6 +150,8 @@ class Account:
         for oid in changed:
             if oid in self.meta:
                 self.meta[oid].updated = ts
+                if self.sim.orders[oid].status == "Cancelled" and self.meta[oid].cancel_type == "UNKNOWN":
+                    self.meta[oid].cancel_type = "CancelByReduceOnly"  # the Simulator dropped it with the position
         symbols = {f.symbol for f in new_fills} | set(always_position or ())
         self._track_positions(symbols, ts)
         triggered = {f.order_id: f for f in new_fills if f.exit_reason in ("tp", "sl")}
