@@ -174,7 +174,10 @@ class FakeBybit:
         if outcome.events:
             await resp.prepare(request)
             await resp.write_eof()
+            self.counters.mark("reply", path)
             await self.hub.publish_private(outcome.events)
+        else:
+            self.counters.mark("reply", path)
         return resp
 
     def _early_fault(self, path: str, fault) -> web.Response:

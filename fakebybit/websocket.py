@@ -163,6 +163,7 @@ class Hub:
         wallet)."""
         for topic, rows in events:
             frame = {"id": uuid.uuid4().hex, "topic": topic, "creationTime": now_ms(), "data": rows}
+            self.counters.mark("push", topic)
             for conn in list(self.conns):
                 if conn.private and conn.authed and topic in conn.topics:
                     await self._send(conn, frame)

@@ -103,6 +103,9 @@ def test_private_pushes_follow_the_order_in_bybit_order(fake_bybit, bybit_http, 
     assert (execution[0]["execPrice"], execution[0]["orderLinkId"]) == ("65000.10", "ws-1")
     assert (position[0]["entryPrice"], position[0]["size"], position[0]["side"]) == ("65000.10", "0.010", "Buy")
     assert wallet[0]["accountType"] == "UNIFIED" and wallet[0]["coin"][0]["coin"] == "USDT"
+    trace = fake_bybit.counters.snapshot()["trace"]
+    i = trace.index(("reply", "/v5/order/create"))
+    assert trace[i + 1:i + 5] == [("push", "order"), ("push", "execution"), ("push", "position"), ("push", "wallet")]
 
 
 def test_stop_loss_trigger_pushes_leg_fill_execution_position_wallet(fake_bybit, bybit_http, ws_factory, inbox):
