@@ -229,5 +229,5 @@ def _fill(account_id: int, f, client_order_id: str, fee_rate: float) -> Exchange
         exec_id=f"paper-{account_id}-{f.fill_id}", order_id=f.order_id, symbol=f.symbol, side=f.side,
         qty=_dec(f.qty, "0.0000000001"), price=_dec(f.price), fee=_dec(f.fee), fee_rate=_dec(fee_rate),
         is_maker=f.liquidity == "maker", realised_pnl=_dec(f.realised_pnl), exec_type=exec_type,
-        exit_reason="" if f.exit_reason == "entry" else f.exit_reason, executed_at=_ms_to_dt(f.ts),
+        exit_reason="" if f.exit_reason in ("entry", "funding") else f.exit_reason, executed_at=_ms_to_dt(f.ts),
         client_order_id=client_order_id, funding=_dec(f.funding))
