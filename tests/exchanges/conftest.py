@@ -98,7 +98,7 @@ def pytest_terminal_summary(terminalreporter):
         return
     tr = terminalreporter
     tr.section("bybit adapter fault scenarios (counts from the fake exchange)")
-    tr.write_line(f"{'scenario':<34}{'create sent':>12}{'on fake':>9}{'110072':>8}{'lookups':>9}  outcome")
+    tr.write_line(f"{'scenario':<38}{'create sent':>12}{'on fake':>9}{'110072':>8}{'lookups':>9}  outcome")
     for row in FAULT_SUMMARY:
-        tr.write_line(f"{row['scenario']:<34}{row['sent']:>12}{row['accepted']:>9}{row['duplicates']:>8}"
+        tr.write_line(f"{row['scenario']:<38}{row['sent']:>12}{row['accepted']:>9}{row['duplicates']:>8}"
                       f"{row['lookups']:>9}  {row['outcome']}")
