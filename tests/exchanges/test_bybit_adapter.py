@@ -206,3 +206,14 @@ def test_credentials_never_show(account, fake_bybit, settings):
     assert ex.last_price("BTCUSDT") == Decimal("65000")
     settings.BYBIT_HTTP_ENDPOINT = None  # no override anywhere -> pybit's own URL for account.testnet
     assert BybitExchange(account).endpoint == "https://api-testnet.bybit.com"
+
+
+def test_an_injected_pybit_session_is_used_as_is(account, fake_bybit):
+    ex = BybitExchange(account, http=pybit_http(fake_bybit), backoff=FAST)
+    assert ex.endpoint == fake_bybit.urls.http and ex.last_price("ETHUSDT") == Decimal("3500")
+
+
+def test_an_injected_session_without_ignore_codes_still_treats_110043_as_success(account, fake_bybit):
+    ex = BybitExchange(account, http=pybit_http(fake_bybit), backoff=FAST)  # pybit raises 110043 here
+    ex.set_leverage("BTCUSDT", Decimal("10"))  # the fake's default leverage: "not modified"
+    assert fake_bybit.counters.snapshot()["ret_codes"] == {110043: 1}

@@ -136,3 +136,19 @@ def test_past_reset_10006_cannot_crash_the_adapter(account, fake_bybit):
         assert (e.value.code, e.value.retryable) == (10006, True)
     finally:
         relay.stop()
+
+
+def test_clock_behind_the_server_is_healed_by_pybit_widening_recv_window(bybit, fake_bybit):
+    # the server is 6 s ahead: ts = server - 6,000 < server - recv_window 5,000 -> 10002; pybit retries
+    # with recv_window 7,500, which admits it
+    fake_bybit.set_clock_offset(6_000)
+    assert bybit.wallet().balance == Decimal("10000")
+    seen = fake_bybit.counters.snapshot()
+    assert seen["ret_codes"] == {10002: 1} and seen["requests"]["/v5/account/wallet-balance"] == 2
+
+
+def test_a_read_timeout_on_a_get_is_retried(account, fake_bybit):
+    fake_bybit.faults.next(POSITIONS, "timeout", seconds=1.0)
+    ex = BybitExchange(account, endpoint=fake_bybit.urls.http, backoff=FAST, timeout=0.3)
+    assert ex.positions() == []
+    assert fake_bybit.counters.snapshot()["requests"][POSITIONS] == 2

@@ -49,6 +49,9 @@ class BybitExchange:
 
     def __init__(self, account, *, endpoint: str | None = None, http=None, recv_window: int = 5000,
                  max_attempts: int = 4, backoff: tuple[float, ...] = (0.2, 0.5, 1.0), timeout: float = 10.0):
+        reason = live_refusal(account)
+        if reason is not None:  # the factory checks this too; a direct construction must not bypass it
+            raise LiveTradingRefused(reason)
         if max_attempts < 1:
             raise ValueError(f"max_attempts: {max_attempts} must be at least 1")
         self.account = account
@@ -66,9 +69,6 @@ class BybitExchange:
     def _build_http(self, account, *, recv_window: int, timeout: float):
         from pybit.unified_trading import HTTP
 
-        reason = live_refusal(account)
-        if reason is not None:  # the factory checks this too; a direct construction must not bypass it
-            raise LiveTradingRefused(reason)
         key, secret = account.api_credentials()
         return HTTP(api_key=key, api_secret=secret, testnet=self.testnet, recv_window=int(recv_window),
                     timeout=timeout, max_retries=self.max_attempts,
