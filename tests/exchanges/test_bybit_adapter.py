@@ -217,3 +217,13 @@ def test_an_injected_session_without_ignore_codes_still_treats_110043_as_success
     ex = BybitExchange(account, http=pybit_http(fake_bybit), backoff=FAST)  # pybit raises 110043 here
     ex.set_leverage("BTCUSDT", Decimal("10"))  # the fake's default leverage: "not modified"
     assert fake_bybit.counters.snapshot()["ret_codes"] == {110043: 1}
+
+
+def test_executions_page_past_one_hundred(bybit, fake_bybit):
+    fake_bybit.set_rate_limit(CREATE, 1000)
+    for i in range(101):  # 101 fills: execution/list answers at most 100 per page
+        bybit.place_order(buy(Decimal("0.001"), f"x-{i}"))
+    fills = bybit.executions(symbol="BTCUSDT")
+    assert len(fills) == len({f.exec_id for f in fills}) == 101
+    assert [f.executed_at for f in fills] == sorted(f.executed_at for f in fills)
+    assert fake_bybit.counters.snapshot()["requests"]["/v5/execution/list"] == 2
