@@ -18,9 +18,9 @@ def test_paper_by_default():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("switch", "keys", "missing"), [
-    (False, True, "live_trading_enabled switch"),
-    (True, False, "API key and secret"),
-    (False, False, "live_trading_enabled switch and API key and secret"),
+    (False, True, "the live_trading_enabled switch is off"),
+    (True, False, "no API key/secret is stored"),
+    (False, False, "switch is off; no API key/secret is stored"),
 ])
 def test_live_mode_refuses_without_switch_and_keys(switch, keys, missing):
     acc = make_account(make_user(), mode="paper")
