@@ -69,8 +69,8 @@ class CandleBatch:
     high: list[str]
     low: list[str]
     close: list[str]
-    volume: list[str]
-    turnover: list[str]
+    volume: list[str] | None  # None: the source has no such column (stored values are kept)
+    turnover: list[str] | None
     path: Path | None = None
 
     def __len__(self) -> int:
@@ -261,10 +261,8 @@ def read_candle_file(path: Path | str, *, interval: str, kind: str = "trade") ->
     if ms is not None:
         _sequence(chk, ms, step)
     chk.raise_if_any()
-    zeros = ["0"] * n
     return CandleBatch(path=path, open_ms=ms, open=texts["open"], high=texts["high"], low=texts["low"],
-                      close=texts["close"], volume=texts.get("volume", zeros),
-                      turnover=texts.get("turnover", zeros))
+                       close=texts["close"], volume=texts.get("volume"), turnover=texts.get("turnover"))
 
 
 def read_funding_file(path: Path | str) -> FundingBatch:

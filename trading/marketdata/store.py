@@ -24,7 +24,6 @@ Q10 = Decimal("1e-10")  # price_field / qty_field scale
 Q8 = Decimal("1e-8")  # turnover and rate_field scale
 BATCH_SIZE = 5000
 CANDLE_UNIQUE = ["symbol", "interval", "kind", "open_time"]
-CANDLE_VALUES = ["open", "high", "low", "close", "volume", "turnover"]
 
 
 def ms_to_dt(ms: int) -> datetime:
@@ -61,10 +60,14 @@ class Gap:
 Progress = Callable[[int], None]
 
 
-def _candle_values(batch: CandleBatch, i: int) -> tuple[Decimal, ...]:
-    return (Decimal(batch.open[i]).quantize(Q10), Decimal(batch.high[i]).quantize(Q10),
-            Decimal(batch.low[i]).quantize(Q10), Decimal(batch.close[i]).quantize(Q10),
-            Decimal(batch.volume[i]).quantize(Q10), Decimal(batch.turnover[i]).quantize(Q8))
+def _columns(batch: CandleBatch) -> list[tuple[str, list[str], Decimal]]:
+    """The value columns this batch carries (volume/turnover only when its source had them)."""
+    cols = [(name, getattr(batch, name), Q10) for name in ("open", "high", "low", "close")]
+    if batch.volume is not None:
+        cols.append(("volume", batch.volume, Q10))
+    if batch.turnover is not None:
+        cols.append(("turnover", batch.turnover, Q8))
+    return cols
 
 
 def _write(model, objs: list, *, unique_fields: list[str], update_fields: list[str], progress: Progress | None,
@@ -83,16 +86,18 @@ def upsert_candles(*, symbol: str, interval: str, kind: str, batch: CandleBatch,
     if len(batch) == 0:
         return UpsertCounts()
     first, last = ms_to_dt(batch.open_ms[0]), ms_to_dt(batch.open_ms[-1])
+    cols = _columns(batch)
+    names = [name for name, _, _ in cols]
     with transaction.atomic():
         stored = {
             dt_to_ms(row[0]): tuple(row[1:])
             for row in Candle.objects.filter(symbol=symbol, interval=interval, kind=kind,
                                              open_time__gte=first, open_time__lte=last)
-            .values_list("open_time", *CANDLE_VALUES).order_by()
+            .values_list("open_time", *names).order_by()
         }
         objs, added, updated = [], 0, 0
         for i, ms in enumerate(batch.open_ms.tolist()):
-            values = _candle_values(batch, i)
+            values = tuple(Decimal(texts[i]).quantize(q) for _, texts, q in cols)
             old = stored.get(ms)
             if old == values:
                 continue
@@ -101,10 +106,10 @@ def upsert_candles(*, symbol: str, interval: str, kind: str, batch: CandleBatch,
             else:
                 updated += 1
             objs.append(Candle(symbol=symbol, interval=interval, kind=kind, open_time=ms_to_dt(ms),
-                               **dict(zip(CANDLE_VALUES, values, strict=True))))
+                               **dict(zip(names, values, strict=True))))
         if progress:
             progress(len(batch) - len(objs))
-        _write(Candle, objs, unique_fields=CANDLE_UNIQUE, update_fields=CANDLE_VALUES, progress=progress,
+        _write(Candle, objs, unique_fields=CANDLE_UNIQUE, update_fields=names, progress=progress,
                batch_size=batch_size)
     return UpsertCounts(added=added, updated=updated, unchanged=len(batch) - len(objs))
 
