@@ -34,6 +34,16 @@ def dt_to_ms(dt: datetime) -> int:
     return (dt - EPOCH) // timedelta(milliseconds=1)
 
 
+def parse_utc(text: str) -> datetime:
+    """'2025-01-01', '2025-01-01T12:00' or a full ISO-8601 date-time; naive means UTC."""
+    from django.utils.dateparse import parse_datetime
+
+    value = parse_datetime(text) or parse_datetime(f"{text}T00:00:00")
+    if value is None:
+        raise ValueError(f"{text!r}: not an ISO-8601 date or date-time")
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class UpsertCounts:
     added: int = 0

@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.dateparse import parse_datetime
 
 from trading.choices import TIMEFRAMES, CandleKind
 from trading.marketdata.bybit import BybitError
 from trading.marketdata.download import download_candles, download_funding
-
-
-def utc(text: str):
-    value = parse_datetime(text) or parse_datetime(text + "T00:00:00")
-    if value is None:
-        raise CommandError(f"{text!r}: not an ISO-8601 date or date-time")
-    if value.tzinfo is None:
-        from datetime import UTC
-
-        value = value.replace(tzinfo=UTC)
-    return value
+from trading.marketdata.store import parse_utc
 
 
 class Command(BaseCommand):
@@ -34,8 +23,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, symbol, interval, since, until, kind, funding, no_progress, **options):
-        since_dt, until_dt = utc(since), (utc(until) if until else None)
         try:
+            since_dt, until_dt = parse_utc(since), (parse_utc(until) if until else None)
             report = download_candles(symbol=symbol, interval=interval, since=since_dt, until=until_dt, kind=kind,
                                       progress=not no_progress)
             self.stdout.write(report.summary())
