@@ -31,3 +31,35 @@ def bar_rows(n: int, *, start: str = "2025-03-01T00:00:00Z", minutes: int = 5, b
 
 
 HEADER = "timestamp,open,high,low,close,volume"
+
+
+GENERATED_START = 1_577_836_800  # 2020-01-01 00:00 UTC, epoch seconds
+
+
+def generate_candles(n: int, *, symbol: str = "BTCUSDT", interval: str = "1m") -> None:
+    """Insert ``n`` bars in one SQL statement (no Python row objects), on SQLite or PostgreSQL.
+
+    Bar k opens at 2020-01-01 + k intervals; open = 1000 + k % 1000, high = open + 2, low = open - 1,
+    close = open + 1, volume = k % 7.
+    """
+    from django.db import connection
+
+    from trading.choices import TIMEFRAMES
+
+    step = TIMEFRAMES[interval][0]
+    values = ("1000 + (n % 1000)", "1002 + (n % 1000)", "999 + (n % 1000)", "1001 + (n % 1000)", "n % 7", "0")
+    columns = "symbol, interval, kind, open_time, open, high, low, close, volume, turnover"
+    if connection.vendor == "postgresql":
+        modulo = ", ".join(v.replace("%", "%%") for v in values)  # psycopg: a literal % is %%
+        sql = (f"INSERT INTO trading_candle ({columns}) SELECT %s, %s, 'trade', to_timestamp({GENERATED_START} + n * "
+               f"{step}), {modulo} FROM generate_series(0, %s) AS n")
+    elif connection.vendor == "sqlite":
+        # Django keeps SQLite datetimes as 'YYYY-MM-DD HH:MM:SS' UTC text, which is what datetime() writes.
+        sql = (f"WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < %s) "
+               f"INSERT INTO trading_candle ({columns}) SELECT %s, %s, 'trade', "
+               f"datetime({GENERATED_START} + n * {step}, 'unixepoch'), {', '.join(values)} FROM seq")
+    else:
+        raise NotImplementedError(connection.vendor)
+    params = [symbol, interval, n - 1] if connection.vendor == "postgresql" else [n - 1, symbol, interval]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
