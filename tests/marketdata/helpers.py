@@ -47,12 +47,12 @@ def generate_candles(n: int, *, symbol: str = "BTCUSDT", interval: str = "1m") -
     from trading.choices import TIMEFRAMES
 
     step = TIMEFRAMES[interval][0]
-    values = ("1000 + (n % 1000)", "1002 + (n % 1000)", "999 + (n % 1000)", "1001 + (n % 1000)", "n % 7", "0")
+    # '%%' is a literal '%' for both backends' parameter styles
+    values = ("1000 + (n %% 1000)", "1002 + (n %% 1000)", "999 + (n %% 1000)", "1001 + (n %% 1000)", "n %% 7", "0")
     columns = "symbol, interval, kind, open_time, open, high, low, close, volume, turnover"
     if connection.vendor == "postgresql":
-        modulo = ", ".join(v.replace("%", "%%") for v in values)  # psycopg: a literal % is %%
         sql = (f"INSERT INTO trading_candle ({columns}) SELECT %s, %s, 'trade', to_timestamp({GENERATED_START} + n * "
-               f"{step}), {modulo} FROM generate_series(0, %s) AS n")
+               f"{step}), {', '.join(values)} FROM generate_series(0, %s) AS n")
     elif connection.vendor == "sqlite":
         # Django keeps SQLite datetimes as 'YYYY-MM-DD HH:MM:SS' UTC text, which is what datetime() writes.
         sql = (f"WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < %s) "
