@@ -25,10 +25,13 @@ log = logging.getLogger(__name__)
 
 
 class DeskWebSocket(WebSocket):
-    """pybit's public WebSocket with two changes: an optional endpoint (e.g. ws://127.0.0.1:P/v5/public/linear)
-    instead of wss://stream.bybit.com, and a subscribe reply that arrives before pybit has recorded its req_id
-    is accepted. (pybit sends the subscribe frame and only then stores the req_id; a fast answer raised
-    KeyError in its socket thread, which closed the socket and then hung in ``exit()`` waiting for itself.)"""
+    """pybit's public WebSocket with an optional endpoint (e.g. ws://127.0.0.1:P/v5/public/linear instead of
+    wss://stream.bybit.com) and without its subscribe race: pybit sends the subscribe frame and only then records
+    the req_id and the topic's callback, so a quick reply (or the ticker snapshot Bybit pushes right after
+    subscribing) met a KeyError in the socket thread, which closed the socket. Here the socket thread waits
+    briefly for the registration instead, and drops the frame with a warning if it never comes."""
+
+    REGISTRATION_WAIT = 2.0
 
     def __init__(self, *, endpoint: str | None = None, **options):
         self._desk_endpoint = endpoint
@@ -37,12 +40,27 @@ class DeskWebSocket(WebSocket):
     def _connect(self, url):
         return super()._connect(self._desk_endpoint or url)
 
+    def _registered(self, check) -> bool:
+        deadline = time.monotonic() + self.REGISTRATION_WAIT
+        while not check():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)
+        return True
+
     def _process_subscription_message(self, message):
         req_id = message.get("req_id")
-        if req_id and req_id not in self.subscriptions:
-            log.debug("subscribe reply %s arrived before pybit recorded it", req_id)
+        if req_id and not self._registered(lambda: req_id in self.subscriptions):
+            log.warning("subscribe reply for unknown req_id %s ignored", req_id)
             return None
         return super()._process_subscription_message(message)
+
+    def _process_normal_message(self, message):
+        topic = message.get("topic")
+        if topic is not None and not self._registered(lambda: topic in self.callback_directory):
+            log.warning("frame for %s before any callback was registered: dropped", topic)
+            return None
+        return super()._process_normal_message(message)
 
 
 def public_websocket(*, endpoint: str | None = None) -> DeskWebSocket:
