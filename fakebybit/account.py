@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from trading.engine.fees import FeeSchedule
-from trading.engine.orders import PARAMS_ERROR, OrderRequest
+from trading.engine.orders import ORDER_NOT_FOUND, OrderRequest
 from trading.engine.simulator import Simulator
 
 from .catalog import Listing
@@ -34,7 +34,6 @@ class OrderMeta:
     cum_value: float = 0.0
     cum_fee: float = 0.0
     cancel_type: str = "UNKNOWN"
-    stop_order_type: str = ""
     create_type: str = "CreateByUser"
 
 
@@ -86,13 +85,26 @@ class Account:
             return self.trading_stop(symbol, **{leg.kind_arg: 0.0}, reply={"orderId": leg.order_id,
                                                                             "orderLinkId": ""})
         if oid is None:
-            return Outcome(110001, "Order does not exist")
+            return Outcome(ORDER_NOT_FOUND, "Order does not exist")
         res = self.sim.cancel_order(oid)
         if not res.accepted:
             return Outcome(res.code, res.message)
         self.meta[oid].cancel_type = "CancelByUser"
         out = Outcome(result={"orderId": oid, "orderLinkId": self.meta[oid].order_link_id})
         out.events = self.run(lambda: None, ts, touched={oid})
+        return out
+
+    def cancel_all(self, symbol: str) -> Outcome:
+        """Cancel every open (New) order of ``symbol``; TP/SL legs stay (Bybit's default orderFilter)."""
+        ts = now_ms()
+        done = []
+        for order in self.sim.open_orders(symbol):
+            if self.sim.cancel_order(order.order_id).accepted:
+                self.meta[order.order_id].cancel_type = "CancelByUser"
+                done.append(order.order_id)
+        out = Outcome(result={"list": [{"orderId": o, "orderLinkId": self.meta[o].order_link_id} for o in done],
+                              "success": "1"})
+        out.events = self.run(lambda: None, ts, touched=set(done))
         return out
 
     def set_leverage(self, symbol: str, leverage: float) -> Outcome:
@@ -138,6 +150,8 @@ class Account:
         for oid in changed:
             if oid in self.meta:
                 self.meta[oid].updated = ts
+                if self.sim.orders[oid].status == "Cancelled" and self.meta[oid].cancel_type == "UNKNOWN":
+                    self.meta[oid].cancel_type = "CancelByReduceOnly"  # the Simulator dropped it with the position
         symbols = {f.symbol for f in new_fills} | set(always_position or ())
         self._track_positions(symbols, ts)
         triggered = {f.order_id: f for f in new_fills if f.exit_reason in ("tp", "sl")}
@@ -219,10 +233,3 @@ class Account:
                 if meta.order_link_id == link_id and o is not None and symbol in (None, o.symbol):
                     return oid
         return None
-
-    def order_exists_link(self, link_id: str) -> bool:
-        return link_id in self.sim.client_ids
-
-
-def params_error(msg: str) -> Outcome:
-    return Outcome(PARAMS_ERROR, f"params error: {msg}")

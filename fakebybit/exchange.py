@@ -32,6 +32,10 @@ class Exchange:
         and the private events. Unset bid/ask default to last and last + one tick; mark/index to last."""
         lst = self.listings[symbol]
         tick = lst.instrument.tick_size
+        if bid is not None and ask is not None and bid > ask:
+            raise ValueError(f"bid/ask: bid {bid} is above ask {ask}")
+        if min(x for x in (last, bid, ask, mark, index) if x is not None) <= 0:
+            raise ValueError("prices must be positive")
         q = self.market.quotes.get(symbol)
         fields = {"last": last, "bid": last if bid is None else bid, "ask": last + tick if ask is None else ask,
                   "mark": last if mark is None else mark, "index": last if index is None else index}

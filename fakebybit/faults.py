@@ -72,7 +72,8 @@ class Faults:
 
 class Counters:
     """What the server saw: requests per path, orders accepted, rejects per retCode (all endpoints and
-    order/create alone), WS messages per op."""
+    order/create alone), WS messages per op, and ``trace``: the order in which REST replies were written
+    and private frames pushed (("reply", path) / ("push", topic))."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -81,6 +82,7 @@ class Counters:
         self.orders_accepted = 0
         self.orders_rejected: Counter = Counter()
         self.ws_ops: Counter = Counter()
+        self.trace: deque[tuple[str, str]] = deque(maxlen=10_000)
 
     def request(self, path: str) -> None:
         with self._lock:
@@ -96,6 +98,10 @@ class Counters:
                 else:
                     self.orders_accepted += 1
 
+    def mark(self, what: str, name: str) -> None:
+        with self._lock:
+            self.trace.append((what, name))
+
     def ws(self, op: str) -> None:
         with self._lock:
             self.ws_ops[op] += 1
@@ -104,4 +110,4 @@ class Counters:
         with self._lock:
             return {"requests": dict(self.requests), "ret_codes": dict(self.ret_codes),
                     "orders_accepted": self.orders_accepted, "orders_rejected": dict(self.orders_rejected),
-                    "ws_ops": dict(self.ws_ops)}
+                    "ws_ops": dict(self.ws_ops), "trace": list(self.trace)}

@@ -1,10 +1,15 @@
-"""Pytest fixtures for the fake Bybit exchange, importable by any test package:
+"""Pytest fixtures for the fake Bybit exchange, importable by any test package (in its conftest.py or
+test module; ``pytest_plugins = ["fakebybit.pytest_plugin"]`` works only in the ROOT conftest):
 
     from fakebybit.pytest_plugin import fake_bybit, bybit_http, bybit_ws_patch  # noqa: F401
 
-``fake_bybit`` is a started FakeBybit with BTCUSDT and ETHUSDT listed and quoted (DEFAULT_QUOTES),
-``bybit_http`` a real pybit HTTP session pointed at it, ``bybit_ws_patch`` patches pybit's WS URL
-templates for the test. Nothing here mocks pybit or the server."""
+``fake_bybit`` is a started FakeBybit (function scope) with BTCUSDT and ETHUSDT listed and quoted
+(DEFAULT_QUOTES), key/secret API_KEY/API_SECRET and 10,000 USDT; ``bybit_http`` a real pybit HTTP
+session pointed at it; ``bybit_ws_patch`` patches pybit's WS URL templates for the test (then build
+``WebSocket(testnet=False, ...)``). Helpers on the fake: load_candles / load_mark_candles /
+load_funding, set_price (drives the Simulator), push_kline / push_trade, apply_funding, drop_ws,
+wait_subscribed, set_rate_limit, set_clock_offset, faults.next(path, kind), counters.snapshot().
+Nothing here mocks pybit or the server."""
 
 from __future__ import annotations
 

@@ -34,6 +34,9 @@ def create_order(ex, params):
     if order_type not in ("Market", "Limit"):
         raise ParamError(f"params error: orderType {order_type!r} invalid")
     qty = number(params, "qty", True)
+    cap = lst.max_mkt_order_qty if order_type == "Market" else lst.max_order_qty
+    if qty > cap:
+        raise ParamError(f"The number of contracts exceeds maximum limit allowed ({order_type} max {lst.qty(cap)})")
     price = number(params, "price")
     if order_type == "Limit" and price is None:
         raise ParamError("params error: price is required for a Limit order")
@@ -62,6 +65,12 @@ def cancel_order(ex, params):
     if oid is None and link is None:
         raise ParamError("params error: orderId or orderLinkId is required")
     return ex.account.cancel_order(lst.symbol, oid, link)
+
+
+def cancel_all(ex, params):
+    _category(params)
+    lst = _listing(ex, params)
+    return ex.account.cancel_all(lst.symbol)
 
 
 def set_leverage(ex, params):
@@ -99,9 +108,15 @@ def _need_scope(params: dict, names: tuple[str, ...]) -> None:
         raise ParamError(f"params error: one of {', '.join(names)} is required")
 
 
-def order_realtime(ex, params):
+def order_history(ex, params):
+    """Finished orders (Filled / Cancelled / Deactivated), newest first."""
+    return order_realtime(ex, params, history=True)
+
+
+def order_realtime(ex, params, history: bool = False):
     cat = _category(params)
-    _need_scope(params, ("symbol", "settleCoin", "baseCoin"))
+    if not history:
+        _need_scope(params, ("symbol", "settleCoin", "baseCoin"))
     lst = _listing(ex, params, required=False)
     acct = ex.account
     oid, link = text(params, "orderId"), text(params, "orderLinkId")
@@ -113,6 +128,8 @@ def order_realtime(ex, params):
             if lst is None or r["symbol"] == lst.symbol]
     if oid or link:
         rows = [r for r in rows if (not oid or r["orderId"] == oid) and (not link or r["orderLinkId"] == link)]
+    elif history:
+        rows = [r for r in rows if r["orderStatus"] not in ("New", "PartiallyFilled", "Untriggered")]
     elif open_only == 0:
         rows = [r for r in rows if r["orderStatus"] in ("New", "PartiallyFilled", "Untriggered")]
     else:
@@ -183,6 +200,7 @@ def fee_rate(ex, params):
 
 GET_ROUTES = {
     "/v5/order/realtime": order_realtime,
+    "/v5/order/history": order_history,
     "/v5/position/list": position_list,
     "/v5/account/wallet-balance": wallet_balance,
     "/v5/execution/list": execution_list,
@@ -192,6 +210,7 @@ GET_ROUTES = {
 POST_ROUTES = {
     "/v5/order/create": create_order,
     "/v5/order/cancel": cancel_order,
+    "/v5/order/cancel-all": cancel_all,
     "/v5/position/set-leverage": set_leverage,
     "/v5/position/trading-stop": trading_stop,
     "/v5/account/set-margin-mode": set_margin_mode,

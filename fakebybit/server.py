@@ -95,6 +95,11 @@ class FakeBybit:
     async def _astop(self) -> None:
         await self.hub.drop_all(abrupt=False)
         await self._runner.cleanup()
+        # replies still held by a ``timeout`` fault: cancel them so the loop closes clean
+        rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in rest:
+            task.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
 
     def __enter__(self) -> FakeBybit:
         self.start()
@@ -169,7 +174,10 @@ class FakeBybit:
         if outcome.events:
             await resp.prepare(request)
             await resp.write_eof()
+            self.counters.mark("reply", path)
             await self.hub.publish_private(outcome.events)
+        else:
+            self.counters.mark("reply", path)
         return resp
 
     def _early_fault(self, path: str, fault) -> web.Response:

@@ -44,7 +44,7 @@ def order_row(account, order) -> dict:
         "closedPnl": money(closed), "takeProfit": _opt_price(lst, order.take_profit),
         "stopLoss": _opt_price(lst, order.stop_loss), "tpslMode": "Full" if has_tpsl else "",
         "tpTriggerBy": "LastPrice" if order.take_profit else "", "slTriggerBy": "LastPrice" if order.stop_loss else "",
-        "stopOrderType": meta.stop_order_type, "triggerPrice": "", "cancelType": meta.cancel_type,
+        "stopOrderType": "", "triggerPrice": "", "cancelType": meta.cancel_type,
         "rejectReason": "EC_NoError", "createType": meta.create_type, "lastPriceOnCreated": "",
         "createdTime": ms_str(meta.created), "updatedTime": ms_str(meta.updated),
     })

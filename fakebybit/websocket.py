@@ -5,6 +5,7 @@ sends tickers as a snapshot first and deltas after, and can drop every connectio
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -17,6 +18,9 @@ from .formats import now_ms
 from .marketdata import INTERVALS
 
 PRIVATE_TOPICS = ("order", "execution", "position", "wallet")
+# pybit stores a subscription's req_id only AFTER ws.send() returns; a reply that beats it crashes pybit's
+# socket thread with KeyError(req_id). Real Bybit is milliseconds away; on localhost the fake must wait.
+SUBSCRIBE_ACK_DELAY_S = 0.05
 PUBLIC_TOPIC = re.compile(r"^(?:kline\.(?P<interval>[0-9A-Z]+)|tickers|publicTrade)\.(?P<symbol>[A-Z0-9]+)$")
 
 
@@ -34,7 +38,8 @@ class Conn:
 class Hub:
     """All live connections and their subscriptions; runs on the server loop."""
 
-    def __init__(self, exchange, counters) -> None:
+    def __init__(self, exchange, counters, ack_delay_s: float = SUBSCRIBE_ACK_DELAY_S) -> None:
+        self.ack_delay_s = ack_delay_s
         self.exchange = exchange
         self.counters = counters
         self.conns: set[Conn] = set()
@@ -85,6 +90,7 @@ class Hub:
         elif op in ("subscribe", "unsubscribe"):
             args = msg.get("args") or []
             why = self._check_topics(conn, args)
+            await asyncio.sleep(self.ack_delay_s)  # the topic goes live with its ack, never before
             if why is None:
                 if op == "subscribe":
                     conn.topics.update(args)
@@ -157,6 +163,7 @@ class Hub:
         wallet)."""
         for topic, rows in events:
             frame = {"id": uuid.uuid4().hex, "topic": topic, "creationTime": now_ms(), "data": rows}
+            self.counters.mark("push", topic)
             for conn in list(self.conns):
                 if conn.private and conn.authed and topic in conn.topics:
                     await self._send(conn, frame)

@@ -84,6 +84,18 @@ def test_chunks_carry_state_and_report_progress(monkeypatch):
     np.testing.assert_array_equal(one.equity.to_numpy(), many.equity.to_numpy())
 
 
+def test_a_small_fill_buffer_is_emptied_and_resumed_without_changing_anything(monkeypatch):
+    import trading.engine.backtest_kernel as kernel
+
+    candles, signals = scenario(10)
+    one = run_backtest(candles, signals, instrument=BTCUSDT, config=CONFIGS[0])
+    monkeypatch.setattr(kernel, "FILL_BUFFER_ROWS", 5)  # 4 rows per bar + 1: many early stops
+    many = run_backtest(candles, signals, instrument=BTCUSDT, config=CONFIGS[0])
+    assert len(one.fills) > 100
+    pd.testing.assert_frame_equal(one.fills, many.fills)
+    np.testing.assert_array_equal(one.equity.to_numpy(), many.equity.to_numpy())
+
+
 def test_funding_series_and_mark_charge_the_held_position():
     idx = pd.date_range("2025-05-01 06:00", periods=4, freq="1h", tz="UTC")
     candles = pd.DataFrame({"open": 50_000.0, "high": 50_100.0, "low": 49_900.0, "close": 50_000.0, "volume": 1.0},
@@ -138,3 +150,30 @@ def test_config_rejections_name_the_field(kwargs, field):
 def test_signals_must_align():
     with pytest.raises(ValueError, match="signals: 5 rows"):
         run_backtest(CANDLES, SIGNALS.iloc[:5], instrument=BTCUSDT, config=CONFIG)
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_index_resolution_does_not_matter(unit):
+    # pandas 3 makes microsecond indexes by default; the kernel works in the index's own unit
+    candles, signals = scenario(9)
+    base = run_backtest(candles, signals, instrument=BTCUSDT, config=CONFIGS[0])
+    other = candles.set_axis(candles.index.as_unit(unit))
+    r = run_backtest(other, signals.set_axis(other.index), instrument=BTCUSDT, config=CONFIGS[0])
+    np.testing.assert_array_equal(base.equity.to_numpy(), r.equity.to_numpy())
+    pd.testing.assert_frame_equal(base.fills.drop(columns="time"), r.fills.drop(columns="time"))
+    assert set(base.fills["reason"]) >= {"funding", "monitor-timeout"}
+
+
+def test_daily_bars_pay_every_funding_time_they_span():
+    idx = pd.date_range("2025-05-01", periods=4, freq="1D", tz="UTC")
+    candles = pd.DataFrame({"open": 50_000.0, "high": 50_100.0, "low": 49_900.0, "close": 50_000.0, "volume": 1.0},
+                           index=idx)
+    signals = pd.DataFrame({"signal": [1, 0, 0, 0], "exit_long": False, "exit_short": False}, index=idx)
+    cfg = replace(CONFIG, funding=True, funding_rate=0.0001)
+    r = run_backtest(candles, signals, instrument=BTCUSDT, config=cfg)
+    fund = r.fills[r.fills["kind"] == "funding"]
+    # long 0.1 from day 1's open. Funding at 00/08/16 UTC: day 1 00:00 is the entry bar's open (not yet held);
+    # 08:00 and 16:00 of day 1 and 00:00 of day 2 are charged at day 2's open, and so on: 3 + 3 payments
+    assert fund["bar"].tolist() == [2, 2, 2, 3, 3, 3]
+    # each 0.1 * 50,000 (bar open as mark) * 0.0001 = 0.5
+    assert fund["pnl"].tolist() == pytest.approx([-0.5] * 6)

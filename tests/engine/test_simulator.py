@@ -203,3 +203,27 @@ def test_state_round_trips_through_json():
         s.on_bar(SYM, 3, 20_300, 20_350, 19_700, 19_750)
     assert clone.to_state() == sim.to_state()
     assert [f.exit_reason for f in sim.fills] == ["entry", "signal", "sl"]
+
+
+def test_exchange_strings_are_accepted_and_bad_reasons_refused():
+    from decimal import Decimal
+
+    req = OrderRequest(SYM, "Buy", "Limit", "0.001", price=Decimal("19000.0"), stop_loss="18900")
+    assert (req.qty, req.price, req.stop_loss) == (0.001, 19_000.0, 18_900.0)
+    with pytest.raises(ValueError, match="exit_reason"):
+        OrderRequest(SYM, "Buy", "Market", 0.001, exit_reason="because")
+
+
+def test_partial_close_rederives_liq_across_a_tier_boundary():
+    sim = make(balance=100_000, leverage=50, price=44_000)
+    assert sim.place_order(buy(50)).accepted
+    sim.on_price(SYM, 1, 44_000)
+    pos = sim.positions[SYM]
+    # PV 50 * 44,000 = 2,200,000 -> tier 2 (MMR 0.56 %, deduction 1,200): IM 44,000, MM 12,320 - 1,200 = 11,120
+    # liq = 44,000 - (44,000 - 11,120) / 50 = 43,342.4
+    assert pos.liq_price == pytest.approx(43_342.4)
+    assert sim.place_order(sell(10, reduce_only=True)).accepted
+    sim.on_price(SYM, 2, 44_000)
+    # 40 BTC: PV 1,760,000 -> tier 1: liq = 44,000 * (1 - 0.02 + 0.005) = 43,340; margin 44,000 * 40/50 = 35,200
+    assert pos.liq_price == pytest.approx(43_340.0)
+    assert pos.margin == pytest.approx(35_200.0)

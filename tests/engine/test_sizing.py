@@ -16,7 +16,7 @@ def test_kelly_worked_example():
 
 
 def test_kelly_below_min_qty_is_no_order_with_reason():
-    # 25 * 0.5 * 50 = 625 / 96,000 = 0.0065 -> 0.006 on the 0.001 step (ok); balance 1 -> 25/96,000 = 0.00026 -> 0
+    # balance 1: notional 1 * 0.5 * 50 = 25; 25 / 96,000 = 0.00026 -> 0 on the 0.001 step, below min 0.001
     r = size_kelly(balance=1, kelly_fraction=0.5, leverage=50, price=96_000, instrument=BTCUSDT)
     assert r.qty == 0 and not r.ok
     assert "below min_qty 0.001" in r.reason

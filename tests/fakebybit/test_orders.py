@@ -85,6 +85,7 @@ def test_set_leverage_unchanged_is_110043_unless_ignored(fake_bybit, bybit_http)
 def test_qty_off_step_or_float_exponent_is_10001(fake_bybit, bybit_http):
     assert _code(_order, bybit_http, qty="0.0105") == 10001
     assert _code(_order, bybit_http, qty=0.00001) == 10001  # pybit sends str(0.00001) == '1e-05'
+    assert _code(_order, bybit_http, qty="500.001") == 10001  # above maxMktOrderQty 500
 
 
 def test_notional_below_5_is_110094(fake_bybit, bybit_http):
@@ -124,6 +125,17 @@ def test_cancel_resting_order_by_link_id(fake_bybit, bybit_http):
     assert (row["orderStatus"], row["cancelType"]) == ("Cancelled", "CancelByUser")
 
 
+def test_cancel_all_cancels_resting_orders_and_history_lists_them(fake_bybit, bybit_http):
+    _order(bybit_http, takeProfit="70000")
+    ids = {_order(bybit_http, orderType="Limit", price=p, qty="0.005")["result"]["orderId"] for p in ("60000", "61000")}
+    res = bybit_http.cancel_all_orders(category="linear", symbol="BTCUSDT")["result"]
+    assert {o["orderId"] for o in res["list"]} == ids and res["success"] == "1"
+    still = bybit_http.get_open_orders(category="linear", symbol="BTCUSDT")["result"]["list"]
+    assert [o["stopOrderType"] for o in still] == ["TakeProfit"]
+    hist = bybit_http.get_order_history(category="linear", symbol="BTCUSDT")["result"]["list"]
+    assert sorted(o["orderStatus"] for o in hist) == ["Cancelled", "Cancelled", "Filled"]
+
+
 def test_trading_stop_sets_and_cancels_legs(fake_bybit, bybit_http):
     _order(bybit_http)
     bybit_http.set_trading_stop(category="linear", symbol="BTCUSDT", tpslMode="Full", positionIdx=0,
@@ -137,6 +149,19 @@ def test_trading_stop_sets_and_cancels_legs(fake_bybit, bybit_http):
     assert [o["stopOrderType"] for o in legs] == ["StopLoss"]
     assert _code(bybit_http.set_trading_stop, category="linear", symbol="ETHUSDT", tpslMode="Full",
                  positionIdx=0, stopLoss="3000") == 10001
+
+
+def test_cancelling_a_tp_sl_leg_by_order_id_removes_it_from_the_position(fake_bybit, bybit_http):
+    _order(bybit_http, takeProfit="70000", stopLoss="64000")
+    legs = bybit_http.get_open_orders(category="linear", symbol="BTCUSDT")["result"]["list"]
+    sl = next(o for o in legs if o["stopOrderType"] == "StopLoss")
+    assert bybit_http.cancel_order(category="linear", symbol="BTCUSDT", orderId=sl["orderId"])["result"][
+        "orderId"] == sl["orderId"]
+    pos = bybit_http.get_positions(category="linear", symbol="BTCUSDT")["result"]["list"][0]
+    assert (pos["takeProfit"], pos["stopLoss"]) == ("70000.00", "0")
+    row = bybit_http.get_open_orders(category="linear", symbol="BTCUSDT", orderId=sl["orderId"])["result"]["list"]
+    assert row[0]["orderStatus"] == "Deactivated"
+    assert _code(bybit_http.cancel_order, category="linear", symbol="BTCUSDT", orderId=sl["orderId"]) == 110001
 
 
 def test_take_profit_trigger_closes_with_closed_pnl_and_wallet_consistent(fake_bybit, bybit_http):

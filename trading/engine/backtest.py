@@ -16,19 +16,23 @@ import numpy as np
 import pandas as pd
 
 from . import backtest_kernel as K
-from . import reasons as R
+from .backtest_result import BacktestResult
 from .fees import FeeSchedule
-from .funding import _ns, funding_per_bar
+from .funding import epoch, funding_events
 from .instruments import Instrument
 from .rebalance import CONFIDENCE_DROP, DECAY_THRESHOLD, REDUCE_FRACTION, TIMEOUT_MULTIPLE
 from .sizing import FIXED, KELLY, SizingError, validate_sizing
 
-CHUNK = 1 << 17
+CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
 class BacktestConfig:
-    """Leverage, sizing, protective stops (fractions of entry), fees, funding and monitor thresholds."""
+    """Leverage, sizing, protective stops (fractions of entry), fees, funding and monitor thresholds.
+
+    ``funding_rate`` is a constant rate per funding interval, used when no funding series is passed.
+    ``max_open_positions`` is validated for the desk, but a backtest holds one symbol and so at most one
+    position at a time. All backtest fills are market fills at the taker rate (``fees.taker``)."""
 
     leverage: float = 50.0
     sizing: str = KELLY
@@ -67,26 +71,6 @@ class BacktestConfig:
             raise SizingError("max_open_positions", f"max_open_positions: {self.max_open_positions} must be >= 1")
 
 
-@dataclass
-class BacktestResult:
-    """Trades, fills, the equity curve (at each bar close) and the final state."""
-
-    trades: pd.DataFrame
-    fills: pd.DataFrame
-    equity: pd.Series
-    initial_balance: float
-    final_balance: float
-    open_position: dict | None
-    config: BacktestConfig
-    instrument: Instrument
-    candles_close: pd.Series
-
-    def metrics(self, periods_per_year: float | None = None) -> dict:
-        from .metrics import compute_metrics
-
-        return compute_metrics(self, periods_per_year=periods_per_year)
-
-
 def _params(config: BacktestConfig, instrument: Instrument, bar_ns: float, has_drift: bool) -> np.ndarray:
     p = np.zeros(K.N_PARAMS)
     p[K.P_LEV] = config.leverage
@@ -108,6 +92,7 @@ def _params(config: BacktestConfig, instrument: Instrument, bar_ns: float, has_d
     p[K.P_RFRAC] = config.reduce_fraction
     p[K.P_FUNDING] = 1.0 if config.funding else 0.0
     p[K.P_HAS_DRIFT] = 1.0 if has_drift else 0.0
+    p[K.P_TS_NS] = 1.0
     return p
 
 
@@ -152,13 +137,16 @@ def run_backtest(
     n = len(candles)
     if len(signals) != n:
         raise ValueError(f"signals: {len(signals)} rows, candles have {n}; align them to the candles")
-    ts = _ns(candles.index)
-    bar_ns = float(np.median(np.diff(ts[: min(n, 1000)]))) if n > 1 else 60e9
+    ts, unit_ns = epoch(candles.index)
+    bar_ns = float(np.median(np.diff(ts[: min(n, 1000)]))) * unit_ns if n > 1 else 60e9
     o, h, lo, c = (np.ascontiguousarray(candles[k].to_numpy(dtype=np.float64)) for k in ("open", "high", "low", "close"))
     mh, ml = h, lo
-    mark_ns = _ns(mark.index) if mark is not None and len(mark) else None
-    if mark_ns is not None and (len(mark_ns) < 2 or mark_ns[1] - mark_ns[0] <= bar_ns):
-        pos = np.searchsorted(mark_ns, ts, side="right") - 1
+    mark_t = None
+    if mark is not None and len(mark):
+        mark_t, mark_unit = epoch(mark.index)
+        mark_t = mark_t * mark_unit // unit_ns
+    if mark_t is not None and (len(mark_t) < 2 or (mark_t[1] - mark_t[0]) * unit_ns <= bar_ns):
+        pos = np.searchsorted(mark_t, ts, side="right") - 1
         ok = pos >= 0
         mh = np.where(ok, mark["high"].to_numpy(np.float64)[np.maximum(pos, 0)], h)
         ml = np.where(ok, mark["low"].to_numpy(np.float64)[np.maximum(pos, 0)], lo)
@@ -173,62 +161,35 @@ def run_backtest(
     conf = _f64(signals, "confidence", n) if has_drift else empty
     hl = _f64(signals, "half_life", n) if has_drift else empty
     if config.funding and (funding is not None or config.funding_rate is not None):
-        frate, fmark = funding_per_bar(ts, rates=funding, mark=mark, constant_rate=config.funding_rate,
-                                       interval_minutes=instrument.funding_interval_minutes)
+        fbar, frate, fmark = funding_events(ts, rates=funding, mark=mark, constant_rate=config.funding_rate,
+                                            interval_minutes=instrument.funding_interval_minutes, unit_ns=unit_ns)
     else:
-        frate = fmark = np.full(n, np.nan)
+        fbar, frate, fmark = np.empty(0, dtype=np.int64), empty, empty
     params = _params(config, instrument, bar_ns, has_drift)
+    params[K.P_TS_NS] = unit_ns
     start_balance = config.initial_capital if balance is None else float(balance)
     state = K.new_state(start_balance)
     equity = np.empty(n)
     rl, mmr, ded, maxlev = instrument.tier_arrays
     chunk = min(CHUNK, max(n, 1))
-    buf = np.empty((K.FILLS_PER_BAR * chunk, K.N_FILL))
+    per_bar = int(np.unique(fbar, return_counts=True)[1].max()) if len(fbar) else 0
+    buf = np.empty((max(K.FILL_BUFFER_ROWS, K.FILLS_PER_BAR + per_bar), K.N_FILL))  # reused: stays warm
     parts = []
-    for start in range(0, n, chunk):
+    start = 0
+    while start < n:
         end = min(n, start + chunk)
-        nf = K.run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, frate, fmark, drift, conf, hl,
-                         params, rl, mmr, ded, maxlev, state, equity, buf)
+        fk = int(np.searchsorted(fbar, start))
+        nf, start = K.run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, fbar, frate, fmark, fk, drift,
+                                conf, hl, params, rl, mmr, ded, maxlev, state, equity, buf)
         if nf:
             parts.append(buf[:nf].copy())
-        if progress is not None:
+        if progress is not None and start == end:
             progress(end / n)
     raw = np.concatenate(parts) if parts else np.empty((0, K.N_FILL))
     return _result(candles, raw, equity, state, start_balance, config, instrument)
 
 
 def _result(candles, raw, equity, state, start_balance, config, instrument) -> BacktestResult:
-    index = candles.index
-    bars = raw[:, K.F_BAR].astype(np.int64)
-    fills = pd.DataFrame({
-        "time": index[bars],
-        "kind": np.array(R.KINDS, dtype=object)[raw[:, K.F_KIND].astype(np.int64)],
-        "side": np.where(raw[:, K.F_SIDE] > 0, "long", "short"),
-        "qty": raw[:, K.F_QTY],
-        "price": raw[:, K.F_PRICE],
-        "fee": raw[:, K.F_FEE],
-        "pnl": raw[:, K.F_PNL],
-        "reason": np.array(R.EXIT_REASONS, dtype=object)[raw[:, K.F_REASON].astype(np.int64)],
-        "bar": bars,
-    })
-    ex = raw[raw[:, K.F_KIND] == R.KIND_EXIT]
-    entry_bars = ex[:, K.F_ENTRY_BAR].astype(np.int64)
-    fees = ex[:, K.F_FEE] + ex[:, K.F_ENTRY_FEE]
-    trades = pd.DataFrame({
-        "entry_time": index[entry_bars],
-        "exit_time": index[ex[:, K.F_BAR].astype(np.int64)],
-        "side": np.where(ex[:, K.F_SIDE] > 0, "long", "short"),
-        "qty": ex[:, K.F_QTY],
-        "entry_price": ex[:, K.F_ENTRY_PRICE],
-        "exit_price": ex[:, K.F_PRICE],
-        "fees": fees,
-        "funding": ex[:, K.F_FUNDING],
-        "gross_pnl": ex[:, K.F_PNL],
-        "pnl": ex[:, K.F_PNL] - fees - ex[:, K.F_FUNDING],
-        "exit_reason": np.array(R.EXIT_REASONS, dtype=object)[ex[:, K.F_REASON].astype(np.int64)],
-        "entry_bar": entry_bars,
-        "exit_bar": ex[:, K.F_BAR].astype(np.int64),
-    })
     open_position = None
     if state[K.S_SIDE] != 0:
         open_position = {
@@ -238,12 +199,12 @@ def _result(candles, raw, equity, state, start_balance, config, instrument) -> B
             "margin": float(state[K.S_MARGIN]),
             "liq_price": float(state[K.S_LIQ]),
             "bankruptcy_price": float(state[K.S_BK]),
-            "entry_time": index[int(state[K.S_ENTRY_IDX])],
+            "entry_time": candles.index[int(state[K.S_ENTRY_IDX])],
         }
     return BacktestResult(
-        trades=trades,
-        fills=fills,
-        equity=pd.Series(equity, index=index, name="equity"),
+        raw_fills=raw,
+        index=candles.index,
+        equity=pd.Series(equity, index=candles.index, name="equity", copy=False),
         initial_balance=start_balance,
         final_balance=float(state[K.S_BAL]),
         open_position=open_position,

@@ -42,8 +42,8 @@ from .rules import (
 
 # params
 (P_LEV, P_MODE, P_KELLY, P_CAPITAL, P_ALLOC, P_TP, P_SL, P_TAKER, P_STEP, P_MINQTY, P_MINNOT, P_TICK,
- P_BAR_NS, P_DECAY, P_TMULT, P_CDROP, P_RFRAC, P_FUNDING, P_HAS_DRIFT) = range(19)
-N_PARAMS = 19
+ P_BAR_NS, P_DECAY, P_TMULT, P_CDROP, P_RFRAC, P_FUNDING, P_HAS_DRIFT, P_TS_NS) = range(20)
+N_PARAMS = 20
 # state
 (S_BAL, S_SIDE, S_QTY, S_ENTRY, S_MARGIN, S_LIQ, S_BK, S_TP, S_SL, S_ENTRY_IDX, S_BASE, S_CBASE, S_PEXIT,
  S_PRED_FRAC, S_PRED_REASON, S_PENTRY, S_PBASE, S_PCONF, S_EFEE, S_FUND) = range(20)
@@ -52,7 +52,8 @@ N_STATE = 20
 (F_BAR, F_KIND, F_SIDE, F_QTY, F_PRICE, F_FEE, F_PNL, F_REASON, F_ENTRY_BAR, F_ENTRY_PRICE, F_ENTRY_FEE,
  F_FUNDING) = range(12)
 N_FILL = 12
-FILLS_PER_BAR = 4
+FILLS_PER_BAR = 4  # exit + entry + TP/SL/liq + 1 funding; more funding rows are counted per bar
+FILL_BUFFER_ROWS = 16_384
 
 
 def new_state(balance: float) -> np.ndarray:
@@ -82,9 +83,13 @@ def _put(fills, nf, bar, kind, side, qty, price, fee, pnl, reason, entry_bar, en
 
 
 @njit(cache=True)
-def run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, frate, fmark, drift, conf, hl,
+def run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, fbar, frate, fmark, fk, drift, conf, hl,
               params, rl, mmr, ded, maxlev, state, equity, fills):
-    """Advance the backtest over bars [start, end); returns the number of fills written."""
+    """Advance the backtest over bars [start, end); returns (fills written, next bar). It stops early, before
+    a bar, when ``fills`` might not hold that bar's rows: the caller empties the buffer and calls again from
+    the bar returned. Funding comes as sparse events (fbar sorted bar indices, frate, fmark); ``fk`` is the
+    first event at or after ``start``."""
+    nfund = fbar.shape[0]
     lev = params[P_LEV]
     taker = params[P_TAKER]
     step = params[P_STEP]
@@ -115,19 +120,45 @@ def run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, frate, fmark, 
     efee = state[S_EFEE]
     fund = state[S_FUND]
     nf = 0
-    for i in range(start, end):
+    i = start
+    while i < end:
+        # fast paths over quiet bars (nothing pending, no funding, no signal or exit flag, no trigger): they
+        # only write equity. Any bar that is not quiet drops to the full step below, which redoes it whole.
+        quiet_until = fbar[fk] if fk < nfund and fbar[fk] < end else end
+        if side == 0.0 and pentry == 0.0 and pexit < 0.0 and pred_frac == 0.0:
+            while i < quiet_until and sig[i] == 0:
+                equity[i] = bal
+                i += 1
+        elif side != 0.0 and not has_drift and pexit < 0.0 and pred_frac == 0.0 and pentry == 0.0:
+            flags = exl if side > 0.0 else exs
+            while i < quiet_until and sig[i] == 0 and not flags[i]:
+                if step_bar(side, o[i], h[i], lo[i], mh[i], ml[i], tp, sl, liq, bk)[0] != 0:
+                    break
+                equity[i] = bal + price_pnl(side, qty, entry, c[i])
+                i += 1
+        if i >= end:
+            break
+        room = FILLS_PER_BAR - 1
+        j = fk
+        while j < nfund and fbar[j] <= i:
+            room += 1
+            j += 1
+        if nf + room > fills.shape[0]:
+            break
         oi = o[i]
-        # 1. funding at the open, for a position held through the funding time
-        if funding_on and side != 0.0:
-            r = frate[i]
-            if r == r:
-                m = fmark[i]
+        # 1. funding at the open, for a position held through the funding time (several events may
+        #    fall on one bar when bars are longer than the funding interval)
+        while fk < nfund and fbar[fk] <= i:
+            if funding_on and side != 0.0 and fbar[fk] == i:
+                r = frate[fk]
+                m = fmark[fk]
                 if m != m:
                     m = oi
                 pay = funding_payment(side, qty, m, r)
                 bal -= pay
                 fund += pay
                 nf = _put(fills, nf, i, R.KIND_FUNDING, side, qty, m, 0.0, -pay, R.FUNDING, eidx, entry, 0.0, pay)
+            fk += 1
         # 2. exit or reduce decided at the previous close
         if side != 0.0 and (pexit >= 0.0 or pred_frac > 0.0):
             if pexit >= 0.0:
@@ -219,7 +250,7 @@ def run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, frate, fmark, 
                 d = drift[i]
                 if base != base:
                     base = d
-                age = (ts[i] - ts[int(eidx)]) * 1e-9 + params[P_BAR_NS] * 1e-9
+                age = ((ts[i] - ts[int(eidx)]) * params[P_TS_NS] + params[P_BAR_NS]) * 1e-9
                 action, frac, why, nbase, ncbase = decide_code(
                     side, base, d, cbase, conf[i], age, hl[i], params[P_DECAY], params[P_TMULT],
                     params[P_CDROP], params[P_RFRAC])
@@ -235,6 +266,7 @@ def run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, frate, fmark, 
             if has_drift:
                 pbase = drift[i]
                 pconf = conf[i]
+        i += 1
     state[S_BAL] = bal
     state[S_SIDE] = side
     state[S_QTY] = qty
@@ -255,4 +287,4 @@ def run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, frate, fmark, 
     state[S_PCONF] = pconf
     state[S_EFEE] = efee
     state[S_FUND] = fund
-    return nf
+    return nf, i

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 
 from .reasons import EXIT_REASONS
 
@@ -23,7 +24,8 @@ ORDER_TYPES = ("Market", "Limit")
 
 @dataclass(frozen=True)
 class OrderRequest:
-    """What a caller asks for; ``exit_reason`` labels the fills that reduce a position."""
+    """What a caller asks for; ``exit_reason`` labels the fills that reduce a position. Numbers may come as
+    exchange strings or Decimals and are held as floats."""
 
     symbol: str
     side: str
@@ -37,6 +39,11 @@ class OrderRequest:
     exit_reason: str = "signal"
 
     def __post_init__(self) -> None:
+        # the fake exchange and the API hand over exchange strings / Decimals: floats inside
+        for name in ("qty", "price", "take_profit", "stop_loss"):
+            value = getattr(self, name)
+            if isinstance(value, (str, Decimal)):
+                object.__setattr__(self, name, float(value))
         if self.exit_reason not in EXIT_REASONS:
             raise ValueError(f"exit_reason: {self.exit_reason!r} is not one of {EXIT_REASONS}")
 

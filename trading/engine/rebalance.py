@@ -33,7 +33,7 @@ REDUCE_FRACTION = 0.5
 _EPS = 1e-12
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def decide_code(side: float, baseline: float, drift: float, conf_baseline: float, confidence: float,
                 age_s: float, half_life_s: float, decay_threshold: float, timeout_multiple: float,
                 confidence_drop: float, reduce_fraction: float):

@@ -21,17 +21,25 @@ def step_decimals(step: float) -> int:
 
 
 @njit(cache=True)
+def _units_to_price(n: float, step: float) -> float:
+    """n * step as the double nearest the decimal value (651 * 0.00001 -> 0.00651, not 0.006510000000000001).
+    Steps with an integral inverse (0.1, 0.001, 0.5) divide by it, which is correctly rounded; others round."""
+    inv = math.floor(1.0 / step + 0.5)
+    if inv >= 1.0 and abs(inv * step - 1.0) < 1e-12:
+        return n / inv
+    return round(n * step, step_decimals(step))
+
+
+@njit(cache=True)
 def floor_to_step(x: float, step: float) -> float:
     """Round ``x`` DOWN to a multiple of ``step`` (a tiny epsilon absorbs float noise like 2.9999999)."""
-    n = math.floor(x / step + 1e-9)
-    return round(n * step, step_decimals(step))
+    return _units_to_price(math.floor(x / step + 1e-9), step)
 
 
 @njit(cache=True)
 def snap_to_tick(price: float, tick: float) -> float:
     """Round ``price`` to the nearest multiple of ``tick``."""
-    n = math.floor(price / tick + 0.5)
-    return round(n * tick, step_decimals(tick))
+    return _units_to_price(math.floor(price / tick + 0.5), tick)
 
 
 @njit(cache=True)

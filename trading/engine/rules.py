@@ -13,6 +13,9 @@ Order of events inside one bar (``step_bar``), conservative and documented:
    along the adverse path from the open wins (long: the higher of SL and liq); a bar that OPENS
    through the liquidation price is a liquidation;
 4. a bar that opens through the SL or TP fills at the open (gap), otherwise at the trigger price.
+
+The functions returning tuples are inlined into their callers at the numba IR level
+(``inline="always"``): a compiled call returning a tuple costs tens of nanoseconds in the kernel.
 """
 
 from __future__ import annotations
@@ -123,7 +126,7 @@ def sl_before_liq(side: float, sl: float, liq: float) -> bool:
     return side * (sl - liq) > 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def protective_prices(side: float, entry: float, tp_pct: float, sl_pct: float, tick: float, liq: float):
     """TP/SL prices at a % distance from entry, snapped to tick; NaN when unset or (SL) not before liq."""
     tp = math.nan
@@ -146,7 +149,7 @@ def reduce_qty(qty: float, fraction: float, qty_step: float, min_qty: float) -> 
     return part
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def step_bar(side: float, o: float, h: float, low: float, mark_h: float, mark_l: float,
              tp: float, sl: float, liq: float, bk: float):
     """For one open position and one bar: (event, fill price). NaN tp/sl mean none. See module doc."""

@@ -167,8 +167,7 @@ class Simulator:
         """(code, message) when the opening part of an order may not be placed, else None."""
         if req.qty * ref < inst.min_notional - 1e-9:
             return BELOW_MIN_ORDER_VALUE, f"Order does not meet minimum order value {inst.min_notional:g}USDT"
-        new_symbol = pos is None or pos.side != sign
-        if new_symbol and req.symbol not in self.positions and len(self.positions) >= self.max_open_positions:
+        if pos is None and len(self.positions) >= self.max_open_positions:
             return PARAMS_ERROR, f"params error: max_open_positions {self.max_open_positions} reached"
         held = pos.qty if pos is not None and pos.side == sign else 0.0
         risk_limits, _, _, tier_max_leverage = inst.tier_arrays

@@ -1,0 +1,82 @@
+"""Metrics against hand-computed tiny series."""
+
+import math
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from trading.engine.metrics import (
+    SECONDS_PER_YEAR,
+    compute_metrics,
+    max_drawdown,
+    profit_factor,
+    sharpe,
+    sortino,
+    sqn,
+)
+
+IDX = pd.date_range("2025-01-01", periods=4, freq="1D", tz="UTC")
+
+
+def tiny_result():
+    # initial 100 -> closes 110, 99, 108.9, 119.79: returns +10 %, -10 %, +10 %, +10 %
+    equity = pd.Series([110.0, 99.0, 108.9, 119.79], index=IDX)
+    trades = pd.DataFrame({
+        "entry_time": [IDX[0], IDX[0], IDX[1], IDX[2]],
+        "exit_time": [IDX[1], IDX[2], IDX[2], IDX[3]],
+        "side": ["long", "long", "short", "short"],
+        "pnl": [5.0, 3.0, -2.0, -1.0],
+        "exit_reason": ["tp", "tp", "sl", "liquidation"],
+        "entry_bar": [0, 0, 1, 2],
+    })
+    fills = pd.DataFrame({"kind": ["entry", "exit", "funding", "funding"], "fee": [0.5, 0.25, 0.0, 0.0],
+                          "pnl": [0.0, 1.0, -0.3, 0.1]})
+    close = pd.Series([200.0, 210.0, 190.0, 230.0], index=IDX)
+    return SimpleNamespace(equity=equity, trades=trades, fills=fills, initial_balance=100.0, open_position=None,
+                           candles_close=close)
+
+
+def test_return_risk_and_drawdown():
+    m = compute_metrics(tiny_result(), periods_per_year=4)
+    assert m["total_return"] == pytest.approx(0.1979)  # 119.79 / 100 - 1
+    # mean 0.05; sample sd: deviations .05 -.15 .05 .05 -> squares sum 0.03 / 3 = 0.01 -> 0.1
+    assert m["annualised_return"] == pytest.approx(0.05 * 4)
+    assert m["sharpe"] == pytest.approx(0.05 / 0.1 * 2)  # sqrt(4) = 2 -> 1.0
+    # downside: sqrt(mean([0, 0.01, 0, 0])) = 0.05 -> 0.05 / 0.05 * 2 = 2.0
+    assert m["sortino"] == pytest.approx(2.0)
+    # peak 110 (day 0) -> trough 99 (day 1): 99 / 110 - 1 = -0.1
+    assert m["max_drawdown"] == pytest.approx(-0.1)
+    assert (m["max_drawdown_start"], m["max_drawdown_end"]) == (IDX[0], IDX[1])
+    years = 4 * 86400 / SECONDS_PER_YEAR
+    assert m["cagr"] == pytest.approx(1.1979 ** (1 / years) - 1)
+    assert m["calmar"] == pytest.approx(m["cagr"] / 0.1)
+    assert m["buy_and_hold_return"] == pytest.approx(230 / 200 - 1)
+
+
+def test_trade_statistics():
+    m = compute_metrics(tiny_result(), periods_per_year=4)
+    assert m["trade_count"] == 4
+    assert m["win_rate"] == 0.5
+    assert m["profit_factor"] == pytest.approx(8 / 3)  # (5 + 3) / (2 + 1)
+    assert m["expectancy"] == pytest.approx(1.25)  # 5 / 4
+    # sqn = sqrt(4) * 1.25 / sd; deviations 3.75 1.75 -3.25 -2.25 -> squares 32.75 / 3 -> sd 3.30404
+    assert m["sqn"] == pytest.approx(2 * 1.25 / math.sqrt(32.75 / 3))
+    assert m["average_hold"] == pd.Timedelta(days=1.25)  # (1 + 2 + 1 + 1) / 4 days
+    assert m["liquidations"] == 1
+    assert m["long"] == {"trades": 2, "pnl": 8.0, "win_rate": 1.0}
+    assert m["short"] == {"trades": 2, "pnl": -3.0, "win_rate": 0.0}
+    assert m["by_exit_reason"]["tp"] == {"count": 2, "pnl": 8.0, "avg_pnl": 4.0}
+    assert m["fees_paid"] == pytest.approx(0.75)
+    assert m["funding_paid"] == pytest.approx(0.2)  # funding fills' pnl -0.3 + 0.1 -> paid 0.2
+    # exposure: entries by bar: bar 0 held to day 2 (2 d), bar 1 to day 2 (1 d), bar 2 to day 3 (1 d) = 4 of 4 days
+    assert m["exposure"] == pytest.approx(1.0)
+
+
+def test_helpers_edge_cases():
+    assert profit_factor([1.0, 2.0]) == math.inf
+    assert math.isnan(profit_factor([]))
+    assert math.isnan(sqn([1.0]))
+    assert math.isnan(sharpe([0.01, 0.01], 365))  # zero deviation
+    assert math.isnan(sortino([0.01, 0.02], 365))  # no downside
+    assert max_drawdown(pd.Series([1.0, 2.0, 3.0], index=IDX[:3])) == (0.0, None, None)
