@@ -62,8 +62,10 @@ class DeskListener:
 
     def close(self):
         self._run(self.layer.group_discard(desk_group(), self.channel))
+        self._run(self.layer.flush())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+        self.loop.close()
 
 
 @pytest.fixture
