@@ -63,3 +63,14 @@ def generate_candles(n: int, *, symbol: str = "BTCUSDT", interval: str = "1m") -
     params = [symbol, interval, n - 1] if connection.vendor == "postgresql" else [n - 1, symbol, interval]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def open_bar_start(step_ms: int, margin_ms: int = 60_000) -> int:
+    """Start of the bar open now; first waits out the last ``margin_ms`` of a bar so it stays open meanwhile."""
+    import time
+
+    now = int(time.time() * 1000)
+    if now % step_ms > step_ms - margin_ms:
+        time.sleep((step_ms - now % step_ms) / 1000 + 1)
+        now = int(time.time() * 1000)
+    return now // step_ms * step_ms

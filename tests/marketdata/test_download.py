@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
+from tests.marketdata.helpers import open_bar_start
 from trading.marketdata.bybit import BybitError
 from trading.marketdata.download import download_candles, download_funding
 from trading.marketdata.instruments import download_instruments
@@ -24,15 +25,6 @@ def ms_dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def open_bar_start() -> int:
-    """Start of the current (still open) 1h bar; waits out the last minute of an hour so it stays open."""
-    now = int(time.time() * 1000)
-    if now % HOUR > HOUR - 60_000:
-        time.sleep((HOUR - now % HOUR) / 1000 + 1)
-        now = int(time.time() * 1000)
-    return now // HOUR * HOUR
-
-
 def bar(i: int) -> tuple[float, float, float, float, float]:
     """Bar i: open 60000 + 0.5 i, close open + 0.2, high open + 1, low open - 1, volume 1 + 0.001 (i % 10)."""
     o = 60_000 + 0.5 * i
@@ -41,7 +33,7 @@ def bar(i: int) -> tuple[float, float, float, float, float]:
 
 def load_hours(fake, n_closed: int, *, mark: bool = False) -> int:
     """``n_closed`` closed 1h bars plus the open one into the fake; returns the first bar's open ms."""
-    first = open_bar_start() - n_closed * HOUR
+    first = open_bar_start(HOUR) - n_closed * HOUR
     rows = [(first + i * HOUR, *bar(i)) for i in range(n_closed + 1)]
     if mark:
         fake.load_mark_candles("BTCUSDT", "60", [r[:5] for r in rows])

@@ -14,6 +14,7 @@ from channels_redis.core import RedisChannelLayer
 from django.core.management import call_command
 
 from tests.factories import make_account, make_user
+from tests.marketdata.helpers import open_bar_start
 from trading.events import desk_group
 from trading.marketdata.feed import (
     PRICE_KEY,
@@ -23,7 +24,7 @@ from trading.marketdata.feed import (
     latest_price,
     redis_client,
 )
-from trading.marketdata.live import LiveFeed
+from trading.marketdata.live import LiveFeed, rest_backfill
 from trading.marketdata.replay import ReplayFeed
 from trading.models import Candle
 from trading.selectors import feed_subscriptions
@@ -162,6 +163,35 @@ def test_a_failing_message_does_not_kill_the_socket(bybit, live, rds):
     wait_for(lambda: Candle.objects.filter(symbol="BTCUSDT").count() == 1, "the next kline stored")
     assert live.connected and live.reconnects == 0
     assert feed_status()["errors"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_connect_backfills_the_bars_the_store_lacks(bybit, rds):
+    hour = 3_600_000
+    now_bar = open_bar_start(hour)
+    first = now_bar - 12 * hour
+    bybit.load_candles("BTCUSDT", "60", [(first + i * hour, 100.0 + i, 102.0 + i, 99.0 + i, 101.0 + i, 1.0)
+                                         for i in range(13)])  # 12 closed bars and the open one
+    handler = FeedHandler(mode="live", tick_every=0)
+    feed = LiveFeed(handler=handler, symbols=["BTCUSDT"], intervals=["1h"], check_every=0.05, backoff_initial=0.05,
+                    backfill=rest_backfill(symbols=["BTCUSDT"], intervals=["1h"], hours=6))
+    stop = threading.Event()
+    thread = threading.Thread(target=feed.run, kwargs={"stop": stop}, daemon=True)
+    thread.start()
+    try:
+        # since = now - 6 h, rounded up to a bar: the 5 closed bars opening 5 h .. 1 h before the open one
+        closed = [datetime.fromtimestamp((now_bar - k * hour) / 1000, tz=UTC) for k in range(5, 0, -1)]
+        stored = Candle.objects.filter(symbol="BTCUSDT", interval="1h").order_by("open_time")
+        wait_for(lambda: list(stored.values_list("open_time", flat=True)) == closed, "backfilled on connect")
+        stored.filter(open_time__gte=closed[3]).delete()  # as if the last two closed during an outage
+        bybit.drop_ws(abrupt=True)
+        wait_for(lambda: handler.reconnects == 1 and stored.count() == 5, "backfilled again after the reconnect")
+        assert list(stored.values_list("open_time", flat=True)) == closed
+        assert stored.last().close == Decimal("112")  # bar 11: close 101 + 11
+        assert bybit.counters.requests["/v5/market/kline"] == 2  # one resumed request per connect
+    finally:
+        stop.set()
+        thread.join(15)
 
 
 def store_bars(n: int, *, start: datetime, kind: str = "trade") -> list[Candle]:

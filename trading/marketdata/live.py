@@ -5,7 +5,8 @@ pybit reconnects by itself only on some connection errors, and an exception rais
 socket thread. So: callbacks catch everything (counted in the status), pybit's own restart is off, and one
 supervisor loop owns reconnection: when the socket is down it builds a new client (which resubscribes),
 waiting 1, 2, 4 ... up to ``backoff_max`` seconds between attempts (reset once a connection has held for
-``stable_after`` seconds).
+``stable_after`` seconds). After every (re)connect an optional REST backfill fetches the bars that closed
+while the socket was down, so a disconnect leaves no hole in the store.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
+from django.db import close_old_connections
 from pybit.unified_trading import WebSocket
 
 from trading.choices import TIMEFRAMES
 
 from .bybit import ws_public_endpoint
+from .download import download_candles
 from .feed import FeedHandler
 
 log = logging.getLogger(__name__)
@@ -72,7 +77,8 @@ def public_websocket(*, endpoint: str | None = None) -> DeskWebSocket:
 class LiveFeed:
     def __init__(self, *, handler: FeedHandler, symbols: list[str], intervals: list[str],
                  endpoint: str | None = None, check_every: float = 1.0, backoff_initial: float = 1.0,
-                 backoff_max: float = 60.0, stable_after: float = 30.0):
+                 backoff_max: float = 60.0, stable_after: float = 30.0,
+                 backfill: Callable[[], None] | None = None):
         unknown = [i for i in intervals if i not in TIMEFRAMES]
         if unknown or not intervals:
             raise ValueError(f"intervals: {unknown or intervals} not among {', '.join(TIMEFRAMES)}")
@@ -84,6 +90,7 @@ class LiveFeed:
         self.endpoint = endpoint if endpoint is not None else ws_public_endpoint()
         self.check_every = check_every
         self.backoff_initial, self.backoff_max, self.stable_after = backoff_initial, backoff_max, stable_after
+        self.backfill = backfill
         handler.symbols = self.symbols
 
     def topics(self) -> list[str]:
@@ -106,6 +113,19 @@ class LiveFeed:
             self._close(ws)
             raise
         return ws
+
+    def _backfill(self) -> None:
+        """Fetch over REST the bars that closed while the socket was down (or before the feed started)."""
+        if self.backfill is None:
+            return
+        try:
+            close_old_connections()
+            self.backfill()
+        except Exception as exc:
+            log.warning("feed: backfill failed: %s", exc)
+            self.handler.record_error(f"backfill: {exc}")
+        finally:
+            close_old_connections()
 
     @staticmethod
     def _close(ws, timeout: float = 5.0) -> None:
@@ -134,6 +154,7 @@ class LiveFeed:
                 continue
             since = time.monotonic()
             self.handler.set_connected(True)
+            self._backfill()
             try:
                 while not stop.is_set() and ws.is_connected():
                     self.handler.heartbeat()
@@ -149,3 +170,15 @@ class LiveFeed:
             stop.wait(delay)
             delay = min(delay * 2, self.backoff_max)
         self.handler.set_connected(False)
+
+
+def rest_backfill(*, symbols: list[str], intervals: list[str], hours: float) -> Callable[[], None]:
+    """A backfill for :class:`LiveFeed`: the closed bars of the last ``hours`` hours that the store lacks
+    (``download_candles`` resumes after the last stored bar, so a healthy store costs one request each)."""
+    def run() -> None:
+        since = datetime.now(tz=UTC) - timedelta(hours=hours)
+        for symbol in symbols:
+            for interval in intervals:
+                download_candles(symbol=symbol, interval=interval, since=since)
+
+    return run

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from trading.choices import TIMEFRAMES
 from trading.marketdata.feed import FeedHandler
-from trading.marketdata.live import LiveFeed
+from trading.marketdata.live import LiveFeed, rest_backfill
 from trading.marketdata.replay import ReplayFeed
 from trading.marketdata.store import parse_utc
 from trading.selectors import feed_subscriptions
@@ -23,6 +23,9 @@ class Command(BaseCommand):
         parser.add_argument("--symbols", nargs="+", help="default: every symbol an enabled strategy config trades")
         parser.add_argument("--intervals", nargs="+", choices=list(TIMEFRAMES),
                             help="kline intervals (default: the enabled configs' timeframes, else 1m)")
+        parser.add_argument("--backfill-hours", type=float, default=6.0,
+                            help="live: after each (re)connect, download closed bars of the last N hours the store "
+                                 "lacks (0: off)")
         parser.add_argument("--replay", action="store_true", help="play stored candles instead of Bybit")
         parser.add_argument("--symbol", help="replay: the symbol")
         parser.add_argument("--interval", choices=list(TIMEFRAMES), default="5m", help="replay: the interval")
@@ -58,4 +61,7 @@ class Command(BaseCommand):
             raise CommandError("no enabled strategy config trades a symbol; pass --symbols")
         intervals = o["intervals"] or timeframes or ["1m"]
         self.stdout.write(f"live feed: {', '.join(symbols)} klines {', '.join(intervals)} + tickers (Ctrl-C stops)")
-        LiveFeed(handler=FeedHandler(mode="live"), symbols=symbols, intervals=intervals).run(stop=stop)
+        backfill = (rest_backfill(symbols=symbols, intervals=intervals, hours=o["backfill_hours"])
+                    if o["backfill_hours"] > 0 else None)
+        LiveFeed(handler=FeedHandler(mode="live"), symbols=symbols, intervals=intervals,
+                 backfill=backfill).run(stop=stop)
