@@ -87,6 +87,22 @@ def test_bybit_kline_layout_with_and_without_header_and_parquet(tmp_path):
     assert (bar.close, bar.turnover) == (Decimal("101.25"), Decimal("101"))
 
 
+def test_parquet_with_a_time_index_and_a_broken_row(tmp_path):
+    frame = pd.DataFrame(
+        {"open": [100.0, 101.0, 102.0], "high": [101.5, 102.5, 101.0], "low": [99.0, 100.0, 101.5],
+         "close": [101.0, 102.0, 101.8], "volume": [1.0, 2.0, 3.0]},
+        index=pd.DatetimeIndex(["2025-03-01 00:00", "2025-03-01 00:05", "2025-03-01 00:10"], tz="UTC",
+                               name="open_time"))
+    frame.to_parquet(tmp_path / "idx.parquet")
+    with pytest.raises(FileFormatError) as err:
+        import_candles(path=tmp_path / "idx.parquet", symbol="BTCUSDT", interval="5m")
+    # rows count from 1 in a Parquet file: row 3 has high 101 < low 101.5
+    assert (err.value.line, err.value.reason, err.value.unit) == (3, "high 101.0 is below low 101.5", "row")
+    assert "row 3: high 101.0 is below low 101.5" in str(err.value) and Candle.objects.count() == 0
+    frame.iloc[:2].to_parquet(tmp_path / "ok.parquet")
+    assert import_candles(path=tmp_path / "ok.parquet", symbol="BTCUSDT", interval="5m").added == 2
+
+
 # One broken file per rule: (rows after the header, expected line, expected words in the reason).
 BROKEN = {
     "non-numeric price": (lambda r: r[:2] + [r[2].replace(",102.0,", ",10x2,")] + r[3:], 4,

@@ -105,7 +105,10 @@ class _Table:
 
     def _read(self) -> tuple[pd.DataFrame, int]:
         if self.is_parquet:
-            return pd.read_parquet(self.path), 1
+            frame = pd.read_parquet(self.path)
+            if not isinstance(frame.index, pd.RangeIndex):  # a frame saved with its open-time index
+                frame = frame.reset_index()
+            return frame, 1
         opener = gzip.open if self.path.suffix.lower() == ".gz" else open
         with opener(self.path, "rt", encoding="utf-8-sig") as fh:
             first_line = fh.readline()
