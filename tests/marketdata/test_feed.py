@@ -4,6 +4,8 @@ drive the same handler: closed candles stored, prices in Redis, tick/candle/feed
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -247,8 +249,7 @@ def test_run_feed_replay_command(rds, desk, capsys):
     assert len([e for e in desk.drain() if e["type"] == "candle"]) == 3
 
 
-@pytest.mark.django_db
-def test_feed_subscribes_to_what_enabled_configs_trade():
+def make_configs():
     from strategies.models import Strategy, StrategyConfig
 
     account = make_account(make_user())
@@ -257,4 +258,28 @@ def test_feed_subscribes_to_what_enabled_configs_trade():
     StrategyConfig.objects.create(name="a", symbols=["BTCUSDT", "ethusdt"], timeframe="5m", enabled=True, **common)
     StrategyConfig.objects.create(name="b", symbols=["BTCUSDT"], timeframe="1h", enabled=True, **common)
     StrategyConfig.objects.create(name="c", symbols=["SOLUSDT"], timeframe="15m", enabled=False, **common)
+
+
+@pytest.mark.django_db
+def test_feed_subscribes_to_what_enabled_configs_trade():
+    make_configs()
     assert feed_subscriptions() == (["BTCUSDT", "ETHUSDT"], ["1h", "5m"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_feed_live_command_follows_the_configs_and_stops_on_sigint(bybit, rds, capsys):
+    make_configs()
+
+    def interrupt_once_subscribed():
+        for topic in ("kline.5.BTCUSDT", "kline.60.ETHUSDT", "tickers.ETHUSDT"):
+            bybit.wait_subscribed(topic)
+        os.kill(os.getpid(), signal.SIGINT)  # the command's handler turns it into a clean stop
+
+    threading.Thread(target=interrupt_once_subscribed, daemon=True).start()
+    call_command("run_feed")
+    assert "live feed: BTCUSDT, ETHUSDT klines 1h, 5m + tickers" in capsys.readouterr().out
+    status = feed_status()
+    assert (status["mode"], status["connected"], status["symbols"]) == ("live", False, ["BTCUSDT", "ETHUSDT"])
+    # the backfill asked for the last 6 h of each symbol and interval once: 2 x 2 kline requests
+    assert bybit.counters.requests["/v5/market/kline"] == 4
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
