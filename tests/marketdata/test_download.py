@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from tests.marketdata.helpers import open_bar_start
 from trading.marketdata.bybit import BybitError
@@ -161,9 +162,14 @@ def test_instruments_and_risk_tiers(bybit):
 
 def test_commands(bybit, capsys):
     first = load_hours(bybit, 30)
+    bybit.load_funding("BTCUSDT", [(first + 8 * HOUR, 0.0001), (first + 16 * HOUR, -0.0002)])
     since = ms_dt(first).strftime("%Y-%m-%dT%H:%M")
-    call_command("download_candles", "--symbol", "BTCUSDT", "--interval", "1h", "--since", since, "--no-progress")
+    call_command("download_candles", "--symbol", "BTCUSDT", "--interval", "1h", "--since", since, "--funding",
+                 "--no-progress")
     out = capsys.readouterr().out
     assert f"BTCUSDT 1h trade: 1 requests from {ms_dt(first):%Y-%m-%d %H:%M}; added 30, updated 0, unchanged 0" in out
+    assert "BTCUSDT funding: 1 requests" in out and "added 2, updated 0, unchanged 0" in out
+    with pytest.raises(CommandError, match="'yesterday': not an ISO-8601 date"):
+        call_command("download_candles", "--symbol", "BTCUSDT", "--since", "yesterday", "--no-progress")
     call_command("download_instruments", "--symbol", "ETHUSDT")
     assert "ETHUSDT: created, 2 risk tiers" in capsys.readouterr().out
