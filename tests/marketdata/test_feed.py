@@ -237,6 +237,9 @@ def test_replay_paces_bars_by_speed(rds):
     handler = FeedHandler(mode="replay", persist=False, publish=lambda **kw: None)
     ReplayFeed(handler=handler, symbol="BTCUSDT", interval="5m", speed=60, wait=waits.append).run()
     assert waits == [5.0, 5.0, 5.0]  # 300 s / 60 between bars, none before the first
+    waits.clear()
+    ReplayFeed(handler=handler, symbol="BTCUSDT", interval="5m", speed=25, wait=waits.append).run()
+    assert waits == [4.0, 4.0, 4.0] * 3  # 12 s between bars, in slices of at most 5 s (status heartbeats)
 
 
 @pytest.mark.django_db(transaction=True)

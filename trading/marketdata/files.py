@@ -3,8 +3,9 @@
 Two candle layouts are detected by the header: the desk's own (``timestamp`` ISO-8601 UTC open time, open,
 high, low, close, volume) and Bybit's kline order (``startMs``/``start``/``startTime``, open, high, low, close,
 volume, turnover; also headerless when the first cell is an integer). Mark-price files may omit volume.
-Every rule violation is reported with the file's line number (the header is line 1) and a reason; the first
-ten are kept. Numbers stay strings here so the store writes exact Decimals.
+Gaps (a whole number of missing bars) are allowed; the importer reports them. Every rule violation is
+reported with the file's line number (the header is line 1; Parquet: the row, from 1) and a reason; the
+first ten per rule are kept. Numbers stay strings here so the store writes exact Decimals.
 """
 
 from __future__ import annotations

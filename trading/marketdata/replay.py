@@ -9,6 +9,7 @@ there is one, else the close). ``speed`` is the time-lapse factor: at 60 a 5-min
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from .feed import FeedHandler
 from .store import dt_to_ms
 
 CHUNK = 2000
+HEARTBEAT = 5.0  # seconds; well inside the status key's expiry
 
 
 def _text(value: Decimal) -> str:
@@ -76,6 +78,15 @@ class ReplayFeed:
             "bid1Price": _text(c), "ask1Price": _text(c)}}
         return kline, ticker
 
+    def _pause(self, seconds: float, wait: Callable[[float], None], stop: threading.Event) -> None:
+        """Wait between bars in slices of at most HEARTBEAT s, keeping the feed status fresh meanwhile."""
+        slices = max(1, math.ceil(seconds / HEARTBEAT))
+        for _ in range(slices):
+            if stop.is_set():
+                return
+            wait(seconds / slices)
+            self.handler.heartbeat()
+
     def run(self, *, stop: threading.Event | None = None) -> int:
         """Play the bars; returns how many were played."""
         stop = stop or threading.Event()
@@ -94,7 +105,7 @@ class ReplayFeed:
                     if stop.is_set():
                         break
                     if played and pause:
-                        wait(pause)
+                        self._pause(pause, wait, stop)
                     for message in self.messages(row, marks.get(row[0]), int(time.time() * 1000)):
                         self.handler.handle(message)
                     played += 1
