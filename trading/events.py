@@ -33,3 +33,16 @@ def publish(*, account_id: int, event_type: str, data: dict[str, Any]) -> None:
     async_to_sync(layer.group_send)(
         account_group(account_id), {"type": "desk.event", "event": make_event(event_type, data)}
     )
+
+
+DESK_GROUP = "desk"
+
+
+def desk_group() -> str:
+    """The desk-wide group: market data (tick, candle) and the feed's status, for every dashboard socket."""
+    return DESK_GROUP
+
+
+def publish_desk(*, event_type: str, data: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    async_to_sync(layer.group_send)(desk_group(), {"type": "desk.event", "event": make_event(event_type, data)})

@@ -17,3 +17,15 @@ def account_ids_for(*, user) -> list[int]:
     if not user.is_authenticated:
         return []
     return list(accounts_for(user=user).values_list("id", flat=True))
+
+
+def feed_subscriptions() -> tuple[list[str], list[str]]:
+    """(symbols, timeframes) that enabled strategy configs trade: what the live feed subscribes to."""
+    from strategies.models import StrategyConfig
+
+    symbols: set[str] = set()
+    timeframes: set[str] = set()
+    for cfg_symbols, timeframe in StrategyConfig.objects.filter(enabled=True).values_list("symbols", "timeframe"):
+        symbols.update(str(s).upper() for s in (cfg_symbols or []))
+        timeframes.add(timeframe)
+    return sorted(symbols), sorted(timeframes)
