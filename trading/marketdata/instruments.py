@@ -64,14 +64,7 @@ def _instrument(info: dict, tiers: list[dict]) -> tuple[Instrument, bool]:
 
 
 def _validate(inst: Instrument) -> None:
-    try:
-        inst.full_clean()
-    except ImportError as exc:
-        # trading.validation.validate_instrument imports trading.engine.instruments.parse_risk_tiers, which the
-        # engine does not define (yet); the field rules still apply. Remove once that import resolves.
-        if "parse_risk_tiers" not in str(exc):
-            raise
-        inst.clean_fields()
+    inst.full_clean()
 
 
 def download_instruments(*, symbols: list[str] | None = None) -> list[InstrumentChange]:
