@@ -13,12 +13,22 @@ from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 
 EVENT_TYPES = frozenset({
-    "tick", "candle", "signal", "order", "fill", "position", "decision", "equity", "feed", "backtest",
+    "tick", "candle", "signal", "order", "fill", "position", "decision", "equity", "feed", "backtest", "sweep", "kill_switch",
 })
 
 
 def account_group(account_id: int) -> str:
     return f"account.{account_id}"
+
+
+def user_group(user_id: int) -> str:
+    """A user's own group: events about things a user owns that hang off no account (backtests, sweeps)."""
+    return f"user.{user_id}"
+
+
+def publish_user(*, user_id: int, event_type: str, data: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    async_to_sync(layer.group_send)(user_group(user_id), {"type": "desk.event", "event": make_event(event_type, data)})
 
 
 def make_event(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -33,3 +43,16 @@ def publish(*, account_id: int, event_type: str, data: dict[str, Any]) -> None:
     async_to_sync(layer.group_send)(
         account_group(account_id), {"type": "desk.event", "event": make_event(event_type, data)}
     )
+
+
+DESK_GROUP = "desk"
+
+
+def desk_group() -> str:
+    """The desk-wide group: market data (tick, candle) and the feed's status, for every dashboard socket."""
+    return DESK_GROUP
+
+
+def publish_desk(*, event_type: str, data: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    async_to_sync(layer.group_send)(desk_group(), {"type": "desk.event", "event": make_event(event_type, data)})
