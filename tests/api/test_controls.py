@@ -123,3 +123,13 @@ def test_lists_order_and_paginate(desk, api):
     api.login(desk["staff"])
     body = api.get("/api/fills/", ordering="executed_at", limit=1).json()
     assert body["count"] == 2 and len(body["results"]) == 1 and body["next"]
+
+
+def test_time_filters_take_any_offset_as_utc(desk, api):
+    """Found by schemathesis on PostgreSQL: offsets beyond +-15:59 used to reach the database (500)."""
+    api.login(desk["alice"])
+    # the fill is at 2025-03-02 12:00 UTC; 2025-03-03 11:00+23:30 is 2025-03-02 11:30 UTC, before it
+    resp = api.get("/api/fills/", since="2025-03-03T11:00:00+23:30")
+    assert resp.status_code == 200 and resp.json()["count"] == 1
+    resp = api.get("/api/fills/", since="2025-03-03T13:00:00+23:30")  # 12:30 UTC, after it
+    assert resp.status_code == 200 and resp.json()["count"] == 0

@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import django_filters as df
+from django.core.exceptions import ValidationError
 
 from trading.choices import TIMEFRAME_CHOICES, CandleKind
 from trading.models import Candle, EquitySnapshot, Fill, MonitorDecision, Order, Position, Signal
 
 
+class UTCDateTimeField(df.fields.IsoDateTimeField):
+    """An ISO-8601 date-time, converted to UTC (PostgreSQL refuses offsets beyond +-15:59)."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError(f"{value!r} is out of range once converted to UTC") from None
+
+
+class UTCDateTimeFilter(df.IsoDateTimeFilter):
+    field_class = UTCDateTimeField
+
+
 class SignalFilter(df.FilterSet):
-    since = df.IsoDateTimeFilter(field_name="bar_time", lookup_expr="gte")
-    until = df.IsoDateTimeFilter(field_name="bar_time", lookup_expr="lte")
+    since = UTCDateTimeFilter(field_name="bar_time", lookup_expr="gte")
+    until = UTCDateTimeFilter(field_name="bar_time", lookup_expr="lte")
 
     class Meta:
         model = Signal
@@ -18,8 +38,8 @@ class SignalFilter(df.FilterSet):
 
 
 class OrderFilter(df.FilterSet):
-    since = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    since = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = UTCDateTimeFilter(field_name="created_at", lookup_expr="lte")
 
     class Meta:
         model = Order
@@ -33,8 +53,8 @@ class PositionFilter(df.FilterSet):
 
 
 class FillFilter(df.FilterSet):
-    since = df.IsoDateTimeFilter(field_name="executed_at", lookup_expr="gte")
-    until = df.IsoDateTimeFilter(field_name="executed_at", lookup_expr="lte")
+    since = UTCDateTimeFilter(field_name="executed_at", lookup_expr="gte")
+    until = UTCDateTimeFilter(field_name="executed_at", lookup_expr="lte")
 
     class Meta:
         model = Fill
@@ -50,8 +70,8 @@ class DecisionFilter(df.FilterSet):
 
 
 class EquityFilter(df.FilterSet):
-    since = df.IsoDateTimeFilter(field_name="taken_at", lookup_expr="gte")
-    until = df.IsoDateTimeFilter(field_name="taken_at", lookup_expr="lte")
+    since = UTCDateTimeFilter(field_name="taken_at", lookup_expr="gte")
+    until = UTCDateTimeFilter(field_name="taken_at", lookup_expr="lte")
 
     class Meta:
         model = EquitySnapshot
@@ -64,8 +84,8 @@ class CandleFilter(df.FilterSet):
     symbol = df.CharFilter(required=True)
     interval = df.ChoiceFilter(choices=TIMEFRAME_CHOICES, required=True)
     kind = df.ChoiceFilter(choices=CandleKind.choices, empty_label=None)
-    start = df.IsoDateTimeFilter(field_name="open_time", lookup_expr="gte")
-    end = df.IsoDateTimeFilter(field_name="open_time", lookup_expr="lte")
+    start = UTCDateTimeFilter(field_name="open_time", lookup_expr="gte")
+    end = UTCDateTimeFilter(field_name="open_time", lookup_expr="lte")
 
     class Meta:
         model = Candle

@@ -4,7 +4,7 @@ and the limit; the sizing rules are asked of the engine (``validate_sizing``), n
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -32,10 +32,12 @@ def _dt(errors: dict, field: str, value: Any) -> datetime | None:
         errors[field] = f"{field}: {value!r} is not an ISO-8601 date-time, e.g. 2025-01-01T00:00:00Z"
         return None
     if parsed.tzinfo is None:
-        from datetime import UTC
-
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)  # PostgreSQL refuses offsets beyond +-15:59
+    except OverflowError:
+        errors[field] = f"{field}: {value!r} is out of range once converted to UTC"
+        return None
 
 
 def _num(errors: dict, field: str, value: Any, *, lo: float | None = None, hi: float | None = None,
