@@ -12,7 +12,13 @@
   function renderAccounts() {
     const root = document.getElementById("accounts");
     root.innerHTML = state.accounts.map((a) => {
-      const upnl = [...positions.values()].filter((p) => p.account === a.id).reduce((s, p) => s + (pnl(p) || 0), 0);
+      const open = [...positions.values()].filter((p) => p.account === a.id && p.status === "open");
+      const upnl = open.reduce((s, p) => s + (pnl(p) || 0), 0);
+      if (!a.taken_at) {  // no equity snapshot yet: derive the numbers from the open positions
+        a.margin_used = open.reduce((s, p) => s + (p.margin || 0), 0);
+        a.available = a.balance - a.margin_used;
+        a.equity = a.balance + upnl;
+      }
       return `<div class="card" data-account="${a.id}"><strong>${QD.esc(a.name)}</strong> <span class="${a.mode}">${a.mode}</span>
         <dl><dt>Equity</dt><dd class="equity">${QD.num(a.equity, 2)} USDT</dd>
         <dt>Balance</dt><dd>${QD.num(a.balance, 2)}</dd>
@@ -104,7 +110,7 @@
       case "decision": prepend("decisions", decisionRow(d), 20);
         if (positions.has(d.position)) { positions.get(d.position).last_decision = d; renderPositions(); } break;
       case "equity": { const a = state.accounts.find((x) => x.id === d.account); if (a) { Object.assign(a, d); renderAccounts(); } break; }
-      case "tick": marks[d.symbol] = Number(d.mark || d.last); renderPositions(); break;
+      case "tick": marks[d.symbol] = Number(d.mark || d.last); renderPositions(); renderAccounts(); break;
       case "feed": renderFeed(d); break;
       case "kill_switch": { const a = state.accounts.find((x) => x.id === d.account);
         if (a) { a.kill_switch_engaged = d.engaged; renderAccounts(); } break; }
