@@ -34,36 +34,47 @@ def account_ids_for(*, user) -> list[int]:
 
 
 # --- everything under a user's accounts (staff: everything) ------------------------------------------
+# The user's account ids are read first (one tiny query) so the big tables are filtered by a literal
+# ``account_id IN (...)``: the planner then walks their (account, -time) indexes instead of sorting
+# every row of a subquery's result (bench/bench_api_lists.py measured 75 ms -> 6 ms per page).
+
+def _scoped(qs: QuerySet, *, user, account_field: str) -> QuerySet:
+    if user is None or not user.is_authenticated:
+        return qs.none()
+    if user.is_staff:
+        return qs
+    return qs.filter(**{f"{account_field}__in": account_ids_for(user=user)})
+
 
 def configs_for(*, user) -> QuerySet:
     from strategies.models import StrategyConfig
 
-    return (StrategyConfig.objects.filter(account__in=accounts_for(user=user))
-            .select_related("strategy", "account").order_by("id"))
+    return _scoped(StrategyConfig.objects.select_related("strategy", "account").order_by("id"),
+                   user=user, account_field="account_id")
 
 
 def positions_for(*, user) -> QuerySet[Position]:
-    return Position.objects.filter(account__in=accounts_for(user=user)).select_related("config")
+    return _scoped(Position.objects.all(), user=user, account_field="account_id")
 
 
 def orders_for(*, user) -> QuerySet[Order]:
-    return Order.objects.filter(account__in=accounts_for(user=user))
+    return _scoped(Order.objects.all(), user=user, account_field="account_id")
 
 
 def fills_for(*, user) -> QuerySet[Fill]:
-    return Fill.objects.filter(account__in=accounts_for(user=user))
+    return _scoped(Fill.objects.all(), user=user, account_field="account_id")
 
 
 def signals_for(*, user) -> QuerySet[Signal]:
-    return Signal.objects.filter(config__account__in=accounts_for(user=user))
+    return _scoped(Signal.objects.all(), user=user, account_field="config__account_id")
 
 
 def decisions_for(*, user) -> QuerySet[MonitorDecision]:
-    return MonitorDecision.objects.filter(position__account__in=accounts_for(user=user))
+    return _scoped(MonitorDecision.objects.all(), user=user, account_field="position__account_id")
 
 
 def equity_for(*, user) -> QuerySet[EquitySnapshot]:
-    return EquitySnapshot.objects.filter(account__in=accounts_for(user=user))
+    return _scoped(EquitySnapshot.objects.all(), user=user, account_field="account_id")
 
 
 def backtests_for(*, user) -> QuerySet[BacktestRun]:
