@@ -1,21 +1,44 @@
-"""Test-session setup: with no REDIS_URL, start the embedded redis-server the desk itself would use,
-so ``pytest`` on a fresh clone talks to a real Redis either way."""
+"""Test-session setup.
+
+- Redis: with no REDIS_URL, a private embedded redis-server (the binary the desk itself uses) on a free port
+  for this session, so ``pytest`` on a fresh clone talks to a real Redis and never shares one with a running
+  desk or another test session.
+- Database: with SQLite, the test database is a file (not shared-cache memory), because feeds, Celery workers
+  and Channels write from their own threads and only a file database gets WAL and the busy timeout.
+  PostgreSQL (``DATABASE_URL``) is used as configured.
+"""
 
 from __future__ import annotations
+
+import socket
+
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def pytest_configure(config):
     from django.conf import settings
 
+    from quantdesk.env import VAR_DIR, uses_embedded_redis
+
     # Async tests reach the DB from worker threads; persistent connections there would outlive the test DB.
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
-    from quantdesk.env import EMBEDDED_REDIS_PORT, VAR_DIR, uses_embedded_redis
-
     if uses_embedded_redis():
         from quantdesk import embedded_redis
 
-        proc = embedded_redis.start(EMBEDDED_REDIS_PORT, VAR_DIR / "redis-test")
-        config._embedded_redis = proc
+        port = _free_port()
+        config._embedded_redis = embedded_redis.start(port, VAR_DIR / f"redis-test-{port}")
+        url = f"redis://127.0.0.1:{port}/0"
+        settings.REDIS_URL = settings.CELERY_BROKER_URL = settings.CELERY_RESULT_BACKEND = url
+        settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [url]
+        from quantdesk.celery import app
+
+        app.conf.broker_url = app.conf.result_backend = url
 
 
 def pytest_unconfigure(config):
@@ -24,3 +47,13 @@ def pytest_unconfigure(config):
         proc.terminate()
         proc.wait(5)
 
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if "sqlite" in db["ENGINE"]:
+        from quantdesk.env import VAR_DIR
+
+        db.setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test_quantdesk.sqlite3")

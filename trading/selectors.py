@@ -121,3 +121,15 @@ def latest_equity_by_account(*, account_ids: list[int]) -> dict[int, EquitySnaps
         if snap is not None:
             out[account_id] = snap
     return out
+
+
+def feed_subscriptions() -> tuple[list[str], list[str]]:
+    """(symbols, timeframes) that enabled strategy configs trade: what the live feed subscribes to."""
+    from strategies.models import StrategyConfig
+
+    symbols: set[str] = set()
+    timeframes: set[str] = set()
+    for cfg_symbols, timeframe in StrategyConfig.objects.filter(enabled=True).values_list("symbols", "timeframe"):
+        symbols.update(str(s).upper() for s in (cfg_symbols or []))
+        timeframes.add(timeframe)
+    return sorted(symbols), sorted(timeframes)

@@ -36,6 +36,7 @@ from .rules import (
     protective_prices,
     reduce_qty,
     select_tier,
+    signal_decision,
     sized_qty,
     step_bar,
 )
@@ -236,13 +237,12 @@ def run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, fbar, frate, f
         else:
             equity[i] = bal
         # 6. decisions at the close, acted on at the next open
-        s = float(sig[i])
+        do_exit, enter = signal_decision(side, float(sig[i]), exl[i], exs[i])
         if side != 0.0:
-            flag = exl[i] if side > 0.0 else exs[i]
-            if flag or s == -side:
+            if do_exit:
                 pexit = R.SIGNAL
-                if s == -side and not (exl[i] if s > 0.0 else exs[i]):
-                    pentry = s
+                if enter != 0.0:
+                    pentry = enter
                     if has_drift:
                         pbase = drift[i]
                         pconf = conf[i]
@@ -261,8 +261,8 @@ def run_chunk(start, end, ts, o, h, lo, c, mh, ml, sig, exl, exs, fbar, frate, f
                     pred_reason = R.MONITOR_REASON[why]
                 base = nbase
                 cbase = ncbase
-        elif s != 0.0 and not (exl[i] if s > 0.0 else exs[i]):
-            pentry = s
+        elif enter != 0.0:
+            pentry = enter
             if has_drift:
                 pbase = drift[i]
                 pconf = conf[i]

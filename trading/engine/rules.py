@@ -174,3 +174,19 @@ def step_bar(side: float, o: float, h: float, low: float, mark_h: float, mark_l:
         if has_tp and low <= tp:
             return EV_TP, min(tp, o)
     return EV_NONE, math.nan
+
+
+@njit(cache=True, inline="always")
+def signal_decision(side: float, s: float, exit_long: bool, exit_short: bool):
+    """(exit_now, enter_side) from a bar's close: in a position, exit on its side's exit flag or an
+    opposite signal, reversing into that signal unless its side's exit flag is set too; flat, enter on a
+    non-zero signal whose side's exit flag is not set. The backtest and the live signal cycle share it."""
+    if side != 0.0:
+        if (exit_long if side > 0.0 else exit_short) or s == -side:
+            if s == -side and not (exit_long if s > 0.0 else exit_short):
+                return True, s
+            return True, 0.0
+        return False, 0.0
+    if s != 0.0 and not (exit_long if s > 0.0 else exit_short):
+        return False, s
+    return False, 0.0

@@ -6,6 +6,7 @@ from .backtests import BacktestRun
 from .execution import Fill, Order, Position
 from .market import Candle, FundingRate, Instrument
 from .monitoring import EquitySnapshot, MonitorDecision, Signal
+from .paper import PaperAccountState
 
 __all__ = [
     "Account",
@@ -18,6 +19,7 @@ __all__ = [
     "Instrument",
     "MonitorDecision",
     "Order",
+    "PaperAccountState",
     "Position",
     "Signal",
 ]

@@ -42,6 +42,7 @@ class Position(models.Model):
     entry_drift = models.FloatField(null=True, blank=True)
     drift_baseline = models.FloatField(null=True, blank=True)
     entry_confidence = models.FloatField(null=True, blank=True)
+    confidence_baseline = models.FloatField(null=True, blank=True)
     half_life_seconds = models.FloatField(null=True, blank=True)
     realised_pnl = money_field(default=Decimal("0"))
     fees_paid = money_field(default=Decimal("0"))

@@ -67,6 +67,26 @@ def ensure_strategies() -> int:
     return created
 
 
+# (name, task, every seconds): editable afterwards in the admin (django-celery-beat)
+SCHEDULES = [
+    ("signal cycles: act on newly closed bars", "trading.tasks.dispatch_signal_cycles", 15),
+    ("position monitor (30 s)", "trading.tasks.monitor_positions", 30),
+    ("reconciliation with the exchange", "trading.tasks.reconcile_accounts", 300),
+    ("equity snapshots", "trading.tasks.snapshot_equities", 60),
+]
+
+
+def ensure_schedules() -> int:
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    created = 0
+    for name, task, seconds in SCHEDULES:
+        every, _ = IntervalSchedule.objects.get_or_create(every=seconds, period=IntervalSchedule.SECONDS)
+        _, was_created = PeriodicTask.objects.get_or_create(name=name, defaults={"task": task, "interval": every})
+        created += was_created
+    return created
+
+
 def _dec(value) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
@@ -138,6 +158,7 @@ def bootstrap_desk(*, admin_username: str = "admin", admin_password: str | None 
     user, generated = ensure_admin(username=admin_username, password=admin_password)
     account = ensure_paper_account(owner=user)
     configs = ensure_default_configs(account=account)
+    ensure_schedules()
     return BootstrapReport(admin_username=admin_username, admin_password=generated,
                            instruments_created=instruments, strategies_created=strategies,
                            configs_created=configs, sizing_config_loaded=first_run)

@@ -1,0 +1,36 @@
+"""``python -m fakebybit --port N``: run the fake exchange standalone until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+
+from .server import FakeBybit
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="fakebybit", description="Fake Bybit V5 exchange on 127.0.0.1")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=8999)
+    ap.add_argument("--api-key", default="fake-api-key")
+    ap.add_argument("--api-secret", default="fake-api-secret")
+    ap.add_argument("--balance", type=float, default=10_000.0)
+    ap.add_argument("--btc", type=float, default=65_000.0, help="initial BTCUSDT last price")
+    ap.add_argument("--eth", type=float, default=3_500.0, help="initial ETHUSDT last price")
+    args = ap.parse_args(argv)
+    fake = FakeBybit(args.host, args.port, args.api_key, args.api_secret, args.balance)
+    urls = fake.start()
+    fake.set_price("BTCUSDT", args.btc)
+    fake.set_price("ETHUSDT", args.eth)
+    print(f"fake Bybit V5 on {urls.http}  ws: {urls.ws_public}  {urls.ws_private}  "
+          f"key={args.api_key} secret={args.api_secret}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Market-data tests: import, download, feed, reader, resampler."""

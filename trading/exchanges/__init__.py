@@ -1,0 +1,1 @@
+"""Exchange adapters behind one protocol: ``paper`` (the engine's simulator) and ``bybit`` (pybit)."""

@@ -1,0 +1,233 @@
+"""The paper exchange: the engine's Simulator, persisted per account in ``PaperAccountState`` and marked to
+the feed's latest prices (bars closed since the last call, then the latest tick) before every request.
+
+Every request runs in one transaction holding the account's state row (SELECT ... FOR UPDATE), so two
+workers never interleave on one paper account and a crash mid-request leaves the last saved state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.db import transaction
+
+from trading.engine.orders import DUPLICATE_ORDER_LINK_ID, LEVERAGE_NOT_MODIFIED, OrderRequest
+from trading.engine.simulator import Simulator
+from trading.engine_adapters import engine_fees, engine_instrument
+from trading.models import Account, Candle, Instrument, PaperAccountState
+
+from .types import (
+    ExchangeError,
+    ExchangeFill,
+    ExchangeOrder,
+    ExchangePosition,
+    OrderAck,
+    OrderIntent,
+    Wallet,
+)
+
+BAR_INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h")
+MAX_BARS_PER_MARK = 5000
+
+
+def _dec(x: float | None, places: str = "0.00000001") -> Decimal | None:
+    if x is None:
+        return None
+    return Decimal(repr(float(x))).quantize(Decimal(places))
+
+
+def _ms_to_dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def now_ms() -> int:
+    return int(datetime.now(tz=UTC).timestamp() * 1000)
+
+
+def feed_quote(symbol: str) -> dict | None:
+    """The live feed's latest prices {last, mark, bid, ask, ts(ms)} as floats/int, or None."""
+    from trading.marketdata.feed import latest_price
+
+    raw = latest_price(symbol=symbol)
+    if not raw or not raw.get("last"):
+        return None
+    out = {k: float(raw[k]) for k in ("last", "mark", "bid", "ask") if raw.get(k)}
+    out["ts"] = int(float(raw.get("ts") or now_ms()))
+    return out
+
+
+class PaperExchange:
+    """See the module docstring. ``quote`` is injectable for tests that drive prices themselves."""
+
+    name = "paper"
+
+    def __init__(self, account: Account, *, quote: Callable[[str], dict | None] = feed_quote):
+        self.account = account
+        self.quote = quote
+
+    # ----- state ---------------------------------------------------------------------------------
+    def _new_simulator(self) -> Simulator:
+        instruments = {i.symbol: engine_instrument(i) for i in Instrument.objects.all()}
+        return Simulator(instruments, float(self.account.starting_capital), engine_fees(self.account),
+                         max_open_positions=self.account.max_open_positions)
+
+    @contextmanager
+    def session(self, *, mark: bool = True) -> Iterator[Simulator]:
+        """The simulator of this account, locked, marked to market, saved when the block ends."""
+        with transaction.atomic():
+            row, _ = PaperAccountState.objects.select_for_update().get_or_create(account=self.account)
+            sim = Simulator.from_state(row.state) if row.state else self._new_simulator()
+            self._refresh_instruments(sim)
+            if mark:
+                self._mark(sim, row.marked)
+            yield sim
+            row.state = sim.to_state()
+            row.version += 1
+            row.save(update_fields=["state", "version", "marked", "updated_at"])
+
+    def _refresh_instruments(self, sim: Simulator) -> None:
+        for inst in Instrument.objects.all():
+            sim.instruments[inst.symbol] = engine_instrument(inst)
+            sim.leverage.setdefault(inst.symbol, min(10.0, float(inst.max_leverage)))
+
+    def _mark(self, sim: Simulator, marked: dict) -> None:
+        """Apply bars closed since the last mark (TP/SL/liquidation inside them), then the latest tick."""
+        busy = set(sim.positions) | {o.symbol for o in sim.open_orders()}
+        for symbol in sorted(sim.instruments):
+            seen = marked.setdefault(symbol, {"bar": 0, "tick": 0})
+            if symbol in busy:
+                for ts, o, h, low, c in self._bars_since(symbol, seen["bar"]):
+                    sim.on_bar(symbol, ts, o, h, low, c)
+                    seen["bar"] = ts
+            q = self.quote(symbol)
+            if q is not None and q["ts"] >= seen["tick"]:
+                sim.on_price(symbol, q["ts"], q["last"], q.get("mark"), q.get("bid"), q.get("ask"))
+                seen["tick"] = q["ts"]
+                seen["bar"] = max(seen["bar"], q["ts"] - 1)
+
+    def _bars_since(self, symbol: str, after_ms: int) -> list[tuple[int, float, float, float, float]]:
+        if not after_ms:
+            return []  # a fresh account starts from the current tick, not from history
+        after = _ms_to_dt(after_ms)
+        for interval in BAR_INTERVALS:
+            rows = list(Candle.objects.filter(symbol=symbol, interval=interval, kind="trade", open_time__gt=after)
+                        .order_by("open_time").values_list("open_time", "open", "high", "low", "close")
+                        [:MAX_BARS_PER_MARK])
+            if rows:
+                return [(int(t.timestamp() * 1000), float(o), float(h), float(lo), float(c))
+                        for t, o, h, lo, c in rows]
+        return []
+
+    def tick(self, symbol: str, *, last: float, ts: int, mark: float | None = None, bid: float | None = None,
+             ask: float | None = None) -> None:
+        """Apply one price directly (tests and the replay driver)."""
+        with self.session(mark=False) as sim:
+            sim.on_price(symbol, ts, last, mark, bid, ask)
+
+    # ----- protocol --------------------------------------------------------------------------------
+    def instrument(self, symbol: str):
+        return engine_instrument(Instrument.objects.get(symbol=symbol))
+
+    def wallet(self) -> Wallet:
+        with self.session() as sim:
+            w = sim.wallet()
+        return Wallet(balance=_dec(w["balance"]), equity=_dec(w["equity"]), unrealised_pnl=_dec(w["unrealised_pnl"]),
+                      used_margin=_dec(w["used_margin"] + w["order_margin"]), available=_dec(w["available"]))
+
+    def set_leverage(self, symbol: str, leverage: Decimal) -> None:
+        with self.session() as sim:
+            result = sim.set_leverage(symbol, float(leverage))
+        if not result.accepted and result.code != LEVERAGE_NOT_MODIFIED:
+            raise ExchangeError(result.code, result.message)
+
+    def place_order(self, intent: OrderIntent) -> OrderAck:
+        with self.session() as sim:
+            result = sim.place_order(OrderRequest(
+                symbol=intent.symbol, side=intent.side, order_type=intent.order_type, qty=intent.qty,
+                price=intent.price, reduce_only=intent.reduce_only, take_profit=intent.take_profit,
+                stop_loss=intent.stop_loss, client_order_id=intent.client_order_id,
+                exit_reason=intent.exit_reason), ts=now_ms())
+            if result.code == DUPLICATE_ORDER_LINK_ID:
+                existing = next(o for o in sim.orders.values() if o.client_order_id == intent.client_order_id)
+                return OrderAck(existing.order_id, intent.client_order_id, duplicate=True)
+            if not result.accepted:
+                raise ExchangeError(result.code, result.message)
+            if intent.order_type == "Market":  # fill at once at the current quote, as the exchange does
+                q = self.quote(intent.symbol)
+                last = sim.last[intent.symbol]
+                ts = q["ts"] if q else now_ms()
+                sim.on_price(intent.symbol, ts, q["last"] if q else last, (q or {}).get("mark"),
+                             (q or {}).get("bid"), (q or {}).get("ask"))
+        return OrderAck(result.order_id, intent.client_order_id)
+
+    def cancel_order(self, symbol: str, *, order_id: str) -> None:
+        with self.session() as sim:
+            result = sim.cancel_order(order_id)
+        if not result.accepted:
+            raise ExchangeError(result.code, result.message)
+
+    def set_trading_stop(self, symbol: str, *, take_profit: Decimal | None = None,
+                         stop_loss: Decimal | None = None) -> None:
+        with self.session() as sim:
+            result = sim.set_trading_stop(symbol, None if take_profit is None else float(take_profit),
+                                          None if stop_loss is None else float(stop_loss))
+        if not result.accepted:
+            raise ExchangeError(result.code, result.message)
+
+    def positions(self) -> list[ExchangePosition]:
+        with self.session() as sim:
+            return [ExchangePosition(
+                symbol=p.symbol, side="long" if p.side > 0 else "short", qty=_dec(p.qty, "0.0000000001"),
+                entry_price=_dec(p.entry_price), leverage=_dec(p.leverage, "0.01"), margin=_dec(p.margin),
+                liquidation_price=_dec(p.liq_price), bankruptcy_price=_dec(p.bankruptcy_price),
+                take_profit=_dec(p.take_profit), stop_loss=_dec(p.stop_loss),
+                mark_price=_dec(sim.mark.get(p.symbol)),
+                unrealised_pnl=_dec(p.unrealised_pnl(sim.mark.get(p.symbol, p.entry_price))),
+            ) for p in sim.positions.values()]
+
+    def open_orders(self, symbol: str | None = None) -> list[ExchangeOrder]:
+        with self.session() as sim:
+            return [_order(o) for o in sim.open_orders(symbol)]
+
+    def find_order(self, symbol: str, client_order_id: str) -> ExchangeOrder | None:
+        with self.session(mark=False) as sim:
+            found = next((o for o in sim.orders.values() if o.client_order_id == client_order_id), None)
+            if found is None:
+                return None
+            fills = [f for f in sim.fills if f.order_id == found.order_id and f.kind == "trade"]
+            return _order(found, fills)
+
+    def executions(self, *, symbol: str | None = None, since: datetime | None = None) -> list[ExchangeFill]:
+        since_ms = 0 if since is None else int(since.timestamp() * 1000)
+        with self.session() as sim:
+            client_ids = {o.order_id: o.client_order_id or "" for o in sim.orders.values()}
+            rate = {"maker": sim.fees.maker, "taker": sim.fees.taker}
+            return [_fill(self.account.pk, f, client_ids.get(f.order_id, ""), rate.get(f.liquidity, 0.0))
+                    for f in sim.fills if f.ts >= since_ms and symbol in (None, f.symbol)]
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        q = self.quote(symbol)
+        return None if q is None else _dec(q["last"])
+
+
+def _order(o, fills=()) -> ExchangeOrder:
+    filled = sum(f.qty for f in fills)
+    avg = sum(f.qty * f.price for f in fills) / filled if filled else None
+    status = {"New": "New", "Filled": "Filled", "Cancelled": "Cancelled"}.get(o.status, o.status)
+    return ExchangeOrder(order_id=o.order_id, client_order_id=o.client_order_id or "", symbol=o.symbol,
+                         side=o.side, order_type=o.order_type, qty=_dec(o.qty, "0.0000000001"),
+                         price=_dec(o.price), reduce_only=o.reduce_only, status=status,
+                         filled_qty=_dec(filled, "0.0000000001"), avg_price=_dec(avg))
+
+
+def _fill(account_id: int, f, client_order_id: str, fee_rate: float) -> ExchangeFill:
+    exec_type = "Funding" if f.kind == "funding" else "BustTrade" if f.exit_reason == "liquidation" else "Trade"
+    return ExchangeFill(
+        exec_id=f"paper-{account_id}-{f.fill_id}", order_id=f.order_id, symbol=f.symbol, side=f.side,
+        qty=_dec(f.qty, "0.0000000001"), price=_dec(f.price), fee=_dec(f.fee), fee_rate=_dec(fee_rate),
+        is_maker=f.liquidity == "maker", realised_pnl=_dec(f.realised_pnl), exec_type=exec_type,
+        exit_reason="" if f.exit_reason in ("entry", "funding") else f.exit_reason, executed_at=_ms_to_dt(f.ts),
+        client_order_id=client_order_id, funding=_dec(f.funding))

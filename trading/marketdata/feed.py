@@ -1,0 +1,185 @@
+"""The one market-data message handler, fed by the live Bybit WebSocket or by the replay of stored candles.
+
+Both sources hand it Bybit public-WebSocket messages (``kline.{code}.{symbol}``, ``tickers.{symbol}``), so the
+desk behaves the same live and offline:
+
+- a closed kline (``confirm: true``) is upserted into ``Candle`` and broadcast as a ``candle`` event;
+- a ticker updates the Redis hash ``qd:price:{SYMBOL}`` (last, mark, bid, ask, ts) and is broadcast as a
+  ``tick`` event (at most every ``tick_every`` seconds per symbol);
+- the Redis hash ``qd:feed:status`` (connected, mode live|replay, last message time, lag, counters) is
+  rewritten on every message and heartbeat (it expires when the feed stops refreshing it) and broadcast as a
+  ``feed`` event on every connect/disconnect and at most every ``status_every`` seconds otherwise.
+
+Events go to the desk-wide Channels group (:func:`trading.events.publish_desk`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import redis
+from django.conf import settings
+from django.db import close_old_connections
+
+from trading.choices import TIMEFRAMES, CandleKind
+from trading.events import publish_desk
+
+from .files import CandleBatch
+from .store import ms_to_dt, upsert_candles
+
+log = logging.getLogger(__name__)
+PRICE_KEY = "qd:price:{symbol}"
+STATUS_KEY = "qd:feed:status"
+STATUS_TTL = 30  # seconds; the feed refreshes it at least every status_every seconds
+LABEL_BY_CODE = {code: label for label, (_, code) in TIMEFRAMES.items()}
+MODES = ("live", "replay")
+
+
+def redis_client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
+
+
+def latest_price(*, symbol: str, client: redis.Redis | None = None) -> dict[str, str]:
+    """The feed's latest prices of ``symbol``: {last, mark, bid, ask, ts} (strings; empty when unknown)."""
+    return (client or redis_client()).hgetall(PRICE_KEY.format(symbol=symbol.upper()))
+
+
+def feed_status(*, client: redis.Redis | None = None) -> dict[str, Any]:
+    """The status the running feed last wrote, typed; {} when no feed has written one recently."""
+    raw = (client or redis_client()).hgetall(STATUS_KEY)
+    if not raw:
+        return {}
+    ints = ("last_message_ms", "lag_ms", "messages", "candles", "reconnects", "errors", "updated_ms")
+    out: dict[str, Any] = {k: (int(v) if v != "" else None) if k in ints else v for k, v in raw.items()}
+    out["connected"] = raw.get("connected") == "1"
+    out["symbols"] = [s for s in raw.get("symbols", "").split(",") if s]
+    return out
+
+
+class FeedHandler:
+    """See the module docstring. Thread-safe: pybit calls :meth:`handle` from its socket thread."""
+
+    def __init__(self, *, mode: str, symbols: list[str] | None = None, persist: bool = True,
+                 tick_every: float = 0.25, status_every: float = 5.0, client: redis.Redis | None = None,
+                 publish: Callable[..., None] = publish_desk, clock: Callable[[], float] = time.time):
+        if mode not in MODES:
+            raise ValueError(f"mode: {mode!r} is not one of {MODES}")
+        self.mode = mode
+        self.symbols = list(symbols or [])
+        self.persist = persist
+        self.tick_every = tick_every
+        self.status_every = status_every
+        self.redis = client or redis_client()
+        self._publish = publish
+        self.clock = clock
+        self._lock = threading.Lock()
+        self.connected = False
+        self._ever_connected = False
+        self.last_message_ms: int | None = None
+        self.lag_ms: int | None = None
+        self.messages = self.candles = self.reconnects = self.errors = 0
+        self.last_error = ""
+        self._tick_sent: dict[str, float] = {}
+        self._status_sent = 0.0
+
+    # ----- messages ----------------------------------------------------------------------------
+    def handle(self, message: dict) -> None:
+        topic = str(message.get("topic") or "")
+        now = self.clock()
+        with self._lock:
+            self.messages += 1
+            self.last_message_ms = int(now * 1000)
+            ts = message.get("ts")
+            self.lag_ms = max(0, self.last_message_ms - int(ts)) if ts else None
+        if topic.startswith("kline."):
+            self._on_kline(topic, message)
+        elif topic.startswith("tickers."):
+            self._on_ticker(topic, message)
+        self.write_status(broadcast=now - self._status_sent >= self.status_every)
+
+    def _on_kline(self, topic: str, message: dict) -> None:
+        _, code, symbol = topic.split(".", 2)
+        interval = LABEL_BY_CODE.get(code)
+        if interval is None:
+            log.warning("kline topic %s: interval %r is not one the desk stores", topic, code)
+            return
+        for k in message.get("data") or []:
+            if not k.get("confirm"):
+                continue  # the still-open candle is never stored
+            start = int(k["start"])
+            if self.persist:
+                batch = CandleBatch(open_ms=np.array([start], dtype=np.int64), open=[k["open"]], high=[k["high"]],
+                                    low=[k["low"]], close=[k["close"]], volume=[k.get("volume") or "0"],
+                                    turnover=[k.get("turnover") or "0"])
+                close_old_connections()
+                upsert_candles(symbol=symbol, interval=interval, kind=CandleKind.TRADE, batch=batch)
+                close_old_connections()
+            with self._lock:
+                self.candles += 1
+            self._send("candle", {"symbol": symbol, "interval": interval, "open_time": ms_to_dt(start).isoformat(),
+                                  "open": k["open"], "high": k["high"], "low": k["low"], "close": k["close"],
+                                  "volume": k.get("volume") or "0", "turnover": k.get("turnover") or "0"})
+
+    def _on_ticker(self, topic: str, message: dict) -> None:
+        data = dict(message.get("data") or {})  # pybit passes its shared snapshot dict: copy before use
+        symbol = str(data.get("symbol") or topic.split(".", 1)[1])
+        fields = {"last": data.get("lastPrice"), "mark": data.get("markPrice"), "bid": data.get("bid1Price"),
+                  "ask": data.get("ask1Price")}
+        fields = {k: str(v) for k, v in fields.items() if v not in (None, "")}
+        fields["ts"] = str(message.get("ts") or int(self.clock() * 1000))
+        self.redis.hset(PRICE_KEY.format(symbol=symbol), mapping=fields)
+        now = self.clock()
+        if now - self._tick_sent.get(symbol, float("-inf")) >= self.tick_every:
+            self._tick_sent[symbol] = now
+            self._send("tick", {"symbol": symbol, **fields})
+
+    # ----- status ------------------------------------------------------------------------------
+    def set_connected(self, connected: bool, *, error: str = "") -> None:
+        with self._lock:
+            if connected and not self.connected and self._ever_connected:
+                self.reconnects += 1
+            self._ever_connected |= connected
+            self.connected = connected
+            if error:
+                self.last_error = error
+        self.write_status(broadcast=True)
+
+    def record_error(self, error: str) -> None:
+        with self._lock:
+            self.errors += 1
+            self.last_error = error[:500]
+
+    def heartbeat(self) -> None:
+        """Refresh the status key (and broadcast it every ``status_every`` s) while the feed is alive."""
+        self.write_status(broadcast=self.clock() - self._status_sent >= self.status_every)
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            return {"connected": self.connected, "mode": self.mode, "symbols": list(self.symbols),
+                    "last_message_ms": self.last_message_ms, "lag_ms": self.lag_ms, "messages": self.messages,
+                    "candles": self.candles, "reconnects": self.reconnects, "errors": self.errors,
+                    "error": self.last_error, "updated_ms": int(self.clock() * 1000)}
+
+    def write_status(self, *, broadcast: bool) -> None:
+        status = self.status()
+        flat = {k: ("1" if v else "0") if isinstance(v, bool) else ",".join(v) if isinstance(v, list)
+                else "" if v is None else str(v) for k, v in status.items()}
+        pipe = self.redis.pipeline()
+        pipe.hset(STATUS_KEY, mapping=flat)
+        pipe.expire(STATUS_KEY, STATUS_TTL)
+        pipe.execute()
+        if broadcast:
+            self._status_sent = self.clock()
+            self._send("feed", status)
+
+    def _send(self, event_type: str, data: dict) -> None:
+        try:
+            self._publish(event_type=event_type, data=data)
+        except Exception as exc:  # a broadcast failure must not stop the feed
+            log.warning("broadcast of %s failed: %s", event_type, exc)
+            self.record_error(f"broadcast {event_type}: {exc}")

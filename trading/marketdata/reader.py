@@ -1,0 +1,112 @@
+"""Read stored candles as the OHLCV frames strategies take (UTC DatetimeIndex of open times, float64 columns).
+
+:func:`read_window` is what a live cycle calls: one indexed query (``ORDER BY open_time DESC LIMIT bars`` on
+the unique index symbol, interval, kind, open_time), open times as Unix seconds and prices as doubles computed
+in SQL, read straight from the cursor into one NumPy array and reversed there.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from django.db.models import BigIntegerField, FloatField, Func
+from django.db.models.functions import Cast
+from django.db.models.sql.constants import MULTI
+
+from trading.choices import TIMEFRAMES, CandleKind
+from trading.models import Candle, FundingRate
+
+COLUMNS = ["open", "high", "low", "close", "volume"]
+
+
+def _check(symbol: str, interval: str, kind: str) -> None:
+    if interval not in TIMEFRAMES:
+        raise ValueError(f"interval: {interval!r} is not one of {', '.join(TIMEFRAMES)}")
+    if kind not in CandleKind.values:
+        raise ValueError(f"kind: {kind!r} is not one of {', '.join(CandleKind.values)}")
+    if not symbol:
+        raise ValueError("symbol: required")
+
+
+class EpochSeconds(Func):
+    """A timestamp column as integer Unix seconds, computed by the database (no per-row Python datetimes)."""
+
+    output_field = BigIntegerField()
+    template = "CAST(EXTRACT(EPOCH FROM %(expressions)s) AS BIGINT)"  # PostgreSQL
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection,
+                           template="CAST(ROUND((julianday(%(expressions)s) - 2440587.5) * 86400) AS INTEGER)", **extra)
+
+
+def _rows(qs) -> np.ndarray:
+    """(epoch seconds, open, high, low, close, volume) per row as one float64 array, in the queryset's order.
+
+    The ORM builds the one SQL statement (values_list of database-side casts); the rows are taken straight from
+    the cursor, skipping Django's per-value converters, which otherwise cost more than the query itself.
+    """
+    casts = {"t": EpochSeconds("open_time")} | {f"f_{c}": Cast(c, FloatField()) for c in COLUMNS}
+    query = qs.annotate(**casts).values_list(*casts).query
+    chunks = query.get_compiler(using=qs.db).execute_sql(MULTI)
+    rows = [row for chunk in chunks for row in chunk]
+    return np.array(rows, dtype="float64").reshape(len(rows), len(casts))
+
+
+def _frame(rows: np.ndarray, *, newest_first: bool) -> pd.DataFrame:
+    if newest_first:
+        rows = rows[::-1]
+    seconds = rows[:, 0].astype(np.int64)
+    index = pd.DatetimeIndex(pd.to_datetime(seconds, unit="s", utc=True), name="open_time").as_unit("us")
+    return pd.DataFrame(np.ascontiguousarray(rows[:, 1:]), index=index, columns=COLUMNS)
+
+
+def read_window(*, symbol: str, interval: str, bars: int, end: datetime | None = None,
+                kind: str = CandleKind.TRADE) -> pd.DataFrame:
+    """The last ``bars`` stored bars whose open time is <= ``end`` (default: the newest), oldest first.
+
+    Fewer rows come back when the store holds fewer. Exactly one query.
+    """
+    _check(symbol, interval, kind)
+    if bars <= 0:
+        raise ValueError(f"bars: {bars} must be > 0")
+    qs = Candle.objects.filter(symbol=symbol, interval=interval, kind=kind)
+    if end is not None:
+        qs = qs.filter(open_time__lte=end)
+    return _frame(_rows(qs.order_by("-open_time")[:bars]), newest_first=True)
+
+
+def read_range(*, symbol: str, interval: str, start: datetime | None = None, end: datetime | None = None,
+               kind: str = CandleKind.TRADE) -> pd.DataFrame:
+    """Every stored bar with ``start <= open_time <= end`` (open bounds when None), oldest first."""
+    _check(symbol, interval, kind)
+    qs = Candle.objects.filter(symbol=symbol, interval=interval, kind=kind)
+    if start is not None:
+        qs = qs.filter(open_time__gte=start)
+    if end is not None:
+        qs = qs.filter(open_time__lte=end)
+    return _frame(_rows(qs.order_by("open_time")), newest_first=False)
+
+
+def read_funding(*, symbol: str, start: datetime | None = None, end: datetime | None = None) -> pd.Series:
+    """Funding rates (fraction per interval) indexed by funding time, oldest first."""
+    qs = FundingRate.objects.filter(symbol=symbol)
+    if start is not None:
+        qs = qs.filter(funding_time__gte=start)
+    if end is not None:
+        qs = qs.filter(funding_time__lte=end)
+    rows = list(qs.order_by("funding_time").annotate(f=Cast("rate", FloatField())).values_list("funding_time", "f"))
+    index = pd.DatetimeIndex([r[0] for r in rows], name="funding_time")
+    index = index.tz_convert("UTC") if index.tz is not None else index.tz_localize("UTC")
+    return pd.Series(np.array([r[1] for r in rows], dtype="float64"), index=index, name="funding_rate")
+
+
+def read_resampled(*, symbol: str, source: str, target: str, bars: int, end: datetime | None = None,
+                   kind: str = CandleKind.TRADE) -> pd.DataFrame:
+    """The last ``bars`` complete ``target`` bars built from stored ``source`` bars (one query)."""
+    from .resample import ratio, resample_frame
+
+    per = ratio(source=source, target=target)
+    frame = read_window(symbol=symbol, interval=source, bars=(bars + 1) * per, end=end, kind=kind)
+    return resample_frame(frame, source=source, target=target).iloc[-bars:]

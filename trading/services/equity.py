@@ -1,0 +1,27 @@
+"""Equity snapshots (each minute): the exchange's wallet view of an account, stored and broadcast."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils import timezone
+
+from trading.events import publish
+from trading.exchanges.factory import exchange_for
+from trading.exchanges.types import Exchange
+from trading.models import Account, EquitySnapshot
+
+
+def snapshot_equity(*, account_id: int, now: datetime | None = None,
+                    exchange: Exchange | None = None) -> EquitySnapshot:
+    account = Account.objects.get(pk=account_id)
+    wallet = (exchange or exchange_for(account)).wallet()
+    taken_at = (now or timezone.now()).replace(second=0, microsecond=0)
+    snap, _ = EquitySnapshot.objects.update_or_create(
+        account=account, taken_at=taken_at,
+        defaults=dict(balance=wallet.balance, equity=wallet.equity, unrealised_pnl=wallet.unrealised_pnl,
+                      margin_used=wallet.used_margin, available=wallet.available))
+    publish(account_id=account.pk, event_type="equity", data={
+        "taken_at": taken_at, "balance": snap.balance, "equity": snap.equity,
+        "unrealised_pnl": snap.unrealised_pnl, "margin_used": snap.margin_used, "available": snap.available})
+    return snap

@@ -1,0 +1,90 @@
+"""The 30-second monitor: for every open position, the engine's four rebalance rules on the latest drift
+(the strategy's last forecast against the current price), confidence, age and half-life; each decision
+is stored with its inputs, and a reduce or close goes out as one reduce-only market order."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from trading.choices import DecisionAction, PositionStatus
+from trading.engine.rebalance import decide
+from trading.events import publish
+from trading.exchanges.factory import exchange_for
+from trading.exchanges.types import Exchange
+from trading.models import Account, MonitorDecision, Position, Signal
+from trading.services.locks import account_lock
+from trading.services.positions import reduce_position
+from trading.services.recording import sync_account
+
+TICK = timedelta(seconds=30)
+
+
+def _tick_time(now: datetime) -> datetime:
+    """``now`` floored to the 30-second tick: a retried run in the same tick makes the same order ids."""
+    return datetime.fromtimestamp(math.floor(now.timestamp() / 30) * 30, tz=now.tzinfo)
+
+
+def latest_drift(*, position: Position, price: float) -> tuple[float | None, float | None, Signal | None]:
+    """(drift, confidence, signal) from the newest Signal of the position's config and symbol."""
+    if position.config_id is None:
+        return None, None, None
+    sig = Signal.objects.filter(config_id=position.config_id, symbol=position.symbol).order_by("-bar_time").first()
+    if sig is None:
+        return None, None, None
+    drift = (float(sig.forecast) - price) / price if sig.forecast is not None else sig.drift
+    return (None if drift is None else float(drift)), sig.confidence, sig
+
+
+def check_position(*, position: Position, exchange: Exchange, now: datetime) -> MonitorDecision:
+    price = exchange.last_price(position.symbol)
+    price = float(price) if price is not None else float(position.entry_price)
+    drift, confidence, _ = latest_drift(position=position, price=price)
+    baseline = position.drift_baseline if position.drift_baseline is not None else position.entry_drift
+    age = (now - position.opened_at).total_seconds()
+    decision = decide(
+        side=position.side, baseline_drift=math.nan if baseline is None else baseline,
+        drift=math.nan if drift is None else drift, entry_confidence=position.confidence_baseline,
+        confidence=confidence, age_seconds=age, half_life_seconds=position.half_life_seconds)
+    record = MonitorDecision.objects.create(
+        position=position, decided_at=now, action=decision.action, reason=decision.reason, price=price,
+        drift=drift, baseline_drift=baseline, confidence=confidence,
+        entry_confidence=position.confidence_baseline, age_seconds=age,
+        half_life_seconds=position.half_life_seconds, detail=_detail(decision, drift, baseline))
+    if decision.action != DecisionAction.HOLD:
+        outcome = reduce_position(position=position, fraction=decision.fraction, reason=decision.reason,
+                                  at=_tick_time(now), exchange=exchange)
+        record.order = outcome.order
+        record.save(update_fields=["order"])
+        if decision.action == DecisionAction.REDUCE:
+            Position.objects.filter(pk=position.pk).update(
+                drift_baseline=None if math.isnan(decision.new_baseline) else decision.new_baseline,
+                confidence_baseline=None if math.isnan(decision.new_confidence_baseline)
+                else decision.new_confidence_baseline)
+    publish(account_id=position.account_id, event_type="decision", data={
+        "id": record.pk, "position": position.pk, "symbol": position.symbol, "action": record.action,
+        "reason": record.reason, "drift": drift, "baseline_drift": baseline, "confidence": confidence,
+        "age_seconds": age, "half_life_seconds": position.half_life_seconds, "decided_at": now})
+    return record
+
+
+def _detail(decision, drift, baseline) -> str:
+    if drift is None or baseline is None:
+        return f"{decision.action}: no drift available"
+    return f"{decision.action}: drift {drift * 100:+.4f} % vs baseline {baseline * 100:+.4f} %"
+
+
+def run_monitor(*, account_id: int, now: datetime | None = None, exchange: Exchange | None = None
+                ) -> list[MonitorDecision]:
+    account = Account.objects.get(pk=account_id)
+    now = now or timezone.now()
+    exchange = exchange or exchange_for(account)
+    decisions = []
+    with account_lock(account_id):
+        sync_account(account=account, exchange=exchange)
+        for position in Position.objects.filter(account=account, status=PositionStatus.OPEN).select_related(
+                "config", "account"):
+            decisions.append(check_position(position=position, exchange=exchange, now=now))
+    return decisions

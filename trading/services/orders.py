@@ -1,0 +1,66 @@
+"""Placing one order exactly once: the Order row (keyed by its deterministic client order id) is written
+before the exchange is asked, so a retried or crashed run finds it and asks the exchange for that id
+instead of sending a second order."""
+
+from __future__ import annotations
+
+import logging
+
+from trading.choices import OrderStatus
+from trading.events import publish
+from trading.exchanges.types import Exchange, ExchangeError, OrderIntent
+from trading.models import Account, Order
+from trading.services.recording import order_payload
+
+log = logging.getLogger(__name__)
+SETTLED = {OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.CANCELLED,
+           OrderStatus.REJECTED}
+
+
+def submit_order(*, account: Account, exchange: Exchange, intent: OrderIntent, action: str, config=None,
+                 position=None, leverage=None) -> Order:
+    """The Order for ``intent``: placed now, or found already placed (never placed twice).
+
+    A refusal by the exchange is recorded as REJECTED with its code and message. A transport failure
+    (``ExchangeError.retryable``) leaves the order PENDING and re-raises, so the caller's retry asks
+    the exchange for this client order id before sending anything.
+    """
+    order, created = Order.objects.get_or_create(
+        client_order_id=intent.client_order_id,
+        defaults=dict(account=account, config=config, position=position, symbol=intent.symbol, side=intent.side,
+                      order_type=intent.order_type, action=action, qty=intent.qty, price=intent.price,
+                      reduce_only=intent.reduce_only, take_profit=intent.take_profit, stop_loss=intent.stop_loss,
+                      leverage=leverage, exit_reason="" if action == "open" else intent.exit_reason,
+                      status=OrderStatus.PENDING,
+                      status_history=[]),
+    )
+    if created:
+        order.record_status(OrderStatus.PENDING, note="written before sending")
+        order.save(update_fields=["status", "status_history"])
+    elif order.status in SETTLED:
+        return order
+    else:
+        found = exchange.find_order(intent.symbol, intent.client_order_id)
+        if found is not None:
+            order.exchange_order_id = found.order_id
+            order.record_status(OrderStatus.NEW, note="found on the exchange after an interrupted send")
+            order.save(update_fields=["exchange_order_id", "status", "status_history"])
+            return order
+    try:
+        ack = exchange.place_order(intent)
+    except ExchangeError as exc:
+        if exc.retryable:
+            order.record_status(OrderStatus.PENDING, note=f"transport failure {exc.code}: {exc.message}")
+            order.save(update_fields=["status", "status_history"])
+            raise
+        order.reject_reason = f"{exc.code}: {exc.message}"[:300]
+        order.record_status(OrderStatus.REJECTED, note=order.reject_reason)
+        order.save(update_fields=["reject_reason", "status", "status_history"])
+        log.warning("order %s rejected: %s", order.client_order_id, order.reject_reason)
+        publish(account_id=account.pk, event_type="order", data=order_payload(order))
+        return order
+    order.exchange_order_id = ack.order_id
+    order.record_status(OrderStatus.NEW, note="already on the exchange" if ack.duplicate else "acknowledged")
+    order.save(update_fields=["exchange_order_id", "status", "status_history"])
+    publish(account_id=account.pk, event_type="order", data=order_payload(order))
+    return order

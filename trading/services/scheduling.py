@@ -1,0 +1,38 @@
+"""What the beat-driven tasks should work on now: configs with a newly closed bar, accounts to watch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from strategies.models import StrategyConfig
+from trading.choices import PositionStatus
+from trading.models import Account, Candle, Signal
+
+
+def due_signal_cycles() -> list[tuple[int, datetime]]:
+    """(config id, bar open time) for every enabled config whose symbols have a closed bar newer than its
+    last stored signal. Candles are only stored once closed, so the newest stored bar is the one to act on."""
+    due = []
+    for config in StrategyConfig.objects.filter(enabled=True, account__kill_switch_engaged=False):
+        newest = None
+        for symbol in config.symbols:
+            t = (Candle.objects.filter(symbol=symbol, interval=config.timeframe, kind="trade")
+                 .order_by("-open_time").values_list("open_time", flat=True).first())
+            if t is not None and (newest is None or t > newest):
+                newest = t
+        if newest is None:
+            continue
+        last = Signal.objects.filter(config=config).order_by("-bar_time").values_list("bar_time", flat=True).first()
+        if last is None or newest > last:
+            due.append((config.pk, newest))
+    return due
+
+
+def accounts_with_open_positions() -> list[int]:
+    return list(Account.objects.filter(positions__status=PositionStatus.OPEN).distinct().values_list("pk", flat=True))
+
+
+def active_accounts() -> list[int]:
+    """Accounts that trade: any enabled config, or anything open."""
+    ids = set(StrategyConfig.objects.filter(enabled=True).values_list("account_id", flat=True))
+    return sorted(ids | set(accounts_with_open_positions()))

@@ -1,0 +1,127 @@
+"""One signal cycle of one StrategyConfig at its timeframe's close: read the window, compute the strategy's
+SignalFrame (the same ``compute`` a backtest runs), store the last bar's Signal with every layer, and act on it
+with the engine's bar-close rule (exit / reverse / enter) through the account's exchange."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+from django.conf import settings
+
+from strategies.algos import registry
+from strategies.algos.base import StrategyContext
+from strategies.models import StrategyConfig
+from trading.choices import PositionStatus
+from trading.engine import rules
+from trading.events import publish
+from trading.exchanges.factory import exchange_for
+from trading.exchanges.types import Exchange
+from trading.marketdata.reader import read_window
+from trading.models import Position, Signal
+from trading.services.locks import account_lock
+from trading.services.positions import close_position, open_position
+from trading.services.recording import sync_account
+
+log = logging.getLogger(__name__)
+LAYER_SKIP = {"signal", "exit_long", "exit_short", "forecast", "drift", "confidence", "half_life"}
+
+
+@dataclass
+class CycleReport:
+    config_id: int
+    signals: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def partner_symbol(symbol: str) -> str:
+    """The correlated asset the cross-asset filter looks at: ETH for BTC, BTC for everything else."""
+    return "ETHUSDT" if symbol == "BTCUSDT" else "BTCUSDT"
+
+
+def window_bars() -> int:
+    return int(getattr(settings, "QUANTDESK_SIGNAL_WINDOW", 3000))
+
+
+def compute_frame(*, config: StrategyConfig, symbol: str, end: datetime | None = None) -> pd.DataFrame:
+    """The strategy's SignalFrame over the latest window of closed bars (ending at ``end`` when given)."""
+    bars = window_bars()
+    candles = read_window(symbol=symbol, interval=config.timeframe, bars=bars, end=end)
+    if candles.empty:
+        return pd.DataFrame()
+    partner = partner_symbol(symbol)
+    other = {partner: read_window(symbol=partner, interval=config.timeframe, bars=bars, end=end)}
+    context = StrategyContext(symbol, config.timeframe, other={k: v for k, v in other.items() if not v.empty},
+                              higher={})
+    strategy = registry.get(config.strategy.key)(**config.params)
+    return strategy.compute(candles, context)
+
+
+def _num(x) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def store_signal(*, config: StrategyConfig, symbol: str, frame: pd.DataFrame, close: float) -> Signal:
+    row = frame.iloc[-1]
+    layers = {k: _num(v) if isinstance(v, float) else (v.item() if hasattr(v, "item") else v)
+              for k, v in row.items() if k not in LAYER_SKIP}
+    signal, _ = Signal.objects.get_or_create(
+        config=config, symbol=symbol, bar_time=frame.index[-1].to_pydatetime(),
+        defaults=dict(signal=int(row["signal"]), exit_long=bool(row["exit_long"]), exit_short=bool(row["exit_short"]),
+                      price=close, forecast=_num(row.get("forecast")), drift=_num(row.get("drift")),
+                      confidence=_num(row.get("confidence")), half_life_seconds=_num(row.get("half_life")),
+                      layers={k: v for k, v in layers.items() if isinstance(v, (int, float, bool, str, type(None)))}))
+    publish(account_id=config.account_id, event_type="signal", data={
+        "config": config.pk, "symbol": symbol, "bar_time": signal.bar_time, "signal": signal.signal,
+        "drift": signal.drift, "confidence": signal.confidence, "forecast": signal.forecast,
+        "half_life_seconds": signal.half_life_seconds, "layers": signal.layers})
+    return signal
+
+
+def act_on_signal(*, config: StrategyConfig, signal: Signal, exchange: Exchange) -> str:
+    """Apply the engine's bar-close rule to the stored signal; returns what was done (for the record)."""
+    pos = Position.objects.filter(account=config.account, symbol=signal.symbol, status=PositionStatus.OPEN).first()
+    side = 0.0 if pos is None else (1.0 if pos.side == "long" else -1.0)
+    do_exit, enter = rules.signal_decision(side, float(signal.signal), signal.exit_long, signal.exit_short)
+    notes = []
+    if do_exit and pos is not None:
+        if pos.config_id not in (None, config.pk):
+            return f"position on {signal.symbol} belongs to config {pos.config_id}; not touched"
+        outcome = close_position(position=pos, reason="signal", at=signal.bar_time, exchange=exchange)
+        notes.append(f"close: {outcome.order.status if outcome.order else outcome.refused}")
+    if enter:
+        outcome = open_position(config=config, symbol=signal.symbol, side=int(enter), bar_time=signal.bar_time,
+                                exchange=exchange, drift=signal.drift, confidence=signal.confidence,
+                                half_life_seconds=signal.half_life_seconds)
+        notes.append(f"open {'long' if enter > 0 else 'short'}: "
+                     f"{outcome.order.status if outcome.order else 'refused, ' + outcome.refused}")
+    return "; ".join(notes) or "hold"
+
+
+def run_signal_cycle(*, config_id: int, end: datetime | None = None, exchange: Exchange | None = None) -> CycleReport:
+    config = StrategyConfig.objects.select_related("strategy", "account").get(pk=config_id)
+    report = CycleReport(config_id=config_id)
+    if not config.enabled or config.account.kill_switch_engaged:
+        report.notes.append("config disabled or kill switch engaged")
+        return report
+    exchange = exchange or exchange_for(config.account)
+    with account_lock(config.account_id):
+        sync_account(account=config.account, exchange=exchange)
+        for symbol in config.symbols:
+            frame = compute_frame(config=config, symbol=symbol, end=end)
+            if frame.empty:
+                report.notes.append(f"{symbol}: no candles")
+                continue
+            close = float(read_window(symbol=symbol, interval=config.timeframe, bars=1, end=end)["close"].iloc[-1])
+            signal = store_signal(config=config, symbol=symbol, frame=frame, close=close)
+            if signal.acted:
+                report.notes.append(f"{symbol}: bar {signal.bar_time:%Y-%m-%d %H:%M} already acted on")
+                continue
+            note = act_on_signal(config=config, signal=signal, exchange=exchange)
+            Signal.objects.filter(pk=signal.pk).update(acted=True, note=note[:200])
+            report.signals.append(signal.pk)
+            report.notes.append(f"{symbol}: {note}")
+    return report
