@@ -22,7 +22,9 @@ def test_kill_switch_disables_configs_and_requests_close_of_open_positions(desk,
     body = resp.json()
     assert body == {"account_id": acc.pk, "engaged": True,
                     "configs_disabled": sorted([desk["cfg_a"].pk, second.pk]),
-                    "close_requested": [desk["rec_a"]["position"].pk]}
+                    "close_requested": [desk["rec_a"]["position"].pk],
+                    # the paper exchange never held this hand-made row, so reconciliation closes it locally
+                    "close_results": {str(desk["rec_a"]["position"].pk): "closed"}}
     acc.refresh_from_db()
     assert acc.kill_switch_engaged
     assert not StrategyConfig.objects.filter(account=acc, enabled=True).exists()
@@ -133,3 +135,53 @@ def test_time_filters_take_any_offset_as_utc(desk, api):
     assert resp.status_code == 200 and resp.json()["count"] == 1
     resp = api.get("/api/fills/", since="2025-03-03T13:00:00+23:30")  # 12:30 UTC, after it
     assert resp.status_code == 200 and resp.json()["count"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_kill_switch_closes_a_paper_position_through_the_exchange(api):
+    """A position opened on the paper exchange is closed by the kill switch with a reduce-only market
+    order at the feed's price (exit reason manual)."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    import redis
+    from django.conf import settings
+
+    from tests.factories import make_account, make_instrument, make_strategy, make_user
+    from trading.exchanges.paper import PaperExchange
+    from trading.marketdata.feed import PRICE_KEY
+    from trading.models import Fill, Position
+    from trading.services.positions import open_position
+
+    user = make_user("trader")
+    make_instrument("BTCUSDT", qty_step=Decimal("0.00001"), min_qty=Decimal("0.00001"))
+    account = make_account(user, "Paper", starting_capital=Decimal("25"))
+    config = make_config(account, make_strategy("drift"), leverage=Decimal("50"), sizing_mode="kelly",
+                         allocation=None, kelly_fraction=Decimal("0.5"), stop_loss_pct=Decimal("0.5"), enabled=True)
+    r = redis.Redis.from_url(settings.REDIS_URL)
+    key = PRICE_KEY.format(symbol="BTCUSDT")
+
+    def quote(price: str) -> None:
+        ts = str(int(datetime.now(UTC).timestamp() * 1000))
+        r.hset(key, mapping={"last": price, "mark": price, "bid": price, "ask": price, "ts": ts})
+
+    try:
+        quote("96000")
+        out = open_position(config=config, symbol="BTCUSDT", side=1, bar_time=datetime(2025, 3, 1, tzinfo=UTC),
+                            exchange=PaperExchange(account))
+        assert out.placed, out.refused
+        pos = Position.objects.get(account=account, status="open")
+        assert pos.qty == Decimal("0.00651")  # 25 x 0.5 x 50 = 625 USDT / 96,000 -> 0.00651
+        quote("96100")
+        api.login(user)
+        body = api.post(f"/api/accounts/{account.pk}/kill-switch/", {"reason": "test"}).json()
+        assert body["close_requested"] == [pos.pk] and body["close_results"] == {str(pos.pk): "closed"}
+        assert body["configs_disabled"] == [config.pk]
+        pos.refresh_from_db()
+        assert pos.status == "closed" and pos.exit_reason == "manual"
+        exit_fill = Fill.objects.filter(position=pos, exit_reason="manual").get()
+        # closed at the 96,100 bid: gross PnL = (96,100 - 96,000) x 0.00651 = 0.651
+        assert exit_fill.side == "Sell" and exit_fill.price == Decimal("96100")
+        assert exit_fill.realised_pnl == Decimal("0.651")
+    finally:
+        r.delete(key)

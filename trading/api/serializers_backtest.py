@@ -110,3 +110,5 @@ class KillSwitchResultSerializer(serializers.Serializer):
     engaged = serializers.BooleanField()
     configs_disabled = serializers.ListField(child=serializers.IntegerField())
     close_requested = serializers.ListField(child=serializers.IntegerField())
+    close_results = serializers.DictField(child=serializers.CharField(),
+                                          help_text="position id -> closed / order status / why not")

@@ -1,8 +1,8 @@
 """Controls a user pulls by hand: the per-account kill switch and enabling/disabling a strategy config.
 
-Kill switch: mark the account, disable every config of it, and ask for its open positions to be closed
-(``request_close_positions`` below is THE call site where execution plugs in), recorded in the admin's
-action log and pushed to the account's sockets as a ``kill_switch`` event.
+Kill switch: mark the account, disable every config of it, and close its open positions through the
+account's exchange (``request_close_positions``: execution's ``close_position`` under the account lock),
+recorded in the admin's action log and pushed to the account's sockets as a ``kill_switch`` event.
 """
 
 from __future__ import annotations
@@ -29,19 +29,48 @@ class KillSwitchResult:
     engaged: bool
     configs_disabled: list[int] = field(default_factory=list)
     close_requested: list[int] = field(default_factory=list)
+    close_results: dict[int, str] = field(default_factory=dict)
 
 
-def request_close_positions(*, account: Account, positions: list[Position], reason: str) -> list[int]:
-    """Ask the execution layer to close ``positions`` (reduce-only market, exit reason ``manual``).
+def request_close_positions(*, account: Account, positions: list[Position], reason: str) -> dict[int, str]:
+    """Close ``positions`` through the account's exchange (paper or Bybit): one reduce-only market close each
+    (exit reason ``manual``), under the account's lock so no cycle or monitor runs meanwhile. Returns, per
+    position id, what happened: ``closed``, the order's status, or why it could not be done (the switch
+    stays engaged either way, so nothing new opens; the monitor and reconciliation keep working on it)."""
+    from django.utils import timezone
 
-    EXECUTION PLUG-IN POINT: the paper and Bybit adapters (trading/exchanges) are not here yet, so this
-    only records the request and returns the ids asked for. When they land, close each position through
-    the account's adapter here (or queue the closing task) and keep returning the ids requested.
-    """
-    ids = [p.pk for p in positions]
-    if ids:
-        log.warning("kill switch on account %s: close requested for positions %s (%s)", account.pk, ids, reason)
-    return ids
+    from trading.choices import ExitReason
+    from trading.exchanges.factory import exchange_for
+    from trading.services.locks import AccountBusy, account_lock
+    from trading.services.positions import close_position
+
+    results: dict[int, str] = {}
+    if not positions:
+        return results
+    log.warning("kill switch on account %s: closing positions %s (%s)", account.pk, [p.pk for p in positions], reason)
+    try:
+        with account_lock(account.pk, wait=10):
+            exchange = exchange_for(account)
+            for pos in positions:
+                try:
+                    outcome = close_position(position=pos, reason=ExitReason.MANUAL, at=timezone.now(),
+                                             exchange=exchange)
+                except Exception as exc:  # one failure must not stop the others
+                    log.exception("kill switch: closing position %s failed", pos.pk)
+                    results[pos.pk] = f"error: {type(exc).__name__}: {exc}"[:200]
+                    continue
+                pos.refresh_from_db()
+                if pos.status == PositionStatus.CLOSED:
+                    results[pos.pk] = "closed"
+                elif outcome.refused:
+                    results[pos.pk] = f"refused: {outcome.refused}"
+                else:
+                    results[pos.pk] = f"order {outcome.order.status}" if outcome.order else "no order sent"
+    except (AccountBusy, Exception) as exc:
+        log.exception("kill switch on account %s: could not close positions", account.pk)
+        for pos in positions:
+            results.setdefault(pos.pk, f"error: {type(exc).__name__}: {exc}"[:200])
+    return results
 
 
 def engage_kill_switch(*, account: Account, user, reason: str = "") -> KillSwitchResult:
@@ -55,11 +84,12 @@ def engage_kill_switch(*, account: Account, user, reason: str = "") -> KillSwitc
         enabled.update(enabled=False)
         open_positions = list(Position.objects.filter(account=account, status=PositionStatus.OPEN))
     result = KillSwitchResult(account.pk, True, disabled)
-    result.close_requested = request_close_positions(account=account, positions=open_positions,
-                                                     reason=reason or "kill switch")
+    result.close_requested = [p.pk for p in open_positions]
+    result.close_results = request_close_positions(account=account, positions=open_positions,
+                                                   reason=reason or "kill switch")
     _record(account=account, user=user, message=(
         f"Kill switch engaged{f' ({reason})' if reason else ''}: configs disabled {disabled}, "
-        f"close requested for positions {result.close_requested}"))
+        f"close requested for positions {result.close_requested}: {result.close_results}"))
     _publish(result)
     return result
 
@@ -96,4 +126,5 @@ def _record(*, account: Account, user, message: str) -> None:
 def _publish(result: KillSwitchResult) -> None:
     publish(account_id=result.account_id, event_type="kill_switch", data={
         "account": result.account_id, "engaged": result.engaged, "configs_disabled": result.configs_disabled,
-        "close_requested": result.close_requested})
+        "close_requested": result.close_requested,
+        "close_results": {str(k): v for k, v in result.close_results.items()}})
