@@ -3,6 +3,13 @@
 "use strict";
 (function () {
   const state = QD.data("desk-data");
+  // Events from execution's services carry Decimals as JSON strings: make the numbers numbers once.
+  const NUMERIC = ["qty", "entry_price", "leverage", "margin", "liquidation_price", "take_profit", "stop_loss",
+    "realised_pnl", "half_life_seconds", "price", "fee", "balance", "equity", "unrealised_pnl", "margin_used", "available"];
+  function numeric(d) {
+    NUMERIC.forEach((k) => { if (d[k] !== null && d[k] !== undefined && d[k] !== "") d[k] = Number(d[k]); });
+    return d;
+  }
   const marks = {};           // symbol -> last mark (or last) price from tick events
   const positions = new Map(); // id -> payload
   state.positions.forEach((p) => positions.set(p.id, p));
@@ -101,7 +108,7 @@
   renderAccounts(); renderPositions();
 
   QD.onEvent((ev) => {
-    const d = ev.data;
+    const d = numeric(Object.assign({}, ev.data));
     switch (ev.type) {
       case "position": positions.set(d.id, Object.assign(positions.get(d.id) || {}, d));
         if (d.status !== "open") positions.delete(d.id);
@@ -109,7 +116,9 @@
       case "fill": prepend("fills", fillRow(d), 20); break;
       case "decision": prepend("decisions", decisionRow(d), 20);
         if (positions.has(d.position)) { positions.get(d.position).last_decision = d; renderPositions(); } break;
-      case "equity": { const a = state.accounts.find((x) => x.id === d.account); if (a) { Object.assign(a, d); renderAccounts(); } break; }
+      case "equity": {  // execution's equity events name no account: with one account on the page it is that one
+        const a = state.accounts.find((x) => x.id === d.account) || (state.accounts.length === 1 ? state.accounts[0] : null);
+        if (a) { Object.assign(a, d); renderAccounts(); } break; }
       case "tick": marks[d.symbol] = Number(d.mark || d.last); renderPositions(); renderAccounts(); break;
       case "feed": renderFeed(d); break;
       case "kill_switch": { const a = state.accounts.find((x) => x.id === d.account);
