@@ -179,3 +179,40 @@ def test_sweep_grid_is_validated(desk, api):
     resp = api.post("/api/sweeps/", {**BODY, "grid": {"length": [10]}, "metric": "luck"})
     assert resp.status_code == 400 and "metric" in resp.json()
     assert not BacktestRun.objects.exists()
+
+
+def test_funding_and_mark_are_loaded_from_the_store_when_funding_is_on(desk):
+    """Funding rates and mark candles stored in the DB reach the engine: the service's result equals the
+    engine run given the same series, funding is charged, and with funding off nothing is charged."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from trading.models import FundingRate
+    from trading.services.backtests import load_funding, load_mark_frame
+
+    trade = seed_candles(1200)
+    Candle.objects.bulk_create([Candle(symbol=c.symbol, interval="1h", kind="mark", open_time=c.open_time,
+                                       open=c.open, high=c.high, low=c.low, close=c.close)
+                                for c in trade if c.open_time.minute == 0])
+    # every 8 h from 2025-03-01 08:00 (funding times inside the 100-hour range): 12 of them
+    times = [datetime(2025, 3, 1, 8, tzinfo=UTC) + timedelta(hours=8 * i) for i in range(12)]
+    FundingRate.objects.bulk_create([FundingRate(symbol="BTCUSDT", funding_time=t, rate=Decimal("0.0001"))
+                                     for t in times])
+    on = {**SETTINGS, "funding": True}
+    run = run_backtest_job(run_id=create_backtest(owner=desk["alice"], strategy="chandelier",
+                                                  params={"length": 14}, settings=on).pk)
+    assert run.status == "done", run.error
+    inst = Instrument.objects.get(symbol="BTCUSDT")
+    frame = load_candle_frame(symbol="BTCUSDT", interval="5m", start=T0, end=END)
+    funding = load_funding(symbol="BTCUSDT", start=T0, end=END)
+    mark = load_mark_frame(symbol="BTCUSDT", timeframe="5m", start=T0, end=END)
+    assert len(funding) == 12 and len(mark) == 100  # 1200 five-minute bars span 100 hours
+    signals = registry.get("chandelier")(length=14).compute(frame)
+    expected = run_backtest(frame, signals, instrument=engine_instrument(inst), config=to_engine_config(run.settings, inst),
+                            funding=funding, mark=mark).metrics()
+    assert run.metrics["funding_paid"] == pytest.approx(expected["funding_paid"])
+    assert run.metrics["final_equity"] == pytest.approx(expected["final_equity"])
+    assert run.metrics["funding_paid"] != 0  # positions were held over funding times
+    off = run_backtest_job(run_id=create_backtest(owner=desk["alice"], strategy="chandelier",
+                                                  params={"length": 14}, settings=SETTINGS).pk)
+    assert off.metrics["funding_paid"] == 0
