@@ -9,7 +9,8 @@ from celery import shared_task
 def run_backtest_task(run_id: int) -> int:
     from trading.services.backtests import run_backtest_job
 
-    return run_backtest_job(run_id=run_id).pk
+    run_backtest_job(run_id=run_id)
+    return run_id
 
 
 @shared_task(name="trading.rank_sweep")

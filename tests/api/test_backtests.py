@@ -120,6 +120,14 @@ def test_a_failing_run_is_marked_failed_with_the_reason(desk):
     assert run.status == "failed" and "only 0 candle(s)" in run.error and run.finished_at is not None
 
 
+def test_a_run_deleted_before_the_worker_starts_is_skipped(desk):
+    seed_candles(1200)
+    run = create_backtest(owner=desk["alice"], strategy="chandelier", params={}, settings=SETTINGS)
+    run_id = run.pk
+    run.delete()
+    assert run_backtest_job(run_id=run_id) is None
+
+
 @pytest.mark.django_db(transaction=True)
 def test_backtest_runs_in_a_real_celery_worker(api):
     from tests.factories import make_instrument, make_user

@@ -56,9 +56,13 @@ def enqueue_backtest(*, run_id: int) -> str:
 
 # --- the worker side ----------------------------------------------------------------------------------
 
-def run_backtest_job(*, run_id: int) -> BacktestRun:
-    """Run one stored backtest to done or failed (never raises for a bad run: the error is stored)."""
-    run = BacktestRun.objects.select_related("owner").get(pk=run_id)
+def run_backtest_job(*, run_id: int) -> BacktestRun | None:
+    """Run one stored backtest to done or failed (never raises for a bad run: the error is stored).
+    None when the run was deleted before the worker got to it."""
+    run = BacktestRun.objects.select_related("owner").filter(pk=run_id).first()
+    if run is None:
+        log.info("backtest %s was deleted before it ran", run_id)
+        return None
     if run.status in (RunStatus.DONE, RunStatus.FAILED):
         return run  # a redelivered task (acks_late) does not run twice
     run.status, run.started_at, run.progress, run.error = RunStatus.RUNNING, timezone.now(), 0.0, ""
@@ -71,13 +75,18 @@ def run_backtest_job(*, run_id: int) -> BacktestRun:
         log.exception("backtest %s failed", run.pk)
         run.status, run.error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
         run.finished_at = timezone.now()
-        run.save(update_fields=["status", "error", "finished_at"])
-        _publish(run)
+        _store(run, "status", "error", "finished_at")
         return run
     run.status, run.progress, run.finished_at = RunStatus.DONE, 1.0, timezone.now()
-    run.save(update_fields=["status", "progress", "finished_at", "metrics", "trades", "equity_curve"])
-    _publish(run)
+    _store(run, "status", "progress", "finished_at", "metrics", "trades", "equity_curve")
     return run
+
+
+def _store(run: BacktestRun, *fields: str) -> None:
+    """Write the outcome with an UPDATE (a run deleted meanwhile is simply gone, not an error) and tell
+    the owner."""
+    BacktestRun.objects.filter(pk=run.pk).update(**{f: getattr(run, f) for f in fields})
+    _publish(run)
 
 
 def _execute(run: BacktestRun, reporter: Callable[..., None]) -> None:
