@@ -185,3 +185,14 @@ def test_kill_switch_closes_a_paper_position_through_the_exchange(api):
         assert exit_fill.realised_pnl == Decimal("0.651")
     finally:
         r.delete(key)
+
+
+@override_settings(QUANTDESK_THROTTLE_RATES={"backtests": "2/min"})
+def test_backtest_and_sweep_starts_are_throttled_per_user(desk, api):
+    api.login(desk["alice"])
+    codes = [api.post("/api/backtests/", {}).status_code, api.post("/api/sweeps/", {}).status_code,
+             api.post("/api/backtests/", {}).status_code]
+    assert codes == [400, 400, 429]  # bad bodies still count; the third start in a minute is refused
+    assert api.get("/api/backtests/").status_code == 200  # reading is not throttled
+    api.login(desk["bob"])
+    assert api.post("/api/backtests/", {}).status_code == 400  # another user has their own budget
