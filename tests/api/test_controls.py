@@ -196,3 +196,11 @@ def test_backtest_and_sweep_starts_are_throttled_per_user(desk, api):
     assert api.get("/api/backtests/").status_code == 200  # reading is not throttled
     api.login(desk["bob"])
     assert api.post("/api/backtests/", {}).status_code == 400  # another user has their own budget
+
+
+@pytest.mark.parametrize("url", ["/api/decisions/", "/api/positions/", "/api/fills/", "/api/orders/"])
+def test_out_of_range_ids_in_filters_are_400_not_500(desk, api, url):
+    """Found by schemathesis on SQLite: an account id beyond 64 bits reached the database (OverflowError)."""
+    api.login(desk["alice"])
+    resp = api.get(url, account="99999999999999999999999")
+    assert resp.status_code == 400 and "account" in resp.json()

@@ -8,7 +8,7 @@ import django_filters as df
 from django.core.exceptions import ValidationError
 
 from trading.choices import TIMEFRAME_CHOICES, CandleKind
-from trading.models import Candle, EquitySnapshot, Fill, MonitorDecision, Order, Position, Signal
+from trading.models import Account, Candle, EquitySnapshot, Fill, MonitorDecision, Order, Position, Signal
 
 
 class UTCDateTimeField(df.fields.IsoDateTimeField):
@@ -62,7 +62,7 @@ class FillFilter(df.FilterSet):
 
 
 class DecisionFilter(df.FilterSet):
-    account = df.NumberFilter(field_name="position__account_id")
+    account = df.ModelChoiceFilter(field_name="position__account", queryset=Account.objects.all())
 
     class Meta:
         model = MonitorDecision
