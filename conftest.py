@@ -57,3 +57,16 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         from quantdesk.env import VAR_DIR
 
         db.setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test_quantdesk.sqlite3")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_desk_keys():
+    """The desk's own Redis keys (prices, feed status and clock, locks: ``qd:*``) start empty in every test."""
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(client.scan_iter("qd:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    yield

@@ -6,7 +6,6 @@ Run: /work/venv/bin/python bench/bench_lorentzian.py   (prints a message and exi
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import time
@@ -20,6 +19,7 @@ sys.path.insert(0, str(REPO))
 
 from strategies.algos.lorentzian import features, neighbors  # noqa: E402
 from strategies.algos.lorentzian.strategy import LorentzianStrategy  # noqa: E402
+from tests.strategies.lorentzian_reference import rolling_reference  # noqa: E402  (the same loop the tests check)
 
 N_BARS, N_PY, K, MBB = 105_000, 5_000, 8, 2000
 
@@ -34,33 +34,6 @@ def load(symbol: str = "BTCUSDT") -> pd.DataFrame | None:
     frame = pd.read_csv(path)
     frame.index = pd.DatetimeIndex(pd.to_datetime(frame.pop("timestamp"), utc=True), name="open_time")
     return frame.astype("float64")
-
-
-def python_rolling(feats: list[list[float]], labels: list[int], k: int, mbb: int) -> list[int]:
-    """The rolling-mode vote as a plain Python loop (no NumPy inside)."""
-    nf, n = len(feats), len(feats[0])
-    idx = int(math.floor(k * 3 / 4 + 0.5))
-    out = [0] * n
-    for t in range(n):
-        if any(math.isnan(feats[f][t]) for f in range(nf)):
-            continue
-        preds, dists, last = [], [], -1.0
-        for i in range(max(0, t - mbb), t):
-            if (t - i) % 4 == 0:
-                continue
-            d = 0.0
-            for f in range(nf):
-                d += math.log(1 + abs(feats[f][t] - feats[f][i]))
-            if d >= last:
-                last = d
-                dists.append(d)
-                preds.append(labels[i])
-                if len(preds) > k:
-                    last = dists[idx]
-                    dists.pop(0)
-                    preds.pop(0)
-        out[t] = sum(preds)
-    return out
 
 
 def main() -> int:
@@ -93,7 +66,7 @@ def main() -> int:
     pred_small = neighbors.predict(feats[:, :N_PY], labels[:N_PY], K, MBB, "rolling")
     t_nb_small = time.perf_counter() - t0
     t0 = time.perf_counter()
-    pred_py = python_rolling(feats[:, :N_PY].tolist(), labels[:N_PY].tolist(), K, MBB)
+    pred_py = rolling_reference(feats[:, :N_PY].tolist(), labels[:N_PY].tolist(), K, MBB)
     t_py = time.perf_counter() - t0
 
     print(f"Lorentzian rolling mode, BTCUSDT 5m, k={K}, maxBarsBack={MBB}, numba threads={numba.get_num_threads()}")

@@ -1,5 +1,7 @@
 """Start the whole desk as one supervised group: embedded Redis (if no REDIS_URL), web (daphne),
-Celery worker and beat. Output lines are prefixed with the process name; if one process dies, all stop."""
+Celery worker and beat, and the live market-data feed (``feed="off"`` leaves it out, e.g. to run a replay
+with ``manage.py run_feed --replay`` instead). Output lines are prefixed with the process name; if one
+process dies, all stop."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from . import embedded_redis
-from .env import EMBEDDED_REDIS_PORT, VAR_DIR, uses_embedded_redis
+from .env import BASE_DIR, EMBEDDED_REDIS_PORT, VAR_DIR, uses_embedded_redis
 
 
 @dataclass
@@ -22,9 +24,10 @@ class Proc:
     popen: subprocess.Popen | None = None
 
 
-def process_table(host: str, port: int, concurrency: int) -> list[Proc]:
+def process_table(host: str, port: int, concurrency: int, feed: str = "live") -> list[Proc]:
     py = sys.executable
-    return [
+    feed_procs = [Proc("feed", [py, str(BASE_DIR / "manage.py"), "run_feed", "--wait"])] if feed == "live" else []
+    return feed_procs + [
         Proc("web", [py, "-m", "daphne", "-b", host, "-p", str(port), "quantdesk.asgi:application"]),
         Proc("worker", [py, "-m", "celery", "-A", "quantdesk", "worker", "-l", "info",
                         "--concurrency", str(concurrency), "-n", "worker@%h"]),
@@ -34,12 +37,12 @@ def process_table(host: str, port: int, concurrency: int) -> list[Proc]:
     ]
 
 
-def run(host: str = "127.0.0.1", port: int = 8000, concurrency: int = 2) -> int:
+def run(host: str = "127.0.0.1", port: int = 8000, concurrency: int = 2, feed: str = "live") -> int:
     redis_proc = None
     if uses_embedded_redis():
         redis_proc = embedded_redis.start(EMBEDDED_REDIS_PORT, VAR_DIR / "redis")
         print(f"[desk] embedded redis on 127.0.0.1:{EMBEDDED_REDIS_PORT}", flush=True)
-    procs = process_table(host, port, concurrency)
+    procs = process_table(host, port, concurrency, feed)
     sel = selectors.DefaultSelector()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for p in procs:

@@ -155,6 +155,14 @@ SPECTACULAR_SETTINGS = {
 # Paper trading is the default. Live trading additionally needs a per-account switch and keys.
 QUANTDESK_SHARED_DATA = os.environ.get("QUANTDESK_SHARED_DATA", str(BASE_DIR.parent / "shared" / "data"))
 QUANTDESK_SIZING_CONFIG = BASE_DIR / "configs" / "leverage_position_sizing_config.yaml"
+# How long a per-account lock outlives a killed worker (seconds).
+QUANTDESK_ACCOUNT_LOCK_SECONDS = float(os.environ.get("QUANTDESK_ACCOUNT_LOCK_SECONDS", "120"))
+QUANTDESK_SIGNAL_WINDOW = int(os.environ.get("QUANTDESK_SIGNAL_WINDOW", "3000"))  # bars a signal cycle reads
+
+# Bybit endpoints: None = pybit's own (api.bybit.com / testnet by account). Point them at a local fake
+# exchange for offline runs (python -m fakebybit) and tests.
+BYBIT_HTTP_ENDPOINT = os.environ.get("BYBIT_HTTP_ENDPOINT") or None
+BYBIT_WS_PUBLIC_ENDPOINT = os.environ.get("BYBIT_WS_PUBLIC_ENDPOINT") or None
 
 LOGGING = {
     "version": 1,

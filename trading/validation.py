@@ -34,16 +34,19 @@ def _raise(errors: dict) -> None:
         raise ValidationError(errors)
 
 
-def validate_desk_numbers(desk) -> None:
+def _money_settings(obj) -> dict[str, str]:
+    """Starting capital, fee rates and the open-position cap: the desk's defaults and each account's."""
     errors: dict[str, str] = {}
-    _positive(errors, "starting_capital", desk.starting_capital)
-    _fee(errors, "maker_fee", desk.maker_fee)
-    _fee(errors, "taker_fee", desk.taker_fee)
-    if not 1 <= int(desk.max_open_positions or 0) <= MAX_OPEN_POSITIONS:
-        errors["max_open_positions"] = (
-            f"max_open_positions: {desk.max_open_positions} is outside 1..{MAX_OPEN_POSITIONS}"
-        )
-    _raise(errors)
+    _positive(errors, "starting_capital", obj.starting_capital)
+    _fee(errors, "maker_fee", obj.maker_fee)
+    _fee(errors, "taker_fee", obj.taker_fee)
+    if not 1 <= int(obj.max_open_positions or 0) <= MAX_OPEN_POSITIONS:
+        errors["max_open_positions"] = f"max_open_positions: {obj.max_open_positions} is outside 1..{MAX_OPEN_POSITIONS}"
+    return errors
+
+
+def validate_desk_numbers(desk) -> None:
+    _raise(_money_settings(desk))
 
 
 def validate_bands(bands: Any) -> None:
@@ -56,14 +59,7 @@ def validate_bands(bands: Any) -> None:
 
 
 def validate_account(account) -> None:
-    errors: dict[str, str] = {}
-    _fee(errors, "maker_fee", account.maker_fee)
-    _fee(errors, "taker_fee", account.taker_fee)
-    _positive(errors, "starting_capital", account.starting_capital)
-    if not 1 <= int(account.max_open_positions or 0) <= MAX_OPEN_POSITIONS:
-        errors["max_open_positions"] = (
-            f"max_open_positions: {account.max_open_positions} is outside 1..{MAX_OPEN_POSITIONS}"
-        )
+    errors = _money_settings(account)
     if account.mode == AccountMode.LIVE and not account.has_api_credentials:
         errors["mode"] = "mode: live needs an API key and secret on the account"
     if account.live_trading_enabled and account.mode != AccountMode.LIVE:

@@ -34,6 +34,7 @@ from .store import ms_to_dt, upsert_candles
 
 log = logging.getLogger(__name__)
 PRICE_KEY = "qd:price:{symbol}"
+CLOSED_BAR_KEY = "qd:bar:{symbol}:{interval}"  # open time (ms) of the newest closed bar the feed handled
 STATUS_KEY = "qd:feed:status"
 STATUS_TTL = 30  # seconds; the feed refreshes it at least every status_every seconds
 LABEL_BY_CODE = {code: label for label, (_, code) in TIMEFRAMES.items()}
@@ -47,6 +48,12 @@ def redis_client() -> redis.Redis:
 def latest_price(*, symbol: str, client: redis.Redis | None = None) -> dict[str, str]:
     """The feed's latest prices of ``symbol``: {last, mark, bid, ask, ts} (strings; empty when unknown)."""
     return (client or redis_client()).hgetall(PRICE_KEY.format(symbol=symbol.upper()))
+
+
+def last_closed_bar(*, symbol: str, interval: str, client: redis.Redis | None = None) -> int | None:
+    """Open time (ms) of the newest closed bar the feed (live or replay) handled, or None."""
+    raw = (client or redis_client()).get(CLOSED_BAR_KEY.format(symbol=symbol.upper(), interval=interval))
+    return None if raw is None else int(raw)
 
 
 def feed_status(*, client: redis.Redis | None = None) -> dict[str, Any]:
@@ -121,6 +128,7 @@ class FeedHandler:
                 close_old_connections()
             with self._lock:
                 self.candles += 1
+            self.redis.set(CLOSED_BAR_KEY.format(symbol=symbol, interval=interval), start)
             self._send("candle", {"symbol": symbol, "interval": interval, "open_time": ms_to_dt(start).isoformat(),
                                   "open": k["open"], "high": k["high"], "low": k["low"], "close": k["close"],
                                   "volume": k.get("volume") or "0", "turnover": k.get("turnover") or "0"})

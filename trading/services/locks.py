@@ -18,9 +18,10 @@ def _client() -> redis.Redis:
 
 
 @contextmanager
-def account_lock(account_id: int, *, timeout: float = 120.0, wait: float = 0.0) -> Iterator[None]:
+def account_lock(account_id: int, *, timeout: float | None = None, wait: float = 0.0) -> Iterator[None]:
     """Hold ``qd:lock:account:{id}``; raises AccountBusy when it cannot be had within ``wait`` seconds.
-    ``timeout`` bounds how long a crashed holder can block others."""
+    ``timeout`` (default ``QUANTDESK_ACCOUNT_LOCK_SECONDS``) bounds how long a killed holder blocks others."""
+    timeout = timeout or float(getattr(settings, "QUANTDESK_ACCOUNT_LOCK_SECONDS", 120))
     lock = _client().lock(f"qd:lock:account:{account_id}", timeout=timeout, blocking=wait > 0,
                           blocking_timeout=wait or None)
     if not lock.acquire():

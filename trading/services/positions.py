@@ -84,7 +84,7 @@ def open_position(*, config, symbol: str, side: int, bar_time: datetime, exchang
                          config=config, leverage=config.leverage)
     sync_account(account=account, exchange=exchange)
     pos = Position.objects.filter(account=account, symbol=symbol, status=PositionStatus.OPEN).first()
-    if pos is not None and pos.config_id is None:
+    if pos is not None and pos.config_id in (None, config.pk):
         pos.config = config
         pos.entry_drift = pos.drift_baseline = drift
         pos.entry_confidence = pos.confidence_baseline = confidence

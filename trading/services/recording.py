@@ -116,12 +116,32 @@ def _update_or_adopt(account: Account, remote: dict[str, ExchangePosition], repo
             continue  # reversed on the exchange: the old one is closed first, then adopted anew
         if pos is None:
             pos = Position(account=account, symbol=symbol, side=rp.side, opened_at=timezone.now())
+            _claim(pos)
             report.adopted.append(symbol)
             log.info("account %s: recording %s %s %s held on the exchange", account.pk, rp.side, rp.qty, symbol)
         if _apply_remote(pos, rp) or pos._state.adding:
             pos.save()
             report.updated.append(symbol)
             publish(account_id=account.pk, event_type="position", data=position_payload(pos))
+
+
+def _claim(pos: Position) -> None:
+    """A new exchange position that one of our open orders made (e.g. its reply was lost) belongs to that
+    order's config, with the baselines of the config's latest signal."""
+    from trading.models import Signal
+
+    order = (Order.objects.filter(account=pos.account, symbol=pos.symbol, action="open",
+                                  status__in=[OrderStatus.PENDING, OrderStatus.NEW, OrderStatus.FILLED],
+                                  position__isnull=True, config__isnull=False)
+             .order_by("-created_at").first())
+    if order is None:
+        return
+    pos.config = order.config
+    sig = Signal.objects.filter(config=order.config, symbol=pos.symbol).order_by("-bar_time").first()
+    if sig is not None:
+        pos.entry_drift = pos.drift_baseline = sig.drift
+        pos.entry_confidence = pos.confidence_baseline = sig.confidence
+        pos.half_life_seconds = sig.half_life_seconds
 
 
 def _apply_remote(pos: Position, rp: ExchangePosition) -> bool:

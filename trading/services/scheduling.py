@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from strategies.models import StrategyConfig
 from trading.choices import PositionStatus
 from trading.models import Account, Candle, Signal
 
 
+def newest_closed_bar(*, symbol: str, interval: str) -> datetime | None:
+    """The feed's clock: the newest closed bar it handled (live or replayed); without a feed, the newest
+    stored bar (candles are stored only once closed)."""
+    from trading.marketdata.feed import last_closed_bar
+
+    ms = last_closed_bar(symbol=symbol, interval=interval)
+    if ms is not None:
+        return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return (Candle.objects.filter(symbol=symbol, interval=interval, kind="trade")
+            .order_by("-open_time").values_list("open_time", flat=True).first())
+
+
 def due_signal_cycles() -> list[tuple[int, datetime]]:
     """(config id, bar open time) for every enabled config whose symbols have a closed bar newer than its
-    last stored signal. Candles are only stored once closed, so the newest stored bar is the one to act on."""
+    last stored signal, by the feed's clock (so a replay drives the desk bar by bar)."""
     due = []
     for config in StrategyConfig.objects.filter(enabled=True, account__kill_switch_engaged=False):
         newest = None
         for symbol in config.symbols:
-            t = (Candle.objects.filter(symbol=symbol, interval=config.timeframe, kind="trade")
-                 .order_by("-open_time").values_list("open_time", flat=True).first())
+            t = newest_closed_bar(symbol=symbol, interval=config.timeframe)
             if t is not None and (newest is None or t > newest):
                 newest = t
         if newest is None:

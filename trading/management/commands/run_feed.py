@@ -26,6 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--backfill-hours", type=float, default=6.0,
                             help="live: after each (re)connect, download closed bars of the last N hours the store "
                                  "lacks (0: off)")
+        parser.add_argument("--wait", action="store_true",
+                            help="live: with nothing to subscribe yet, wait for an enabled config instead of exiting")
         parser.add_argument("--replay", action="store_true", help="play stored candles instead of Bybit")
         parser.add_argument("--symbol", help="replay: the symbol")
         parser.add_argument("--interval", choices=list(TIMEFRAMES), default="5m", help="replay: the interval")
@@ -56,9 +58,16 @@ class Command(BaseCommand):
             self.stdout.write(f"replayed {played} {feed.symbol} {feed.interval} candles")
             return
         symbols, timeframes = feed_subscriptions()
+        while not (o["symbols"] or symbols) and not stop.is_set():
+            if o["wait"]:
+                self.stdout.write("live feed: no enabled strategy config trades a symbol yet; checking every 15 s")
+                stop.wait(15)
+                symbols, timeframes = feed_subscriptions()
+                continue
+            raise CommandError("no enabled strategy config trades a symbol; pass --symbols (or --wait)")
+        if stop.is_set():
+            return
         symbols = [s.upper() for s in (o["symbols"] or symbols)]
-        if not symbols:
-            raise CommandError("no enabled strategy config trades a symbol; pass --symbols")
         intervals = o["intervals"] or timeframes or ["1m"]
         self.stdout.write(f"live feed: {', '.join(symbols)} klines {', '.join(intervals)} + tickers (Ctrl-C stops)")
         backfill = (rest_backfill(symbols=symbols, intervals=intervals, hours=o["backfill_hours"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from django.core.management.base import BaseCommand
 
 from quantdesk.launcher import run
@@ -14,6 +16,8 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--concurrency", type=int, default=2)
+        parser.add_argument("--feed", choices=["live", "off"], default=os.environ.get("QUANTDESK_FEED", "live"),
+                            help="live: the Bybit public WebSocket feed; off: none (run a replay yourself)")
 
-    def handle(self, *args, host: str, port: int, concurrency: int, **options):
-        raise SystemExit(run(host=host, port=port, concurrency=concurrency))
+    def handle(self, *args, host: str, port: int, concurrency: int, feed: str, **options):
+        raise SystemExit(run(host=host, port=port, concurrency=concurrency, feed=feed))
