@@ -73,6 +73,8 @@ def celery_worker():
 
     queue = f"test-{uuid.uuid4().hex[:10]}"
     old = app.conf.task_default_queue
+    queues = app.amqp.queues
+    consume_from = queues._consume_from  # the worker's queues= narrows the app's own set: put it back
     app.conf.task_default_queue = queue
     try:
         with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, queues=[queue],
@@ -80,3 +82,5 @@ def celery_worker():
             yield
     finally:
         app.conf.task_default_queue = old
+        queues._consume_from = consume_from
+        queues.pop(queue, None)
