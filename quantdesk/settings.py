@@ -143,6 +143,12 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SizingModeEnum": "trading.choices.SizingMode",
         "TimeframeEnum": "trading.choices.TIMEFRAME_CHOICES",
+        "OrderSideEnum": "trading.choices.OrderSide",
+        "PositionSideEnum": "trading.choices.Side",
+        "OrderStatusEnum": "trading.choices.OrderStatus",
+        "PositionStatusEnum": "trading.choices.PositionStatus",
+        "RunStatusEnum": "trading.choices.RunStatus",
+        "ExitReasonEnum": "trading.choices.ExitReason",
     },
 }
 

@@ -1,11 +1,12 @@
-"""The dashboard's one WebSocket: an authenticated user joins the groups of the accounts they may see."""
+"""The dashboard's one WebSocket: an authenticated user joins the groups of the accounts they may see,
+their own user group (backtest and sweep progress) and the desk-wide group (ticks, candles, feed status)."""
 
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from trading.events import account_group
+from trading.events import account_group, desk_group, user_group
 from trading.selectors import account_ids_for
 
 UNAUTHENTICATED = 4401
@@ -19,10 +20,13 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
             return
         self.allowed = set(await database_sync_to_async(account_ids_for)(user=user))
         self.joined: set[int] = set()
+        self.shared_groups = [user_group(user.pk), desk_group()]
         await self.accept()
+        for group in self.shared_groups:
+            await self.channel_layer.group_add(group, self.channel_name)
         for account_id in sorted(self.allowed):
             await self._join(account_id)
-        await self.send_json({"type": "hello", "data": {"accounts": sorted(self.joined)}})
+        await self.send_json({"type": "hello", "data": {"accounts": sorted(self.joined), "user": user.pk}})
 
     async def _join(self, account_id: int) -> None:
         await self.channel_layer.group_add(account_group(account_id), self.channel_name)
@@ -37,6 +41,8 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
             await self._join(account_id)
 
     async def disconnect(self, code):
+        for group in getattr(self, "shared_groups", ()):
+            await self.channel_layer.group_discard(group, self.channel_name)
         for account_id in getattr(self, "joined", ()):
             await self.channel_layer.group_discard(account_group(account_id), self.channel_name)
 

@@ -13,12 +13,22 @@ from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 
 EVENT_TYPES = frozenset({
-    "tick", "candle", "signal", "order", "fill", "position", "decision", "equity", "feed", "backtest",
+    "tick", "candle", "signal", "order", "fill", "position", "decision", "equity", "feed", "backtest", "sweep", "kill_switch",
 })
 
 
 def account_group(account_id: int) -> str:
     return f"account.{account_id}"
+
+
+def user_group(user_id: int) -> str:
+    """A user's own group: events about things a user owns that hang off no account (backtests, sweeps)."""
+    return f"user.{user_id}"
+
+
+def publish_user(*, user_id: int, event_type: str, data: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    async_to_sync(layer.group_send)(user_group(user_id), {"type": "desk.event", "event": make_event(event_type, data)})
 
 
 def make_event(event_type: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,8 @@ class ModelCleanMixin:
         model = self.Meta.model
         instance = model(**{f.attname: getattr(self.instance, f.attname) for f in model._meta.concrete_fields}) \
             if self.instance is not None else model()
+        if self.instance is not None:  # an update: unique constraints must not count the row itself
+            instance._state.adding = False
         plain = {k: v for k, v in attrs.items() if k not in self.extra_input_fields}
         for key, value in plain.items():
             setattr(instance, key, value)

@@ -1,0 +1,93 @@
+"""The data each page starts with, read through trading/selectors and shaped exactly like the live
+events (trading/services/broadcast.py), so the first render and a live update share one code path."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from trading import selectors
+from trading.choices import PositionStatus
+from trading.services.broadcast import decision_payload, equity_payload, fill_payload, position_payload
+
+RECENT = 20
+
+
+def desk_context(*, user) -> dict[str, Any]:
+    accounts = list(selectors.accounts_for(user=user).order_by("id"))
+    ids = [a.pk for a in accounts]
+    positions = list(selectors.positions_for(user=user).filter(status=PositionStatus.OPEN).order_by("-opened_at"))
+    last = selectors.latest_decision_by_position(position_ids=[p.pk for p in positions])
+    snaps = selectors.latest_equity_by_account(account_ids=ids)
+    margin_by_account: dict[int, Decimal] = {}
+    for p in positions:
+        margin_by_account[p.account_id] = margin_by_account.get(p.account_id, Decimal(0)) + p.margin
+    account_rows = []
+    for a in accounts:
+        snap = snaps.get(a.pk)
+        row = {"id": a.pk, "name": a.name, "mode": a.mode, "kill_switch_engaged": a.kill_switch_engaged,
+               "starting_capital": float(a.starting_capital), "equity": None}
+        if snap is not None:
+            row.update(equity_payload(snap))
+            row["account"] = a.pk
+        else:
+            used = float(margin_by_account.get(a.pk, 0))
+            row.update({"balance": float(a.starting_capital), "equity": float(a.starting_capital),
+                        "margin_used": used, "available": float(a.starting_capital) - used, "taken_at": None})
+        account_rows.append(row)
+    return {
+        "accounts": account_rows,
+        "positions": [position_payload(p, last_decision=last.get(p.pk)) for p in positions],
+        "fills": [fill_payload(f) for f in selectors.fills_for(user=user).order_by("-executed_at", "-id")[:RECENT]],
+        "decisions": [decision_payload(d) for d in
+                      selectors.decisions_for(user=user).order_by("-decided_at", "-id")[:RECENT]],
+    }
+
+
+def strategies_context(*, user) -> list[dict[str, Any]]:
+    configs = list(selectors.configs_for(user=user))
+    last = selectors.latest_signal_by_config(config_ids=[c.pk for c in configs])
+    rows = []
+    for c in configs:
+        sig = last.get(c.pk)
+        rows.append({
+            "id": c.pk, "name": c.name, "strategy": c.strategy.label, "strategy_key": c.strategy.key,
+            "account": c.account.name, "account_id": c.account_id, "symbols": c.symbols, "timeframe": c.timeframe,
+            "leverage": float(c.leverage), "sizing_mode": c.sizing_mode,
+            "allocation": None if c.allocation is None else float(c.allocation),
+            "kelly_fraction": None if c.kelly_fraction is None else float(c.kelly_fraction),
+            "take_profit_pct": None if c.take_profit_pct is None else float(c.take_profit_pct),
+            "stop_loss_pct": float(c.stop_loss_pct), "enabled": c.enabled,
+            "kill_switch": c.account.kill_switch_engaged,
+            "last_signal": None if sig is None else {
+                "bar_time": sig.bar_time.isoformat(), "symbol": sig.symbol, "signal": sig.signal,
+                "drift": sig.drift, "confidence": sig.confidence, "half_life_seconds": sig.half_life_seconds,
+                "forecast": None if sig.forecast is None else float(sig.forecast), "layers": sig.layers,
+                "acted": sig.acted, "note": sig.note},
+        })
+    return rows
+
+
+def chart_context(*, user, symbol: str, interval: str, bars: int = 500) -> dict[str, Any]:
+    """The latest ``bars`` candles, and what the user's configs did on them: signals (with the drift
+    forecaster's forecast), fills (entries/exits), open positions' TP/SL/liquidation lines."""
+    latest = list(selectors.candles(symbol=symbol, interval=interval).order_by("-open_time")
+                  .values_list("open_time", "open", "high", "low", "close")[:bars])
+    latest.reverse()
+    candles = {"t": [r[0].isoformat() for r in latest], "o": [float(r[1]) for r in latest],
+               "h": [float(r[2]) for r in latest], "l": [float(r[3]) for r in latest],
+               "c": [float(r[4]) for r in latest]}
+    start = latest[0][0] if latest else None
+    signals = selectors.signals_for(user=user).filter(symbol=symbol).select_related("config__strategy")
+    fills = selectors.fills_for(user=user).filter(symbol=symbol, exec_type="Trade")
+    if start is not None:
+        signals, fills = signals.filter(bar_time__gte=start), fills.filter(executed_at__gte=start)
+    return {
+        "symbol": symbol, "interval": interval, "candles": candles,
+        "signals": [{"t": s.bar_time.isoformat(), "signal": s.signal, "price": None if s.price is None else float(s.price),
+                     "forecast": None if s.forecast is None else float(s.forecast), "strategy": s.config.strategy.key,
+                     "config": s.config.name} for s in signals.order_by("bar_time")[:5000]],
+        "fills": [fill_payload(f) for f in fills.order_by("executed_at")[:2000]],
+        "positions": [position_payload(p) for p in
+                      selectors.positions_for(user=user).filter(symbol=symbol, status=PositionStatus.OPEN)],
+    }

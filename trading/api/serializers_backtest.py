@@ -1,0 +1,114 @@
+"""Serializers of backtests and sweeps: typed request bodies (so the OpenAPI schema describes them) whose
+rules live in trading/services/backtest_settings.py, and the run as the API shows it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from trading.choices import TIMEFRAME_CHOICES, SizingMode
+from trading.models import BacktestRun
+from trading.services.sweeps import MAX_POINTS, RANKABLE
+
+
+class BacktestSettingsSerializer(serializers.Serializer):
+    """What to test and how: symbol, timeframe, range, leverage, sizing, TP/SL (percent of price), fees, funding."""
+
+    symbol = serializers.CharField(max_length=30)
+    timeframe = serializers.ChoiceField(choices=TIMEFRAME_CHOICES, default="5m")
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    leverage = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=1, max_value=125)
+    sizing_mode = serializers.ChoiceField(choices=SizingMode.choices, default=SizingMode.KELLY)
+    allocation = serializers.DecimalField(max_digits=8, decimal_places=6, min_value=0, max_value=1,
+                                          required=False, allow_null=True)
+    kelly_fraction = serializers.DecimalField(max_digits=8, decimal_places=6, min_value=0, max_value=1,
+                                              required=False, allow_null=True)
+    initial_capital = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0, required=False)
+    take_profit_pct = serializers.DecimalField(max_digits=8, decimal_places=5, min_value=0, max_value=100,
+                                               required=False, allow_null=True)
+    stop_loss_pct = serializers.DecimalField(max_digits=8, decimal_places=5, min_value=0, max_value=100,
+                                             required=False, allow_null=True)
+    maker_fee = serializers.DecimalField(max_digits=10, decimal_places=8, min_value=0, max_value=Decimal("0.0099"),
+                                         required=False)
+    taker_fee = serializers.DecimalField(max_digits=10, decimal_places=8, min_value=0, max_value=Decimal("0.0099"),
+                                         required=False)
+    funding = serializers.BooleanField(default=True)
+
+
+class BacktestCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    strategy = serializers.CharField(max_length=40)
+    params = serializers.DictField(required=False, default=dict)
+    settings = BacktestSettingsSerializer()
+
+
+class SweepCreateSerializer(BacktestCreateSerializer):
+    grid = serializers.DictField(child=serializers.ListField(min_length=1, max_length=MAX_POINTS),
+                                 help_text=f"parameter -> list of values; at most {MAX_POINTS} points in all")
+    metric = serializers.ChoiceField(choices=[(m, m) for m in RANKABLE], default="sharpe")
+
+
+class BacktestListSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BacktestRun
+        fields = ["id", "name", "strategy", "params", "settings", "status", "progress", "metrics", "error",
+                  "sweep_key", "created_at", "started_at", "finished_at"]
+
+
+class BacktestDetailSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BacktestRun
+        fields = [*BacktestListSerializer.Meta.fields, "trades", "equity_curve"]
+
+
+class BacktestAcceptedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    url = serializers.CharField()
+
+
+class SweepAcceptedSerializer(serializers.Serializer):
+    sweep_key = serializers.CharField()
+    points = serializers.IntegerField()
+    url = serializers.CharField()
+
+
+class SweepRowSerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    run = serializers.IntegerField()
+    status = serializers.CharField()
+    params = serializers.DictField()
+    metric = serializers.CharField()
+    value = serializers.FloatField(allow_null=True)
+    total_return = serializers.FloatField(allow_null=True)
+    sharpe = serializers.FloatField(allow_null=True)
+    max_drawdown = serializers.FloatField(allow_null=True)
+    trade_count = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+
+
+class SweepSerializer(serializers.Serializer):
+    sweep_key = serializers.CharField()
+    strategy = serializers.CharField()
+    metric = serializers.CharField()
+    grid = serializers.DictField()
+    points = serializers.IntegerField()
+    finished = serializers.IntegerField()
+    status = serializers.CharField()
+    rows = SweepRowSerializer(many=True)
+
+
+class KillSwitchSerializer(serializers.Serializer):
+    engage = serializers.BooleanField(default=True, help_text="true engages, false releases the switch")
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class KillSwitchResultSerializer(serializers.Serializer):
+    account_id = serializers.IntegerField()
+    engaged = serializers.BooleanField()
+    configs_disabled = serializers.ListField(child=serializers.IntegerField())
+    close_requested = serializers.ListField(child=serializers.IntegerField())
+    close_results = serializers.DictField(child=serializers.CharField(),
+                                          help_text="position id -> closed / order status / why not")

@@ -1,0 +1,125 @@
+"""API views of backtests (POST queues a Celery task and answers 202 with the run's id; GET gives status,
+progress, metrics, trades and equity) and sweeps (POST a parameter grid -> one task per point, ranked by a
+metric; GET the ranked table). Each user sees only their own runs (staff: all)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.response import Response
+
+from trading.api.pagination import CappedPagination
+from trading.api.serializers_backtest import (
+    BacktestAcceptedSerializer,
+    BacktestCreateSerializer,
+    BacktestDetailSerializer,
+    BacktestListSerializer,
+    SweepAcceptedSerializer,
+    SweepCreateSerializer,
+    SweepSerializer,
+)
+from trading.api.throttles import DeskScopedThrottle
+from trading.api.views import drf_error
+from trading.models import BacktestRun
+from trading.selectors import backtests_for
+from trading.services.backtests import start_backtest
+from trading.services.sweeps import start_sweep, sweep_table
+
+
+def _plain_settings(validated: dict) -> dict:
+    """Typed serializer values -> the JSON-ish dict the service validates (numbers as text, times ISO)."""
+    out = {}
+    for key, value in validated.items():
+        out[key] = value.isoformat() if hasattr(value, "isoformat") else (
+            str(value) if value is not None and not isinstance(value, bool | str) else value)
+    return out
+
+
+class BacktestViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
+    pagination_class = CappedPagination
+    filterset_fields = ["status", "strategy", "sweep_key"]
+    ordering_fields = ["created_at", "id"]
+    ordering = ["-created_at", "-id"]
+    throttle_classes = [DeskScopedThrottle]
+
+    @property
+    def throttle_scope(self):
+        return "backtests" if self.action == "create" else None
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return BacktestRun.objects.none()
+        qs = backtests_for(user=self.request.user)
+        return qs.defer("trades", "equity_curve") if self.action == "list" else qs
+
+    def get_serializer_class(self):
+        return {"create": BacktestCreateSerializer, "retrieve": BacktestDetailSerializer}.get(
+            self.action, BacktestListSerializer)
+
+    @extend_schema(request=BacktestCreateSerializer, responses={202: BacktestAcceptedSerializer},
+                   summary="Start a backtest (queued as a Celery task)")
+    def create(self, request, *args, **kwargs):
+        body = BacktestCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            run = start_backtest(owner=request.user, strategy=data["strategy"], params=data["params"],
+                                 settings=_plain_settings(data["settings"]), name=data["name"])
+        except DjangoValidationError as exc:
+            raise drf_error(exc) from exc
+        return Response({"id": run.pk, "status": run.status, "url": f"/api/backtests/{run.pk}/"},
+                        status=status.HTTP_202_ACCEPTED)
+
+
+class SweepViewSet(viewsets.ViewSet):
+    """A sweep is the set of a user's runs sharing a sweep key."""
+
+    lookup_field = "sweep_key"
+    lookup_value_regex = "[0-9a-f]{32}"
+    throttle_classes = [DeskScopedThrottle]
+    serializer_class = SweepSerializer
+
+    @property
+    def throttle_scope(self):
+        return "backtests" if self.action == "create" else None
+
+    @extend_schema(responses={200: SweepSerializer(many=True)}, summary="The user's sweeps, newest first")
+    def list(self, request):
+        keys = (backtests_for(user=request.user).exclude(sweep_key="").order_by("-created_at")
+                .values_list("sweep_key", flat=True))
+        seen: list[str] = []
+        for key in keys:
+            if key not in seen:
+                seen.append(key)
+            if len(seen) >= 50:
+                break
+        return Response([self._table(key) for key in seen])
+
+    def _table(self, key: str) -> dict:
+        runs = list(backtests_for(user=self.request.user).filter(sweep_key=key).defer("trades", "equity_curve")
+                    .order_by("id"))
+        if not runs:
+            raise Http404
+        return sweep_table(runs=runs)
+
+    @extend_schema(responses={200: SweepSerializer}, summary="A sweep's ranked table")
+    def retrieve(self, request, sweep_key=None):
+        return Response(self._table(sweep_key))
+
+    @extend_schema(request=SweepCreateSerializer, responses={202: SweepAcceptedSerializer},
+                   summary="Start a sweep: one backtest task per grid point, ranked by a metric")
+    def create(self, request):
+        body = SweepCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            key = start_sweep(owner=request.user, strategy=data["strategy"], base_params=data["params"],
+                              grid=data["grid"], settings=_plain_settings(data["settings"]),
+                              metric=data["metric"], name=data["name"])
+        except DjangoValidationError as exc:
+            raise drf_error(exc) from exc
+        points = backtests_for(user=request.user).filter(sweep_key=key).count()
+        return Response({"sweep_key": key, "points": points, "url": f"/api/sweeps/{key}/"},
+                        status=status.HTTP_202_ACCEPTED)

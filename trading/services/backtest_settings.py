@@ -1,0 +1,164 @@
+"""Validation of a backtest's inputs (strategy, params, symbol, range, leverage, sizing, TP/SL, fees,
+funding) at the edge, and their conversion into the engine's ``BacktestConfig``. Errors name the field
+and the limit; the sizing rules are asked of the engine (``validate_sizing``), never re-implemented."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.dateparse import parse_datetime
+
+from trading.choices import TIMEFRAMES, SizingMode
+
+MAX_BARS = 2_000_000
+FIELDS = ("symbol", "timeframe", "start", "end", "leverage", "sizing_mode", "allocation", "kelly_fraction",
+          "initial_capital", "take_profit_pct", "stop_loss_pct", "maker_fee", "taker_fee", "funding")
+
+
+def _dt(errors: dict, field: str, value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:
+            parsed = None
+    else:
+        parsed = None
+    if parsed is None:
+        errors[field] = f"{field}: {value!r} is not an ISO-8601 date-time, e.g. 2025-01-01T00:00:00Z"
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)  # PostgreSQL refuses offsets beyond +-15:59
+    except OverflowError:
+        errors[field] = f"{field}: {value!r} is out of range once converted to UTC"
+        return None
+
+
+def _num(errors: dict, field: str, value: Any, *, lo: float | None = None, hi: float | None = None,
+         lo_open: bool = False, allow_none: bool = False) -> float | None:
+    if value is None or value == "":
+        if not allow_none:
+            errors[field] = f"{field}: required"
+        return None
+    try:
+        x = float(Decimal(str(value)))
+    except Exception:
+        errors[field] = f"{field}: {value!r} is not a number"
+        return None
+    if x != x or x in (float("inf"), float("-inf")):
+        errors[field] = f"{field}: {value!r} is not a finite number"
+        return None
+    if lo is not None and (x < lo or (lo_open and x <= lo)):
+        errors[field] = f"{field}: {value} must be {'greater than' if lo_open else 'at least'} {lo:g}"
+    elif hi is not None and x > hi:
+        errors[field] = f"{field}: {value} is above the maximum {hi:g}"
+    return x
+
+
+def clean_backtest_inputs(*, strategy: str, params: Any, settings: dict[str, Any]) -> tuple[dict, dict]:
+    """(params with defaults, settings as plain JSON) or ValidationError {field: message}."""
+    from strategies.algos import registry
+    from trading.models import Candle, DeskSettings, Instrument
+    from trading.validation import validate_params
+
+    errors: dict[str, str] = {}
+    if strategy not in registry.names():
+        raise ValidationError({"strategy": f"strategy: unknown algorithm {strategy!r}; known: "
+                                           f"{', '.join(registry.names())}"})
+    try:
+        params = validate_params(strategy, params if params is not None else {})
+    except ValidationError as exc:
+        errors.update({k: v[0] for k, v in exc.message_dict.items()})
+    unknown = sorted(set(settings) - set(FIELDS))
+    if unknown:
+        errors[unknown[0]] = f"{unknown[0]}: unknown setting; allowed: {', '.join(FIELDS)}"
+    symbol = settings.get("symbol")
+    inst = Instrument.objects.filter(symbol=symbol).first() if isinstance(symbol, str) else None
+    if inst is None:
+        errors["symbol"] = f"symbol: unknown symbol {symbol!r}; add the instrument first"
+    timeframe = settings.get("timeframe", "5m")
+    if timeframe not in TIMEFRAMES:
+        errors["timeframe"] = f"timeframe: {timeframe!r} is not one of {', '.join(TIMEFRAMES)}"
+    start, end = _dt(errors, "start", settings.get("start")), _dt(errors, "end", settings.get("end"))
+    if start and end and end <= start:
+        errors["end"] = f"end: {end.isoformat()} must be after start {start.isoformat()}"
+    max_lev = float(inst.max_leverage) if inst else 125.0
+    leverage = _num(errors, "leverage", settings.get("leverage"), lo=1, hi=max_lev)
+    mode = settings.get("sizing_mode", SizingMode.KELLY)
+    if mode not in SizingMode.values:
+        errors["sizing_mode"] = f"sizing_mode: {mode!r} is not one of {', '.join(SizingMode.values)}"
+    desk = DeskSettings.current()
+    capital = _num(errors, "initial_capital", settings.get("initial_capital", desk.starting_capital),
+                   lo=0, hi=1e12, lo_open=True)
+    allocation = _num(errors, "allocation", settings.get("allocation"), lo=0, hi=1, lo_open=True,
+                      allow_none=mode != SizingMode.FIXED)
+    kelly = _num(errors, "kelly_fraction", settings.get("kelly_fraction"), lo=0, hi=1, lo_open=True,
+                 allow_none=mode != SizingMode.KELLY)
+    tp = _num(errors, "take_profit_pct", settings.get("take_profit_pct"), lo=0, hi=100, lo_open=True,
+              allow_none=True)
+    sl = _num(errors, "stop_loss_pct", settings.get("stop_loss_pct"), lo=0, hi=100, lo_open=True, allow_none=True)
+    maker = _num(errors, "maker_fee", settings.get("maker_fee", desk.maker_fee), lo=0, hi=0.0099)
+    taker = _num(errors, "taker_fee", settings.get("taker_fee", desk.taker_fee), lo=0, hi=0.0099)
+    funding = settings.get("funding", True)
+    if not isinstance(funding, bool):
+        errors["funding"] = f"funding: {funding!r} is not true or false"
+    if errors:
+        raise ValidationError(errors)
+    cleaned = {"symbol": symbol, "timeframe": timeframe, "start": start.isoformat(), "end": end.isoformat(),
+               "leverage": leverage, "sizing_mode": mode, "allocation": allocation, "kelly_fraction": kelly,
+               "initial_capital": capital, "take_profit_pct": tp, "stop_loss_pct": sl,
+               "maker_fee": maker, "taker_fee": taker, "funding": funding}
+    _engine_checks(cleaned, inst, desk.leverage_bands)
+    bars = Candle.objects.filter(symbol=symbol, interval=timeframe, kind="trade", open_time__gte=start,
+                                 open_time__lte=end).count()
+    if bars < 2:
+        raise ValidationError({"start": f"start: only {bars} {symbol} {timeframe} candle(s) stored between "
+                                        f"{start.isoformat()} and {end.isoformat()}; at least 2 are needed"})
+    if bars > MAX_BARS:
+        raise ValidationError({"end": f"end: the range holds {bars} bars, above the limit {MAX_BARS}"})
+    return params, cleaned
+
+
+def _engine_checks(cleaned: dict, inst, bands) -> None:
+    from trading.engine.sizing import SizingError, validate_sizing
+    from trading.engine_adapters import engine_instrument
+
+    fields = {"mode": "sizing_mode", "initial_capital": "initial_capital"}
+    try:
+        validate_sizing(mode=cleaned["sizing_mode"], leverage=cleaned["leverage"],
+                        instrument=engine_instrument(inst), kelly_fraction=cleaned["kelly_fraction"],
+                        initial_capital=cleaned["initial_capital"], allocation=cleaned["allocation"], bands=bands)
+        to_engine_config(cleaned, inst).validate(engine_instrument(inst))
+    except SizingError as exc:
+        field = fields.get(exc.field, exc.field)
+        raise ValidationError({field: str(exc).replace(f"{exc.field}:", f"{field}:", 1)}) from exc
+    except ValueError as exc:  # the fee schedule's own bounds
+        raise ValidationError({"taker_fee": f"taker_fee: {exc}"}) from exc
+
+
+def to_engine_config(settings: dict, inst):
+    """The engine's BacktestConfig for cleaned settings (percent inputs become fractions)."""
+    from trading.engine.backtest import BacktestConfig
+    from trading.engine.fees import FeeSchedule
+
+    def frac(pct):
+        return None if pct is None else float(pct) / 100.0
+
+    kw = dict(
+        leverage=float(settings["leverage"]), sizing=settings["sizing_mode"],
+        initial_capital=float(settings["initial_capital"]),
+        take_profit_pct=frac(settings.get("take_profit_pct")), stop_loss_pct=frac(settings.get("stop_loss_pct")),
+        fees=FeeSchedule(maker=float(settings["maker_fee"]), taker=float(settings["taker_fee"])),
+        funding=bool(settings["funding"]),
+    )
+    if settings.get("kelly_fraction") is not None:
+        kw["kelly_fraction"] = float(settings["kelly_fraction"])
+    if settings.get("allocation") is not None:
+        kw["allocation"] = float(settings["allocation"])
+    return BacktestConfig(**kw)

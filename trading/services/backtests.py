@@ -1,0 +1,238 @@
+"""Backtests run from the browser or the API: ``start_backtest`` validates and queues a run (one Celery
+task), ``run_backtest_job`` does the work inside the worker: load candles (+ funding and mark when stored),
+compute the strategy's SignalFrame, run the engine with throttled progress (stored and pushed to the owner's
+socket as ``backtest`` events), then store metrics, trades and a downsampled equity curve."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db import transaction
+from django.utils import timezone
+
+from trading.choices import RunStatus
+from trading.events import publish_user
+from trading.models import BacktestRun, Candle, FundingRate, Instrument
+from trading.services.backtest_settings import clean_backtest_inputs, to_engine_config
+
+log = logging.getLogger(__name__)
+
+MAX_EQUITY_POINTS = 5_000
+MAX_TRADES_STORED = 20_000
+PROGRESS_STEP = 0.05
+# Share of the progress bar each phase fills: loading, computing signals, the engine.
+LOADED, SIGNALS = 0.05, 0.20
+
+
+def create_backtest(*, owner, strategy: str, params: dict | None, settings: dict[str, Any], name: str = "",
+                    sweep_key: str = "") -> BacktestRun:
+    """Validate (ValidationError {field: message}) and store a queued run; nothing is enqueued."""
+    clean_params, clean_settings = clean_backtest_inputs(strategy=strategy, params=params, settings=settings)
+    return BacktestRun.objects.create(owner=owner, name=name, strategy=strategy, params=clean_params,
+                                      settings=clean_settings, sweep_key=sweep_key)
+
+
+def start_backtest(*, owner, strategy: str, params: dict | None, settings: dict[str, Any],
+                   name: str = "") -> BacktestRun:
+    """Create a run and queue its Celery task once the row is committed."""
+    run = create_backtest(owner=owner, strategy=strategy, params=params, settings=settings, name=name)
+    transaction.on_commit(lambda: enqueue_backtest(run_id=run.pk))
+    return run
+
+
+def enqueue_backtest(*, run_id: int) -> str:
+    from trading.tasks_backtest import run_backtest_task
+
+    task_id = run_backtest_task.delay(run_id).id
+    BacktestRun.objects.filter(pk=run_id).update(task_id=task_id)
+    return task_id
+
+
+# --- the worker side ----------------------------------------------------------------------------------
+
+def run_backtest_job(*, run_id: int) -> BacktestRun | None:
+    """Run one stored backtest to done or failed (never raises for a bad run: the error is stored).
+    None when the run was deleted before the worker got to it."""
+    run = BacktestRun.objects.select_related("owner").filter(pk=run_id).first()
+    if run is None:
+        log.info("backtest %s was deleted before it ran", run_id)
+        return None
+    if run.status in (RunStatus.DONE, RunStatus.FAILED):
+        return run  # a redelivered task (acks_late) does not run twice
+    run.status, run.started_at, run.progress, run.error = RunStatus.RUNNING, timezone.now(), 0.0, ""
+    run.save(update_fields=["status", "started_at", "progress", "error"])
+    reporter = _ProgressReporter(run)
+    reporter(0.0, force=True)
+    try:
+        _execute(run, reporter)
+    except Exception as exc:  # stored for the user; the traceback goes to the worker log
+        log.exception("backtest %s failed", run.pk)
+        run.status, run.error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
+        run.finished_at = timezone.now()
+        _store(run, "status", "error", "finished_at")
+        return run
+    run.status, run.progress, run.finished_at = RunStatus.DONE, 1.0, timezone.now()
+    _store(run, "status", "progress", "finished_at", "metrics", "trades", "equity_curve")
+    return run
+
+
+def _store(run: BacktestRun, *fields: str) -> None:
+    """Write the outcome with an UPDATE (a run deleted meanwhile is simply gone, not an error) and tell
+    the owner."""
+    BacktestRun.objects.filter(pk=run.pk).update(**{f: getattr(run, f) for f in fields})
+    _publish(run)
+
+
+def _execute(run: BacktestRun, reporter: Callable[..., None]) -> None:
+    from strategies.algos import registry
+    from strategies.algos.base import StrategyContext
+    from trading.engine.backtest import run_backtest
+    from trading.engine_adapters import engine_instrument
+
+    s = run.settings
+    inst = Instrument.objects.get(symbol=s["symbol"])
+    start, end = datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"])
+    candles = load_candle_frame(symbol=s["symbol"], interval=s["timeframe"], start=start, end=end)
+    if len(candles) < 2:
+        raise ValueError(f"only {len(candles)} candle(s) stored for {s['symbol']} {s['timeframe']} in the range")
+    funding = mark = None
+    if s["funding"]:
+        funding = load_funding(symbol=s["symbol"], start=start, end=end)
+        mark = load_mark_frame(symbol=s["symbol"], timeframe=s["timeframe"], start=start, end=end)
+    reporter(LOADED)
+    strategy = registry.get(run.strategy)(**run.params)
+    signals = strategy.compute(candles, StrategyContext(symbol=s["symbol"], timeframe=s["timeframe"]))
+    reporter(SIGNALS)
+    result = run_backtest(candles, signals, instrument=engine_instrument(inst), config=to_engine_config(s, inst),
+                          funding=funding, mark=mark,
+                          progress=lambda f: reporter(SIGNALS + (0.99 - SIGNALS) * f))
+    run.metrics = json_safe(result.metrics())
+    run.metrics["bars"] = len(candles)
+    trades = result.trades
+    run.metrics["trades_stored"] = min(len(trades), MAX_TRADES_STORED)
+    run.trades = trades_to_json(trades.iloc[:MAX_TRADES_STORED])
+    run.equity_curve = downsample_equity(result.equity, max_points=MAX_EQUITY_POINTS)
+
+
+class _ProgressReporter:
+    """Store and publish progress when it has moved by PROGRESS_STEP or more (and at the ends)."""
+
+    def __init__(self, run: BacktestRun):
+        self.run, self.last = run, -1.0
+
+    def __call__(self, fraction: float, *, force: bool = False) -> None:
+        fraction = max(0.0, min(1.0, float(fraction)))
+        if not force and fraction - self.last < PROGRESS_STEP and fraction < 1.0:
+            return
+        self.last = fraction
+        self.run.progress = fraction
+        BacktestRun.objects.filter(pk=self.run.pk).update(progress=fraction)
+        _publish(self.run)
+
+
+def _publish(run: BacktestRun) -> None:
+    publish_user(user_id=run.owner_id, event_type="backtest", data=backtest_event(run))
+
+
+def backtest_event(run: BacktestRun) -> dict[str, Any]:
+    data = {"id": run.pk, "status": run.status, "progress": round(run.progress, 4), "error": run.error,
+            "sweep_key": run.sweep_key}
+    if run.status == RunStatus.DONE:
+        data["metrics"] = {k: run.metrics.get(k) for k in ("total_return", "sharpe", "max_drawdown", "trade_count")}
+    return data
+
+
+# --- loading from the store ---------------------------------------------------------------------------
+
+def _frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
+    if not rows:
+        return pd.DataFrame(columns=columns, dtype="float64", index=pd.DatetimeIndex([], tz="UTC", name="open_time"))
+    times = pd.DatetimeIndex([r[0] for r in rows], name="open_time")
+    times = times.tz_localize("UTC") if times.tz is None else times.tz_convert("UTC")
+    values = np.array([[float(v) for v in r[1:]] for r in rows], dtype=np.float64)
+    return pd.DataFrame(values, index=times, columns=columns)
+
+
+def load_candle_frame(*, symbol: str, interval: str, start: datetime, end: datetime,
+                      kind: str = "trade") -> pd.DataFrame:
+    cols = ["open", "high", "low", "close", "volume"]
+    rows = list(Candle.objects.filter(symbol=symbol, interval=interval, kind=kind, open_time__gte=start,
+                                      open_time__lte=end).order_by("open_time")
+                .values_list("open_time", *cols))
+    return _frame(rows, cols)
+
+
+def load_mark_frame(*, symbol: str, timeframe: str, start: datetime, end: datetime) -> pd.DataFrame | None:
+    """Mark-price candles at the backtest's timeframe, else the finest stored; None when none are stored."""
+    intervals = set(Candle.objects.filter(symbol=symbol, kind="mark").values_list("interval", flat=True).distinct())
+    if not intervals:
+        return None
+    from trading.choices import TIMEFRAMES
+
+    interval = timeframe if timeframe in intervals else min(intervals, key=lambda i: TIMEFRAMES.get(i, (1e12,))[0])
+    frame = load_candle_frame(symbol=symbol, interval=interval, start=start, end=end, kind="mark")
+    return frame[["open", "high", "low", "close"]] if len(frame) else None
+
+
+def load_funding(*, symbol: str, start: datetime, end: datetime) -> pd.Series | None:
+    rows = list(FundingRate.objects.filter(symbol=symbol, funding_time__gte=start, funding_time__lte=end)
+                .order_by("funding_time").values_list("funding_time", "rate"))
+    if not rows:
+        return None
+    frame = _frame(rows, ["rate"])
+    return frame["rate"].rename("funding_rate")
+
+
+# --- results as JSON ----------------------------------------------------------------------------------
+
+def json_safe(value: Any) -> Any:
+    """Metrics as plain JSON: NaN/inf -> None, timestamps -> ISO text, timedeltas -> seconds."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, pd.Timestamp | datetime):
+        return value.isoformat()
+    if isinstance(value, pd.Timedelta):
+        return value.total_seconds()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def trades_to_json(trades: pd.DataFrame) -> list[dict[str, Any]]:
+    cols = ["entry_time", "exit_time", "side", "qty", "entry_price", "exit_price", "fees", "funding",
+            "gross_pnl", "pnl", "exit_reason"]
+    out = [json_safe(dict(zip(cols, row, strict=True))) for row in trades[cols].itertuples(index=False)]
+    for t in out:
+        t["side"], t["exit_reason"] = str(t["side"]), str(t["exit_reason"])
+    return out
+
+
+def downsample_equity(equity: pd.Series, *, max_points: int) -> list[list]:
+    """[[iso time, equity], ...] with at most ``max_points`` points: for each of max_points/2 buckets the
+    lowest and the highest point in time order, so drawdowns and peaks survive; first and last kept."""
+    n = len(equity)
+    values = equity.to_numpy(dtype=np.float64)
+    if n <= max_points:
+        keep = np.arange(n)
+    else:
+        buckets = (max_points - 2) // 2
+        edges = np.linspace(0, n, buckets + 1).astype(np.int64)
+        picks = {0, n - 1}
+        for a, b in zip(edges[:-1], edges[1:], strict=True):
+            if b > a:
+                seg = values[a:b]
+                picks.add(a + int(np.argmin(seg)))
+                picks.add(a + int(np.argmax(seg)))
+        keep = np.array(sorted(picks))
+    index = equity.index
+    return [[index[i].isoformat(), float(values[i])] for i in keep]
