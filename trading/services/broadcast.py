@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 
 from trading.events import publish
-from trading.models import EquitySnapshot, Fill, MonitorDecision, Order, Position
+from trading.models import EquitySnapshot, Fill, MonitorDecision, Order, Position, Signal
 
 
 def _f(value) -> float | None:
@@ -57,6 +57,13 @@ def equity_payload(s: EquitySnapshot) -> dict[str, Any]:
             "available": _f(s.available)}
 
 
+def signal_payload(s: Signal) -> dict[str, Any]:
+    return {"id": s.pk, "config": s.config_id, "symbol": s.symbol, "bar_time": s.bar_time.isoformat(),
+            "signal": s.signal, "price": _f(s.price), "forecast": _f(s.forecast), "drift": s.drift,
+            "confidence": s.confidence, "half_life_seconds": s.half_life_seconds, "layers": s.layers,
+            "note": s.note}
+
+
 def _after_commit(account_id: int, event_type: str, data: dict[str, Any]) -> None:
     """Publish once the row is committed, so a page that fetches on the event sees it."""
     transaction.on_commit(lambda: publish(account_id=account_id, event_type=event_type, data=data))
@@ -81,3 +88,8 @@ def broadcast_order(*, order: Order) -> None:
 
 def broadcast_equity(*, snapshot: EquitySnapshot) -> None:
     _after_commit(snapshot.account_id, "equity", equity_payload(snapshot))
+
+
+def broadcast_signal(*, signal: Signal) -> None:
+    account_id = signal.config.account_id
+    _after_commit(account_id, "signal", signal_payload(signal))

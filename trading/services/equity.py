@@ -6,10 +6,10 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from trading.events import publish
 from trading.exchanges.factory import exchange_for
 from trading.exchanges.types import Exchange
 from trading.models import Account, EquitySnapshot
+from trading.services.broadcast import broadcast_equity
 
 
 def snapshot_equity(*, account_id: int, now: datetime | None = None,
@@ -21,7 +21,5 @@ def snapshot_equity(*, account_id: int, now: datetime | None = None,
         account=account, taken_at=taken_at,
         defaults=dict(balance=wallet.balance, equity=wallet.equity, unrealised_pnl=wallet.unrealised_pnl,
                       margin_used=wallet.used_margin, available=wallet.available))
-    publish(account_id=account.pk, event_type="equity", data={
-        "taken_at": taken_at, "balance": snap.balance, "equity": snap.equity,
-        "unrealised_pnl": snap.unrealised_pnl, "margin_used": snap.margin_used, "available": snap.available})
+    broadcast_equity(snapshot=snap)
     return snap

@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from trading.choices import DecisionAction, PositionStatus
 from trading.engine.rebalance import decide
-from trading.events import publish
 from trading.exchanges.factory import exchange_for
 from trading.exchanges.types import Exchange
 from trading.models import Account, MonitorDecision, Position, Signal
+from trading.services.broadcast import broadcast_decision, broadcast_position
 from trading.services.locks import account_lock
 from trading.services.positions import reduce_position
 from trading.services.recording import sync_account
@@ -63,10 +63,9 @@ def check_position(*, position: Position, exchange: Exchange, now: datetime) -> 
                 drift_baseline=None if math.isnan(decision.new_baseline) else decision.new_baseline,
                 confidence_baseline=None if math.isnan(decision.new_confidence_baseline)
                 else decision.new_confidence_baseline)
-    publish(account_id=position.account_id, event_type="decision", data={
-        "id": record.pk, "position": position.pk, "symbol": position.symbol, "action": record.action,
-        "reason": record.reason, "drift": drift, "baseline_drift": baseline, "confidence": confidence,
-        "age_seconds": age, "half_life_seconds": position.half_life_seconds, "decided_at": now})
+    broadcast_decision(decision=record)
+    position.refresh_from_db()
+    broadcast_position(position=position, last_decision=record)
     return record
 
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 import logging
 
 from trading.choices import OrderStatus
-from trading.events import publish
 from trading.exchanges.types import Exchange, ExchangeError, OrderIntent
 from trading.models import Account, Order
-from trading.services.recording import order_payload
+from trading.services.broadcast import broadcast_order
 
 log = logging.getLogger(__name__)
 SETTLED = {OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.CANCELLED,
@@ -57,10 +56,10 @@ def submit_order(*, account: Account, exchange: Exchange, intent: OrderIntent, a
         order.record_status(OrderStatus.REJECTED, note=order.reject_reason)
         order.save(update_fields=["reject_reason", "status", "status_history"])
         log.warning("order %s rejected: %s", order.client_order_id, order.reject_reason)
-        publish(account_id=account.pk, event_type="order", data=order_payload(order))
+        broadcast_order(order=order)
         return order
     order.exchange_order_id = ack.order_id
     order.record_status(OrderStatus.NEW, note="already on the exchange" if ack.duplicate else "acknowledged")
     order.save(update_fields=["exchange_order_id", "status", "status_history"])
-    publish(account_id=account.pk, event_type="order", data=order_payload(order))
+    broadcast_order(order=order)
     return order

@@ -15,6 +15,7 @@ from trading.engine.margin import liquidation_price
 from trading.engine.sizing import SizingError, size_fixed, size_kelly
 from trading.exchanges.types import Exchange, OrderIntent
 from trading.models import Account, Order, Position
+from trading.services.broadcast import broadcast_position
 from trading.services.client_ids import client_order_id
 from trading.services.orders import submit_order
 from trading.services.recording import sync_account
@@ -92,6 +93,7 @@ def open_position(*, config, symbol: str, side: int, bar_time: datetime, exchang
         pos.save(update_fields=["config", "entry_drift", "drift_baseline", "entry_confidence",
                                 "confidence_baseline", "half_life_seconds"])
         Order.objects.filter(pk=order.pk).update(position=pos)
+        broadcast_position(position=pos)  # now with its config and baselines (half-life for the desk)
     return Outcome(order=order)
 
 

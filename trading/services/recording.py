@@ -15,9 +15,9 @@ from django.db.models import Max
 from django.utils import timezone
 
 from trading.choices import ExecType, OrderStatus, PositionStatus
-from trading.events import publish
 from trading.exchanges.types import Exchange, ExchangeFill, ExchangePosition
 from trading.models import Account, Fill, Order, Position
+from trading.services.broadcast import broadcast_fill, broadcast_order, broadcast_position
 
 log = logging.getLogger(__name__)
 OVERLAP = timedelta(minutes=5)  # re-read a little history each time; exec ids make it idempotent
@@ -29,26 +29,6 @@ class SyncReport:
     updated: list[str] = field(default_factory=list)
     adopted: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
-
-
-def position_payload(p: Position) -> dict:
-    return {"id": p.pk, "account": p.account_id, "symbol": p.symbol, "side": p.side, "status": p.status,
-            "qty": p.qty, "entry_price": p.entry_price, "leverage": p.leverage, "margin": p.margin,
-            "liquidation_price": p.liquidation_price, "take_profit": p.take_profit, "stop_loss": p.stop_loss,
-            "realised_pnl": p.realised_pnl, "exit_reason": p.exit_reason, "opened_at": p.opened_at,
-            "closed_at": p.closed_at, "half_life_seconds": p.half_life_seconds}
-
-
-def fill_payload(f: Fill) -> dict:
-    return {"id": f.pk, "symbol": f.symbol, "exec_type": f.exec_type, "side": f.side, "qty": f.qty,
-            "price": f.price, "fee": f.fee, "realised_pnl": f.realised_pnl, "exit_reason": f.exit_reason,
-            "executed_at": f.executed_at, "order": f.order_id, "position": f.position_id}
-
-
-def order_payload(o: Order) -> dict:
-    return {"id": o.pk, "symbol": o.symbol, "side": o.side, "action": o.action, "qty": o.qty, "status": o.status,
-            "client_order_id": o.client_order_id, "reduce_only": o.reduce_only, "reject_reason": o.reject_reason,
-            "exit_reason": o.exit_reason}
 
 
 def sync_account(*, account: Account, exchange: Exchange) -> SyncReport:
@@ -97,13 +77,13 @@ def _record_fill(account: Account, f: ExchangeFill) -> Fill:
         if filled >= order.qty and order.status != OrderStatus.FILLED:
             order.record_status(OrderStatus.FILLED, at=f.executed_at)
         order.save()
-        transaction.on_commit(lambda: publish(account_id=account.pk, event_type="order", data=order_payload(order)))
+        broadcast_order(order=order)
     if position is not None:
         position.realised_pnl += f.realised_pnl - f.fee - f.funding
         position.fees_paid += f.fee
         position.funding_paid += f.funding
         position.save(update_fields=["realised_pnl", "fees_paid", "funding_paid"])
-    transaction.on_commit(lambda: publish(account_id=account.pk, event_type="fill", data=fill_payload(fill)))
+    broadcast_fill(fill=fill)
     return fill
 
 
@@ -122,7 +102,7 @@ def _update_or_adopt(account: Account, remote: dict[str, ExchangePosition], repo
         if _apply_remote(pos, rp) or pos._state.adding:
             pos.save()
             report.updated.append(symbol)
-            publish(account_id=account.pk, event_type="position", data=position_payload(pos))
+            broadcast_position(position=pos)
 
 
 def _claim(pos: Position) -> None:
@@ -164,4 +144,4 @@ def _close_local(pos: Position) -> None:
     pos.closed_at = last.executed_at if last else timezone.now()
     pos.exit_reason = (last.exit_reason if last else "") or "reconcile"
     pos.save(update_fields=["status", "closed_at", "exit_reason"])
-    publish(account_id=pos.account_id, event_type="position", data=position_payload(pos))
+    broadcast_position(position=pos)

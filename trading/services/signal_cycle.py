@@ -17,11 +17,11 @@ from strategies.algos.base import StrategyContext
 from strategies.models import StrategyConfig
 from trading.choices import PositionStatus
 from trading.engine import rules
-from trading.events import publish
 from trading.exchanges.factory import exchange_for
 from trading.exchanges.types import Exchange
 from trading.marketdata.reader import read_window
 from trading.models import Position, Signal
+from trading.services.broadcast import broadcast_signal
 from trading.services.locks import account_lock
 from trading.services.positions import close_position, open_position
 from trading.services.recording import sync_account
@@ -74,10 +74,7 @@ def store_signal(*, config: StrategyConfig, symbol: str, frame: pd.DataFrame, cl
                       price=close, forecast=_num(row.get("forecast")), drift=_num(row.get("drift")),
                       confidence=_num(row.get("confidence")), half_life_seconds=_num(row.get("half_life")),
                       layers={k: v for k, v in layers.items() if isinstance(v, (int, float, bool, str, type(None)))}))
-    publish(account_id=config.account_id, event_type="signal", data={
-        "config": config.pk, "symbol": symbol, "bar_time": signal.bar_time, "signal": signal.signal,
-        "drift": signal.drift, "confidence": signal.confidence, "forecast": signal.forecast,
-        "half_life_seconds": signal.half_life_seconds, "layers": signal.layers})
+    broadcast_signal(signal=signal)
     return signal
 
 
