@@ -48,10 +48,18 @@ def test_return_risk_and_drawdown():
     # peak 110 (day 0) -> trough 99 (day 1): 99 / 110 - 1 = -0.1
     assert m["max_drawdown"] == pytest.approx(-0.1)
     assert (m["max_drawdown_start"], m["max_drawdown_end"]) == (IDX[0], IDX[1])
-    years = 4 * 86400 / SECONDS_PER_YEAR
-    assert m["cagr"] == pytest.approx(1.1979 ** (1 / years) - 1)
-    assert m["calmar"] == pytest.approx(m["cagr"] / 0.1)
+    # 4 days is too short to annualise honestly: no CAGR, no Calmar
+    assert math.isnan(m["cagr"]) and math.isnan(m["calmar"])
     assert m["buy_and_hold_return"] == pytest.approx(230 / 200 - 1)
+
+
+def test_cagr_and_calmar_over_a_long_enough_span():
+    r = tiny_result()
+    r.equity.index = pd.date_range("2025-01-01", periods=4, freq="20D", tz="UTC")  # 80 days
+    m = compute_metrics(r, periods_per_year=4)
+    years = 4 * 20 * 86400 / SECONDS_PER_YEAR
+    assert m["cagr"] == pytest.approx(1.1979 ** (1 / years) - 1)  # (119.79 / 100) ^ (1 / 0.219) - 1
+    assert m["calmar"] == pytest.approx(m["cagr"] / 0.1)
 
 
 def test_trade_statistics():

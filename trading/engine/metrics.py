@@ -4,7 +4,7 @@ Conventions: returns are per-bar simple returns of the equity curve; annualisati
 ``periods_per_year`` (default: a 24/7 year, 365.25 days, divided by the bar length); Sharpe and Sortino
 have a zero risk-free rate, Sharpe uses the sample standard deviation (ddof=1) and Sortino the root
 mean square of the negative returns (zeros for the others). CAGR uses the calendar span from the first
-bar's open to the last bar's close. Exits are stamped with their bar's open time.
+bar's open to the last bar's close, and is NaN (as is Calmar) for spans under ``MIN_CAGR_DAYS``. Exits are stamped with their bar's open time.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ import numpy as np
 import pandas as pd
 
 SECONDS_PER_YEAR = 365.25 * 86400.0
+# Compounding a few days into a year gives meaningless figures (107 % in 4 days -> a CAGR with 20 digits):
+# CAGR and Calmar are reported (NaN) only for spans of at least this many days.
+MIN_CAGR_DAYS = 30.0
 
 
 def simple_returns(equity: np.ndarray) -> np.ndarray:
@@ -118,7 +121,7 @@ def compute_metrics(result, periods_per_year: float | None = None) -> dict:
     total = final / result.initial_balance - 1.0
     years = (n * bar_s) / SECONDS_PER_YEAR
     dd, dd_start, dd_end = max_drawdown(pd.Series(curve[1:], index=index))
-    growth = cagr(result.initial_balance, final, years)
+    growth = cagr(result.initial_balance, final, years) if years * 365.25 >= MIN_CAGR_DAYS else math.nan
     fills = result.fills
     held = result.trades.groupby("entry_bar")["exit_time"].max() if len(result.trades) else pd.Series(dtype=object)
     exposure_s = sum((t - index[b]).total_seconds() for b, t in held.items())
