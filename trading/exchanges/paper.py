@@ -67,11 +67,18 @@ class PaperExchange:
     def __init__(self, account: Account, *, quote: Callable[[str], dict | None] = feed_quote):
         self.account = account
         self.quote = quote
+        self._instruments: dict | None = None  # engine instruments, read once per adapter
+        self._bar_interval: dict[str, str] = {}  # per symbol: the finest interval the store holds
+
+    @property
+    def instruments(self) -> dict:
+        if self._instruments is None:
+            self._instruments = {i.symbol: engine_instrument(i) for i in Instrument.objects.all()}
+        return self._instruments
 
     # ----- state ---------------------------------------------------------------------------------
     def _new_simulator(self) -> Simulator:
-        instruments = {i.symbol: engine_instrument(i) for i in Instrument.objects.all()}
-        return Simulator(instruments, float(self.account.starting_capital), engine_fees(self.account),
+        return Simulator(dict(self.instruments), float(self.account.starting_capital), engine_fees(self.account),
                          max_open_positions=self.account.max_open_positions)
 
     @contextmanager
@@ -89,9 +96,9 @@ class PaperExchange:
             row.save(update_fields=["state", "version", "marked", "updated_at"])
 
     def _refresh_instruments(self, sim: Simulator) -> None:
-        for inst in Instrument.objects.all():
-            sim.instruments[inst.symbol] = engine_instrument(inst)
-            sim.leverage.setdefault(inst.symbol, min(10.0, float(inst.max_leverage)))
+        for symbol, inst in self.instruments.items():
+            sim.instruments[symbol] = inst
+            sim.leverage.setdefault(symbol, min(10.0, inst.max_leverage))
 
     def _mark(self, sim: Simulator, marked: dict) -> None:
         """Apply bars closed since the last mark (TP/SL/liquidation inside them), then the latest tick."""
@@ -112,11 +119,13 @@ class PaperExchange:
         if not after_ms:
             return []  # a fresh account starts from the current tick, not from history
         after = _ms_to_dt(after_ms)
-        for interval in BAR_INTERVALS:
-            rows = list(Candle.objects.filter(symbol=symbol, interval=interval, kind="trade", open_time__gt=after)
+        interval = self._bar_interval.get(symbol)
+        for candidate in [interval] if interval else BAR_INTERVALS:
+            rows = list(Candle.objects.filter(symbol=symbol, interval=candidate, kind="trade", open_time__gt=after)
                         .order_by("open_time").values_list("open_time", "open", "high", "low", "close")
                         [:MAX_BARS_PER_MARK])
             if rows:
+                self._bar_interval[symbol] = candidate
                 return [(int(t.timestamp() * 1000), float(o), float(h), float(lo), float(c))
                         for t, o, h, lo, c in rows]
         return []
@@ -129,7 +138,7 @@ class PaperExchange:
 
     # ----- protocol --------------------------------------------------------------------------------
     def instrument(self, symbol: str):
-        return engine_instrument(Instrument.objects.get(symbol=symbol))
+        return self.instruments[symbol]
 
     def wallet(self) -> Wallet:
         with self.session() as sim:

@@ -41,7 +41,7 @@ def request_close_positions(*, account: Account, positions: list[Position], reas
 
     from trading.choices import ExitReason
     from trading.exchanges.factory import exchange_for
-    from trading.services.locks import AccountBusy, account_lock
+    from trading.services.locks import account_lock
     from trading.services.positions import close_position
 
     results: dict[int, str] = {}
@@ -66,7 +66,7 @@ def request_close_positions(*, account: Account, positions: list[Position], reas
                     results[pos.pk] = f"refused: {outcome.refused}"
                 else:
                     results[pos.pk] = f"order {outcome.order.status}" if outcome.order else "no order sent"
-    except (AccountBusy, Exception) as exc:
+    except Exception as exc:  # AccountBusy included: report it per position
         log.exception("kill switch on account %s: could not close positions", account.pk)
         for pos in positions:
             results.setdefault(pos.pk, f"error: {type(exc).__name__}: {exc}"[:200])

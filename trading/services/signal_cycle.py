@@ -46,18 +46,19 @@ def window_bars() -> int:
     return int(getattr(settings, "QUANTDESK_SIGNAL_WINDOW", 3000))
 
 
-def compute_frame(*, config: StrategyConfig, symbol: str, end: datetime | None = None) -> pd.DataFrame:
-    """The strategy's SignalFrame over the latest window of closed bars (ending at ``end`` when given)."""
+def compute_frame(*, config: StrategyConfig, symbol: str, end: datetime | None = None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(candles, SignalFrame) over the latest window of closed bars (ending at ``end`` when given)."""
     bars = window_bars()
     candles = read_window(symbol=symbol, interval=config.timeframe, bars=bars, end=end)
     if candles.empty:
-        return pd.DataFrame()
+        return candles, pd.DataFrame()
     partner = partner_symbol(symbol)
     other = {partner: read_window(symbol=partner, interval=config.timeframe, bars=bars, end=end)}
     context = StrategyContext(symbol, config.timeframe, other={k: v for k, v in other.items() if not v.empty},
                               higher={})
     strategy = registry.get(config.strategy.key)(**config.params)
-    return strategy.compute(candles, context)
+    return candles, strategy.compute(candles, context)
 
 
 def _num(x) -> float | None:
@@ -108,12 +109,11 @@ def run_signal_cycle(*, config_id: int, end: datetime | None = None, exchange: E
     with account_lock(config.account_id):
         sync_account(account=config.account, exchange=exchange)
         for symbol in config.symbols:
-            frame = compute_frame(config=config, symbol=symbol, end=end)
+            candles, frame = compute_frame(config=config, symbol=symbol, end=end)
             if frame.empty:
                 report.notes.append(f"{symbol}: no candles")
                 continue
-            close = float(read_window(symbol=symbol, interval=config.timeframe, bars=1, end=end)["close"].iloc[-1])
-            signal = store_signal(config=config, symbol=symbol, frame=frame, close=close)
+            signal = store_signal(config=config, symbol=symbol, frame=frame, close=float(candles["close"].iloc[-1]))
             if signal.acted:
                 report.notes.append(f"{symbol}: bar {signal.bar_time:%Y-%m-%d %H:%M} already acted on")
                 continue
