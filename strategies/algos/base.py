@@ -17,7 +17,7 @@ from .params import ParamError, ParamSpec, validate_params
 from .signal_frame import CORE_COLUMNS, make_signal_frame, validate_signal_frame
 
 __all__ = [
-    "CORE_COLUMNS", "DefaultSizing", "ParamError", "ParamSpec", "Strategy", "StrategyContext",
+    "CORE_COLUMNS", "ContextNeeds", "DefaultSizing", "ParamError", "ParamSpec", "Strategy", "StrategyContext",
     "make_signal_frame", "validate_signal_frame", "REQUIRED_CANDLE_COLUMNS", "TIMEFRAME_SECONDS",
 ]
 
@@ -38,6 +38,15 @@ class DefaultSizing:
     def to_json(self) -> dict:
         return {"leverage": self.leverage, "mode": self.mode, "allocation": self.allocation,
                 "kelly_fraction": self.kelly_fraction}
+
+
+@dataclass(frozen=True)
+class ContextNeeds:
+    """What a strategy reads besides its own candles: ``other_symbols`` at its own timeframe (e.g. the drift
+    forecaster trading BTCUSDT reads its partner ETHUSDT) and ``higher_timeframes`` of its own symbol."""
+
+    other_symbols: tuple[str, ...] = ()
+    higher_timeframes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -90,6 +99,23 @@ class Strategy(ABC):
     def validate_params(cls, params: Mapping[str, Any] | None) -> dict:
         """All parameters, defaults filled in; raises ParamError for an unknown key or a value out of bounds."""
         return validate_params(cls.PARAMS, params)
+
+    def warmup_bars(self) -> int:
+        """Bars (of the strategy's timeframe) a window needs before its rows equal the full-history rows.
+
+        The window-independence contract (DESIGN section 2): on any window at least this long, every row after
+        the first ``warmup_bars()`` equals the full-history run's row. The live signal cycle reads this many
+        bars plus one; backtests read them from before the chosen start. Strategies override it with what
+        their parameters need."""
+        return 3000
+
+    def context_needs(self, *, symbol: str) -> ContextNeeds:
+        """The other symbols and higher timeframes ``compute`` reads from its context when it trades ``symbol``
+        (none by default).
+
+        Backtests, sweeps and the live cycle pass exactly these, and the live feed subscribes every symbol an
+        enabled config needs."""
+        return ContextNeeds()
 
     def compute(self, candles: pd.DataFrame, context: StrategyContext | None = None) -> pd.DataFrame:
         """The SignalFrame for every bar of ``candles`` (checked against the shared contract)."""
