@@ -74,15 +74,16 @@ def test_whole_desk_comes_up_and_admin_login_works(fresh_env):
     reader.start()
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{base}/accounts/login/", timeout=2).status_code == 200:
+            try:  # a loaded machine may answer the first page slowly: a slow answer is retried, not a failure
+                if requests.get(f"{base}/accounts/login/", timeout=30).status_code == 200:
                     break
-            except requests.ConnectionError:
-                time.sleep(0.5)
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
         else:
-            pytest.fail("web did not answer within 90 s:\n" + "".join(lines))
+            pytest.fail("web did not answer within 180 s:\n" + "".join(lines))
         session = requests.Session()
         session.get(f"{base}/admin/login/", timeout=5)
         resp = session.post(f"{base}/admin/login/?next=/admin/", timeout=10, data={
