@@ -133,7 +133,7 @@ class FakeBybit:
 
     def _json(self, path: str, code: int, msg: str, result: dict | None, headers: dict) -> web.Response:
         self.counters.reply(path, code)
-        body = envelope(code, msg, result if code == 0 else {}, self.exchange.server_ms())
+        body = envelope(code, msg, result if code == 0 or result else {}, self.exchange.server_ms())
         return web.Response(text=json.dumps(body), content_type="application/json", headers=headers)
 
     async def _http(self, request: web.Request) -> web.StreamResponse:
