@@ -163,6 +163,7 @@ QUANTDESK_SIGNAL_WINDOW = int(os.environ.get("QUANTDESK_SIGNAL_WINDOW", "3000"))
 # exchange for offline runs (python -m fakebybit) and tests.
 BYBIT_HTTP_ENDPOINT = os.environ.get("BYBIT_HTTP_ENDPOINT") or None
 BYBIT_WS_PUBLIC_ENDPOINT = os.environ.get("BYBIT_WS_PUBLIC_ENDPOINT") or None
+BYBIT_WS_PRIVATE_ENDPOINT = os.environ.get("BYBIT_WS_PRIVATE_ENDPOINT") or None
 
 LOGGING = {
     "version": 1,

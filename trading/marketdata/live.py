@@ -58,7 +58,19 @@ class DeskWebSocket(WebSocket):
         if req_id and not self._registered(lambda: req_id in self.subscriptions):
             log.warning("subscribe reply for unknown req_id %s ignored", req_id)
             return None
+        if message.get("success") is True:
+            self.acked_subscriptions = getattr(self, "acked_subscriptions", 0) + 1
         return super()._process_subscription_message(message)
+
+    def wait_subscribed(self, count: int, *, timeout: float = 10.0) -> bool:
+        """Until ``count`` subscriptions have been confirmed by the server (a topic is live only from its ack:
+        what is published before it is not delivered, so a catch-up must start after it)."""
+        deadline = time.monotonic() + timeout
+        while getattr(self, "acked_subscriptions", 0) < count:
+            if time.monotonic() > deadline or not self.is_connected():
+                return False
+            time.sleep(0.01)
+        return True
 
     def _process_normal_message(self, message):
         topic = message.get("topic")
