@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from trading.admin_forms import AccountAdminForm
+from trading.admin_forms import AccountAdminForm, AlertChannelAdminForm
 from trading.models import (
     Account,
+    AlertChannel,
     BacktestRun,
     Candle,
     DeskSettings,
@@ -56,6 +57,13 @@ class AccountAdmin(admin.ModelAdmin):
     @admin.display(description="API keys")
     def credentials(self, obj: Account) -> str:
         return obj.api_key_hint if obj.has_api_credentials else "none"
+
+
+@admin.register(AlertChannel)
+class AlertChannelAdmin(admin.ModelAdmin):
+    form = AlertChannelAdminForm
+    list_display = ["name", "owner", "url_hint", "enabled", "last_sent_at", "last_error"]
+    readonly_fields = ["url_hint", "last_sent_at", "last_error"]
 
 
 @admin.register(Instrument)

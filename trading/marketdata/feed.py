@@ -151,11 +151,17 @@ class FeedHandler:
         with self._lock:
             if connected and not self.connected and self._ever_connected:
                 self.reconnects += 1
+            dropped = self.connected and not connected and self.mode == "live"
             self._ever_connected |= connected
             self.connected = connected
             if error:
                 self.last_error = error
         self.write_status(broadcast=True)
+        if dropped:  # the owners' alert channels hear of a live feed going down (once per drop)
+            from trading.services.alerts import Alert, notify_desk
+
+            notify_desk(alert=Alert("feed_down", f"{self.reconnects}:{int(time.time())}", "QuantDesk feed down",
+                                    f"The live market feed lost Bybit: {error or 'disconnected'}; reconnecting."))
 
     def record_error(self, error: str) -> None:
         with self._lock:

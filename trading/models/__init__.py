@@ -1,7 +1,8 @@
 """Persistence of the desk: accounts, instruments, market data, signals, orders, positions, fills,
-monitor decisions, equity snapshots and backtest runs."""
+monitor decisions, equity snapshots, backtest runs and alert channels."""
 
 from .accounts import Account, DeskSettings
+from .alerts import AlertChannel
 from .backtests import BacktestRun
 from .execution import Fill, Order, Position
 from .market import Candle, FundingRate, Instrument
@@ -10,6 +11,7 @@ from .paper import PaperAccountState
 
 __all__ = [
     "Account",
+    "AlertChannel",
     "BacktestRun",
     "Candle",
     "DeskSettings",

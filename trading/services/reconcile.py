@@ -16,6 +16,7 @@ from trading.exchanges.factory import exchange_for
 from trading.exchanges.types import Exchange, ExchangeError
 from trading.marketdata.clock import desk_now
 from trading.models import Account, Position
+from trading.services.alerts import Alert, notify_account
 from trading.services.locks import account_lock
 from trading.services.recording import SyncReport, sync_account
 
@@ -74,6 +75,9 @@ def ensure_stops(*, account: Account, exchange: Exchange, report: ReconcileRepor
             report.stops_set.append(position.symbol)
             log.warning("account %s %s: position had no sound stop-loss; set %s", account.pk, position.symbol,
                         back.stop_loss)
+            notify_account(account_id=account.pk, alert=Alert(
+                "stop_repaired", f"{position.pk}:{back.stop_loss}", f"{position.symbol}: stop-loss repaired",
+                f"{position.symbol} {position.side} had no sound stop-loss on the exchange; set {back.stop_loss}"))
             continue
         _close_unprotected(account=account, position=position, exchange=exchange, report=report)
 
@@ -91,6 +95,8 @@ def _close_unprotected(*, account: Account, position: Position, exchange: Exchan
     log.error("account %s %s", account.pk, message)
     publish(account_id=account.pk, event_type="alert", data={"level": "critical", "symbol": position.symbol,
                                                              "message": message})
+    notify_account(account_id=account.pk, alert=Alert("alert", f"unprotected:{position.pk}",
+                                                      f"{position.symbol}: closed, no stop-loss", message))
 
 
 def reconcile_account(*, account_id: int, exchange: Exchange | None = None) -> ReconcileReport:
