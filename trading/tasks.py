@@ -10,7 +10,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 
 from trading.services.locks import AccountBusy
-from trading.tasks_alerts import check_alerts, deliver_alert  # noqa: F401  (alerts)
+from trading.tasks_alerts import check_alerts, deliver_alert, send_daily_pnl  # noqa: F401  (alerts)
 from trading.tasks_backtest import rank_sweep_task, run_backtest_task  # noqa: F401  (backtests and sweeps)
 
 log = logging.getLogger(__name__)

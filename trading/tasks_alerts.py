@@ -17,3 +17,10 @@ def check_alerts() -> int:
     from trading.services.alerts import check_near_liquidation
 
     return check_near_liquidation()
+
+
+@shared_task
+def send_daily_pnl() -> int:
+    from trading.services.alerts import daily_pnl_summaries
+
+    return daily_pnl_summaries()

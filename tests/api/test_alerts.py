@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -159,3 +159,25 @@ def test_admin_takes_a_channel_url_write_only_and_refuses_a_bad_one(client, rece
     assert channel.url() == receiver.url
     page = client.get(f"/admin/trading/alertchannel/{channel.pk}/change/").content.decode()
     assert receiver.url not in page and channel.url_hint in page
+
+
+@pytest.mark.django_db
+def test_daily_pnl_summary_is_yesterdays_net_once(monkeypatch):
+    sent = []
+    monkeypatch.setattr("trading.services.alerts._queue", lambda channels, alert: sent.append(alert) or 1)
+    alice = make_user("alice")
+    account = make_account(alice, "Main")
+    AlertChannel.objects.create(owner=alice, name="c", url_encrypted="x", kinds=["daily_pnl"])
+    day = datetime(2025, 10, 10, tzinfo=UTC)
+    for i, (pnl, fee, hour) in enumerate(((Decimal("12.50"), Decimal("0.60"), 3), (Decimal("-4.00"), Decimal("0.40"), 22),
+                                          (Decimal("100"), Decimal("1"), 24 + 1))):  # the last is the next day
+        Fill.objects.create(account=account, exec_id=f"d{i}", symbol="BTCUSDT", side="Sell", qty=Decimal("0.01"),
+                            price=Decimal("96000"), fee=fee, realised_pnl=pnl,
+                            executed_at=day + timedelta(hours=hour))
+    from trading.services.alerts import daily_pnl_summaries
+
+    daily_pnl_summaries(now=datetime(2025, 10, 11, 5, 30, tzinfo=UTC))
+    # 10 Oct: realised 12.50 - 4.00 = 8.50, fees 0.60 + 0.40 = 1.00, net 7.50 (the 11 Oct fill is not counted)
+    [alert] = sent
+    assert alert.title == "Main: 2025-10-10 net +7.50 USDT" and alert.key == f"{account.pk}:2025-10-10"
+    assert "2 fills" in alert.body

@@ -187,3 +187,28 @@ def check_near_liquidation(*, price_of=None) -> int:
                 f"{pos.symbol} {pos.side} {pos.qty} x{pos.leverage}: price {price}, liquidation "
                 f"{pos.liquidation_price} ({distance_pct:.2f} % away; your threshold {channel.near_liquidation_pct} %)"))
     return queued
+
+
+def daily_pnl_summaries(*, now=None) -> int:
+    """Yesterday's (UTC) realised PnL per account, net of fees, to the channels that take ``daily_pnl``; run
+    hourly, it sends each day's summary once (the account and day are the alert's key)."""
+    from datetime import timedelta
+
+    from django.db.models import Count, Sum
+
+    now = now or timezone.now()
+    start = (now - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    day = start.date().isoformat()
+    owners = set(AlertChannel.objects.filter(enabled=True).values_list("owner_id", flat=True))
+    queued = 0
+    for account in Account.objects.filter(owner_id__in=owners).order_by("pk"):
+        agg = Fill.objects.filter(account=account, executed_at__gte=start,
+                                  executed_at__lt=start + timedelta(days=1)).aggregate(
+            pnl=Sum("realised_pnl"), fees=Sum("fee"), n=Count("id"))
+        pnl, fees = agg["pnl"] or Decimal(0), agg["fees"] or Decimal(0)
+        net = pnl - fees
+        queued += notify_account(account_id=account.pk, alert=Alert(
+            "daily_pnl", f"{account.pk}:{day}", f"{account.name}: {day} net {net:+.2f} USDT",
+            f"{account.name} on {day} (UTC): {agg['n']} fills, realised {pnl:+.2f}, fees {fees:.2f}, "
+            f"net {net:+.2f} USDT"))
+    return queued
