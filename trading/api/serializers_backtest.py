@@ -112,3 +112,7 @@ class KillSwitchResultSerializer(serializers.Serializer):
     close_requested = serializers.ListField(child=serializers.IntegerField())
     close_results = serializers.DictField(child=serializers.CharField(),
                                           help_text="position id -> closed / order status / why not")
+    still_closing = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="positions not closed yet: the durable close job keeps working on them")
+    audit_id = serializers.IntegerField(allow_null=True, help_text="the KillSwitchEvent recording this")

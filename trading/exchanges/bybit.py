@@ -30,6 +30,7 @@ from .types import (
     OrderAck,
     OrderIntent,
     Wallet,
+    refuse_if_killed,
 )
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,7 @@ class BybitExchange:
                      attempts=self.max_attempts, backoff=self.backoff)
 
     def place_order(self, intent: OrderIntent) -> OrderAck:
+        refuse_if_killed(self.account, intent)
         body = m.order_body(intent, self.instrument(intent.symbol))
         cid = intent.client_order_id
         unknown: ExchangeError | None = None  # the last failure after which the order may have landed
