@@ -105,6 +105,10 @@ class KillSwitchSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
+class ArchiveSerializer(serializers.Serializer):
+    archived = serializers.BooleanField(default=True, help_text="true archives, false unarchives")
+
+
 class KillSwitchResultSerializer(serializers.Serializer):
     account_id = serializers.IntegerField()
     engaged = serializers.BooleanField()
