@@ -175,7 +175,7 @@ QUANTDESK_SHARED_DATA = os.environ.get("QUANTDESK_SHARED_DATA", str(BASE_DIR.par
 QUANTDESK_SIZING_CONFIG = BASE_DIR / "configs" / "leverage_position_sizing_config.yaml"
 # The per-account lock's lease (seconds): renewed by a heartbeat while the holder works, so a killed holder
 # frees the account within this long.
-QUANTDESK_ACCOUNT_LOCK_SECONDS = float(os.environ.get("QUANTDESK_ACCOUNT_LOCK_SECONDS", "10"))
+QUANTDESK_ACCOUNT_LOCK_SECONDS = float(os.environ.get("QUANTDESK_ACCOUNT_LOCK_SECONDS", "6"))
 # Paper refuses to fill on (and the monitor to decide on) a price older than this, by the desk clock.
 QUANTDESK_MAX_PRICE_AGE_SECONDS = float(os.environ.get("QUANTDESK_MAX_PRICE_AGE_SECONDS", "5"))
 QUANTDESK_SIGNAL_WINDOW = int(os.environ.get("QUANTDESK_SIGNAL_WINDOW", "3000"))  # bars a signal cycle reads

@@ -68,7 +68,9 @@ class AccountAdmin(admin.ModelAdmin):
         account has open positions or orders."""
         deleted, counts, perms, protected = super().get_deleted_objects(objs, request)
         reasons = [r for r in (account_services.in_use_reason(account=a) for a in objs) if r]
-        return deleted, counts, perms, [*protected, *reasons]
+        if reasons:  # shown instead of the missing-permission list, which would hide why
+            return deleted, counts, set(), [*reasons, *protected]
+        return deleted, counts, perms, protected
 
     def delete_model(self, request, obj):
         account_services.delete_account(account=obj)  # re-checked in one transaction

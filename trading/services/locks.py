@@ -2,7 +2,7 @@
 run at once for one account, and a holder that dies frees the account within one short lease.
 
 ``qd:lock:account:{id}`` holds a random token with a short lease (``QUANTDESK_ACCOUNT_LOCK_SECONDS``, default
-10 s). While the holder works, a heartbeat thread renews the lease every third of it, but only while the key
+6 s). While the holder works, a heartbeat thread renews the lease every third of it, but only while the key
 still holds its own token (compare-and-extend in Lua); release is compare-and-delete in Lua, so a holder whose
 lease ran out never deletes a later holder's lock. A process killed with ``kill -9`` stops renewing, and the
 account is free again at most one lease later. If renewal finds the lock taken over, ``Lease.lost`` is set and
@@ -44,7 +44,7 @@ class Lease:
 
 
 def lease_seconds() -> float:
-    return float(getattr(settings, "QUANTDESK_ACCOUNT_LOCK_SECONDS", 10))
+    return float(getattr(settings, "QUANTDESK_ACCOUNT_LOCK_SECONDS", 6))
 
 
 def _client() -> redis.Redis:
