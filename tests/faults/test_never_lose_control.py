@@ -39,7 +39,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 BAR = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
 
-def paper_desk(name: str = "alice", *, accounts: int = 1):
+def paper_desk(name: str = "alice", *, accounts: int = 1, kelly: str = "0.5"):
     make_instrument("BTCUSDT", qty_step=Decimal("0.00001"), min_qty=Decimal("0.00001"))
     make_instrument("ETHUSDT", tick_size=Decimal("0.01"), qty_step=Decimal("0.01"), min_qty=Decimal("0.01"))
     user = make_user(name)
@@ -47,7 +47,7 @@ def paper_desk(name: str = "alice", *, accounts: int = 1):
     for i in range(accounts):
         account = make_account(user, f"Paper {i}", starting_capital=Decimal("500"))
         config = make_config(account, make_strategy("drift"), leverage=Decimal("50"), sizing_mode="kelly",
-                             allocation=None, kelly_fraction=Decimal("0.5"), stop_loss_pct=Decimal("0.5"),
+                             allocation=None, kelly_fraction=Decimal(kelly), stop_loss_pct=Decimal("0.5"),
                              symbols=["BTCUSDT", "ETHUSDT"], params=PARAMS, enabled=True)
         out.append((account, config))
     return user, out
@@ -195,11 +195,11 @@ def test_web_killed_during_kill_switch_position_closed_by_the_durable_job(worker
 # ----- 6. a 200-point sweep while the monitor ticks for 10 positions --------------------------------------
 def test_monitor_never_waits_behind_a_200_point_sweep(workers):
     from tests.api.test_backtests import SETTINGS
-    from tests.desk_fixtures import seed_candles
+    from tests.desk_fixtures import T0, seed_candles
     from trading.services.sweeps import start_sweep
 
-    user, desks = paper_desk(accounts=5)
-    seed_candles(1200)
+    user, desks = paper_desk(accounts=5, kelly="0.25")  # two positions' margin fits in each account
+    seed_candles(8000)  # each sweep point backtests 8,000 bars: the sweep outlasts the ticks below
     with fresh_prices({"BTCUSDT": 96_000.0, "ETHUSDT": 3_500.0}):
         for account, config in desks:
             for symbol in ("BTCUSDT", "ETHUSDT"):
@@ -210,12 +210,13 @@ def test_monitor_never_waits_behind_a_200_point_sweep(workers):
         key = start_sweep(owner=user, strategy="chandelier", base_params={"use_close": True},
                           grid={"length": list(range(5, 25)), "mult": [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0,
                                                                         5.5]},
-                          settings=SETTINGS, metric="total_return")
+                          settings={**SETTINGS, "end": (T0 + timedelta(minutes=5 * 7999)).isoformat()},
+                          metric="total_return")
         from trading.models import BacktestRun
 
+        start = time.monotonic()
         for tick in range(3):  # beat's 30-second monitor schedule
-            if tick:
-                time.sleep(30)
+            time.sleep(max(0.0, start + 30 * tick - time.monotonic()))
             tasks.monitor_positions.delay()
             wait_for(lambda tick=tick: MonitorDecision.objects.values("position").distinct().count() == 10
                      and all(MonitorDecision.objects.filter(position=p).count() > tick for p in positions),

@@ -99,7 +99,7 @@ def run_monitor(*, account_id: int, now: datetime | None = None, exchange: Excha
     now = now or timezone.now()
     exchange = exchange or exchange_for(account)
     decisions = []
-    with account_lock(account_id):
+    with account_lock(account_id, wait=2):  # then AccountBusy: the task retries in 1-2 s
         sync_account(account=account, exchange=exchange)
         for position in Position.objects.filter(account=account, status=PositionStatus.OPEN).select_related(
                 "config", "account"):

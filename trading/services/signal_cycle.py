@@ -112,7 +112,7 @@ def run_signal_cycle(*, config_id: int, end: datetime | None = None, exchange: E
         report.notes.append("config disabled or kill switch engaged")
         return report
     exchange = exchange or exchange_for(config.account)
-    with account_lock(config.account_id):
+    with account_lock(config.account_id, wait=2):  # then AccountBusy: the task retries in 1-2 s
         sync_account(account=config.account, exchange=exchange)
         for symbol in config.symbols:
             candles, frame = compute_frame(config=config, symbol=symbol, end=end)
