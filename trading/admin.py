@@ -15,6 +15,7 @@ from trading.models import (
     Fill,
     FundingRate,
     Instrument,
+    KillSwitchEvent,
     MonitorDecision,
     Order,
     Position,
@@ -142,3 +143,11 @@ class EquitySnapshotAdmin(ReadOnlyAdmin):
 class BacktestRunAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "owner", "strategy", "status", "progress")
     list_filter = ("status", "strategy")
+
+
+@admin.register(KillSwitchEvent)
+class KillSwitchEventAdmin(ReadOnlyAdmin):
+    """The kill switch's audit log: who engaged or released it, why, and what the close job did per position."""
+
+    list_display = ("created_at", "account", "action", "user", "reason", "status", "attempts", "finished_at")
+    list_filter = ("action", "status")
