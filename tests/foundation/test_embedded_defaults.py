@@ -79,7 +79,7 @@ def test_whole_desk_comes_up_and_admin_login_works(fresh_env):
             try:
                 if requests.get(f"{base}/accounts/login/", timeout=2).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not up yet, or slow to answer on a loaded machine
                 time.sleep(0.5)
         else:
             pytest.fail("web did not answer within 90 s:\n" + "".join(lines))
@@ -90,7 +90,8 @@ def test_whole_desk_comes_up_and_admin_login_works(fresh_env):
             "csrfmiddlewaretoken": session.cookies["csrftoken"]}, headers={"Referer": f"{base}/admin/login/"})
         assert resp.status_code == 200 and "Site administration" in resp.text, resp.text[:500]
         assert "Strategy configs" in resp.text
-        wait_for(lines, "[worker]", "ready.")
+        wait_for(lines, "[trading]", "ready.")  # the trading worker (queue trading) and the research worker
+        wait_for(lines, "[research]", "ready.")
         ping = subprocess.run([sys.executable, "-m", "celery", "-A", "quantdesk", "inspect", "ping", "--timeout", "10"],
                               cwd=REPO_ROOT, env=fresh_env, capture_output=True, text=True, timeout=120)
         assert "pong" in ping.stdout, ping.stdout + ping.stderr + "".join(lines)

@@ -43,7 +43,7 @@ def engage(*, account: Account, user, reason: str = "", lock_wait: float = 10.0)
     from trading.tasks import close_positions_for_kill_switch
 
     with transaction.atomic():
-        account = Account.objects.select_for_update().get(pk=account.pk)  # waits for a send in flight
+        account = Account.objects.select_for_update(no_key=True).get(pk=account.pk)  # waits for a send in flight
         account.kill_switch_engaged = True
         account.kill_switch_engaged_at = timezone.now()
         account.save(update_fields=["kill_switch_engaged", "kill_switch_engaged_at"])

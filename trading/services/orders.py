@@ -3,7 +3,8 @@ before the exchange is asked, so a retried or crashed run finds it and asks the 
 instead of sending a second order.
 
 The kill switch is honoured atomically here: a non-reduce-only order is sent only inside a transaction that
-holds the Account row (SELECT ... FOR UPDATE) and has just re-read ``kill_switch_engaged`` from it. Engaging
+holds the Account row (SELECT ... FOR NO KEY UPDATE: rows referencing the account may still be written) and
+has just re-read ``kill_switch_engaged`` from it. Engaging
 the switch writes that row (``controls.engage_kill_switch``), so it waits for a send in flight and every
 send after its commit sees it: no new exposure after the switch has answered "engaged"."""
 
@@ -88,7 +89,7 @@ def _send(*, account: Account, exchange: Exchange, intent: OrderIntent):
     if intent.reduce_only:
         return exchange.place_order(intent)
     with transaction.atomic():
-        engaged = (Account.objects.select_for_update().filter(pk=account.pk)
+        engaged = (Account.objects.select_for_update(no_key=True).filter(pk=account.pk)
                    .values_list("kill_switch_engaged", flat=True).first())
         if engaged:
             raise KillSwitchEngaged(f"kill switch engaged on account {account.pk}: new orders are refused")
