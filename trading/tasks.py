@@ -113,9 +113,10 @@ def close_positions_for_kill_switch(self, event_id: int) -> str:
     reconciliation resumes any engage still ``closing``)."""
     from trading.models import KillSwitchEvent
     from trading.services.kill_switch import close_open_positions
+    from trading.services.locks import lease_seconds
 
-    try:
-        event = close_open_positions(event_id=event_id, lock_wait=5)
+    try:  # waiting up to two leases gets the lock the moment a dead holder's lease runs out
+        event = close_open_positions(event_id=event_id, lock_wait=2 * lease_seconds() + 1)
     except KillSwitchEvent.DoesNotExist:
         return "gone"
     except Exception as exc:  # busy account, exchange down: try again shortly
