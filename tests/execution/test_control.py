@@ -218,3 +218,30 @@ def test_account_with_an_open_position_is_refused_deletion_then_archived(client)
     Position.objects.filter(pk=record["position"].pk).update(status="closed")
     assert client.delete(f"/api/accounts/{account.pk}/").status_code == 204  # nothing open: deleted
     assert not Account.objects.filter(pk=account.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_kill_switch_close_is_sent_again_with_a_new_id(desk, quotes, monkeypatch):
+    account, config, paper = desk
+    quotes.set("BTCUSDT", 96_000.0)
+    assert open_position(config=config, symbol="BTCUSDT", side=1, bar_time=BAR, exchange=paper).placed
+    pos = Position.objects.get(account=account, status="open")
+    monkeypatch.setattr("trading.exchanges.factory.exchange_for", lambda acc, **kw: paper)
+    monkeypatch.setattr("trading.tasks.close_positions_for_kill_switch.delay", lambda pk: None)
+    real = paper.place_order
+    refusals = iter([ExchangeError(110017, "position is zero, cannot fix reduce-only order qty")])
+
+    def refuse_once(order_intent):
+        err = next(refusals, None)
+        if err is not None:
+            raise err
+        return real(order_intent)
+
+    monkeypatch.setattr(paper, "place_order", refuse_once)
+    result = kill_switch.engage(account=account, user=None)
+    assert result.still_closing == [pos.pk] and result.close_results == {pos.pk: "order rejected"}
+    event = kill_switch.close_open_positions(event_id=result.audit_id)  # the job's next pass
+    closes = list(Order.objects.filter(position=pos, action="close").order_by("created_at"))
+    assert [o.status for o in closes] == ["rejected", "filled"]
+    assert closes[0].client_order_id != closes[1].client_order_id
+    assert event.status == "done" and event.outcomes == {str(pos.pk): "closed"} and event.attempts == 2

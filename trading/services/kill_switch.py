@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from strategies.models import StrategyConfig
-from trading.choices import ExitReason, PositionStatus
-from trading.models import Account, KillSwitchEvent, Position
+from trading.choices import ExitReason, OrderAction, OrderStatus, PositionStatus
+from trading.models import Account, KillSwitchEvent, Order, Position
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +123,13 @@ def close_open_positions(*, event_id: int, lock_wait: float = 10.0) -> KillSwitc
 
 
 def _close_one(pos: Position, event: KillSwitchEvent, exchange, close_position) -> str:
+    # The same client order id on every pass (a pending one is looked up, never sent twice); a new one only
+    # after the exchange refused the last (a refused order was never placed, so sending another is safe).
+    refused = Order.objects.filter(position=pos, action=OrderAction.CLOSE, exit_reason=ExitReason.MANUAL,
+                                   status=OrderStatus.REJECTED).count()
     try:
-        outcome = close_position(position=pos, reason=ExitReason.MANUAL, at=event.created_at, exchange=exchange)
+        outcome = close_position(position=pos, reason=ExitReason.MANUAL,
+                                 at=event.created_at + timedelta(seconds=refused), exchange=exchange)
     except Exception as exc:  # one failure must not stop the others; the job tries again
         log.exception("kill switch %s: closing position %s failed", event.pk, pos.pk)
         return f"error: {type(exc).__name__}: {exc}"[:200]

@@ -42,12 +42,10 @@ def newest_closed_bar(*, symbol: str, interval: str) -> datetime | None:
 def due_signal_cycles() -> list[DueCycle]:
     """A DueCycle for every enabled config whose symbols have a closed bar newer than its last stored signal,
     by the feed's clock (so a replay drives the desk bar by bar). The signal may be acted on until one bar
-    after its bar closed (or after now, by the desk clock, if that is later); bars skipped since the last
-    signal are logged and sent to the account's sockets as a ``missed_bars`` alert."""
-    from trading.marketdata.clock import desk_now_ms
-
+    after its bar closed, by the desk clock (a replay's simulated time during a replay): a bar the desk reaches
+    later (a feed that stalled, a task that waited) is recorded expired; bars skipped since the last signal are
+    logged and sent to the account's sockets as a ``missed_bars`` alert."""
     due = []
-    now_ms = desk_now_ms()
     for config in StrategyConfig.objects.filter(enabled=True, account__kill_switch_engaged=False,
                                                 account__archived=False):
         newest = None
@@ -61,7 +59,7 @@ def due_signal_cycles() -> list[DueCycle]:
         if last is None or newest > last:
             step = interval_ms(config.timeframe)
             close_ms = int(newest.timestamp() * 1000) + step
-            due.append(DueCycle(config.pk, newest, max(close_ms, now_ms) + step))
+            due.append(DueCycle(config.pk, newest, close_ms + step))
             if last is not None and newest - last > timedelta(milliseconds=step):
                 _missed(config, last, newest, step)
     return due
