@@ -245,3 +245,54 @@ def test_a_refused_kill_switch_close_is_sent_again_with_a_new_id(desk, quotes, m
     assert [o.status for o in closes] == ["rejected", "filled"]
     assert closes[0].client_order_id != closes[1].client_order_id
     assert event.status == "done" and event.outcomes == {str(pos.pk): "closed"} and event.attempts == 2
+
+
+# ----- queues, start-up reconciliation, missed bars ------------------------------------------------------
+def test_trading_and_research_tasks_go_to_their_own_queues_and_rundesk_serves_both():
+    from quantdesk.celery import app
+    from quantdesk.launcher import process_table
+
+    def queue(name: str) -> str:
+        return app.amqp.router.route({}, name)["queue"].name
+
+    for name in ("run_signal_cycle", "dispatch_signal_cycles", "monitor_account", "monitor_positions",
+                 "reconcile_account", "close_positions_for_kill_switch", "snapshot_equities"):
+        assert queue(f"trading.tasks.{name}") == "trading", name
+    assert queue("trading.run_backtest") == queue("trading.rank_sweep") == "research"
+    workers = {p.name: p.argv for p in process_table("127.0.0.1", 8000, 2)}
+    trading, research = workers["trading"], workers["research"]
+    assert trading[trading.index("-Q") + 1] == "trading" and trading[trading.index("--concurrency") + 1] == "1"
+    assert research[research.index("-Q") + 1] == "research" and research[research.index("--concurrency") + 1] == "2"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_start_up_reconciliation_waits_for_a_dead_holders_lease(desk, quotes):
+    from trading.services.reconcile import reconcile_account
+
+    account, config, paper = desk
+    assert acquire(r(), f"qd:lock:account:{account.pk}", seconds=1.0, wait=0) is not None  # a dead holder
+    t0 = time.monotonic()
+    report = reconcile_account(account_id=account.pk, exchange=paper)  # waits instead of AccountBusy
+    assert report.errors == [] and 0.8 <= time.monotonic() - t0 < 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_missed_bars_are_alerted_to_the_account():
+    from tests.factories import make_account, make_config, make_instrument, make_strategy, make_user
+    from trading.services.scheduling import due_signal_cycles
+
+    make_instrument("BTCUSDT")
+    make_instrument("ETHUSDT")
+    config = make_config(make_account(make_user()), make_strategy("drift"), leverage=50, sizing_mode="kelly",
+                         allocation=None, kelly_fraction=0.5, stop_loss_pct=0.5, params=PARAMS, enabled=True)
+    store_candles(series()[:40])
+    Signal.objects.create(config=config, symbol="BTCUSDT", bar_time=START + timedelta(minutes=5 * 36), signal=0)
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(f"account.{config.account_id}", channel)
+    [due] = due_signal_cycles()
+    # bar 39 is due; bars 37 and 38 got no cycle. It may be acted on until one bar after bar 39's close.
+    assert due.bar_time == START + timedelta(minutes=5 * 39)
+    assert due.expires_ms == int((START + timedelta(minutes=5 * 41)).timestamp() * 1000)
+    event = async_to_sync(layer.receive)(channel)["event"]
+    assert event["type"] == "alert" and event["data"]["kind"] == "missed_bars" and event["data"]["missed"] == 2
