@@ -91,7 +91,8 @@ def test_whole_desk_comes_up_and_admin_login_works(fresh_env):
             "csrfmiddlewaretoken": session.cookies["csrftoken"]}, headers={"Referer": f"{base}/admin/login/"})
         assert resp.status_code == 200 and "Site administration" in resp.text, resp.text[:500]
         assert "Strategy configs" in resp.text
-        wait_for(lines, "[worker]", "ready.")
+        wait_for(lines, "[trading]", "ready.")  # the trading worker (queue trading) and the research worker
+        wait_for(lines, "[research]", "ready.")
         ping = subprocess.run([sys.executable, "-m", "celery", "-A", "quantdesk", "inspect", "ping", "--timeout", "10"],
                               cwd=REPO_ROOT, env=fresh_env, capture_output=True, text=True, timeout=120)
         assert "pong" in ping.stdout, ping.stdout + ping.stderr + "".join(lines)

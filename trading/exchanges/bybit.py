@@ -32,6 +32,7 @@ from .types import (
     OrderAck,
     OrderIntent,
     Wallet,
+    refuse_if_killed,
 )
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ class BybitExchange:
                      attempts=self.max_attempts, backoff=self.backoff)
 
     def place_order(self, intent: OrderIntent) -> OrderAck:
+        refuse_if_killed(self.account, intent)
         body = m.order_body(intent, self.instrument(intent.symbol))
         if not intent.reduce_only:  # isolated margin before any opening order (bybit_account.py)
             ensure_ready(self, symbol=intent.symbol)

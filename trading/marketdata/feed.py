@@ -58,13 +58,16 @@ def last_closed_bar(*, symbol: str, interval: str, client: redis.Redis | None = 
 
 def feed_status(*, client: redis.Redis | None = None) -> dict[str, Any]:
     """The status the running feed last wrote, typed; {} when no feed has written one recently."""
-    raw = (client or redis_client()).hgetall(STATUS_KEY)
+    client = client or redis_client()
+    raw = client.hgetall(STATUS_KEY)
+    restarts = int(client.hget("qd:desk:restarts", "feed") or 0)  # written by rundesk (quantdesk/launcher.py)
     if not raw:
-        return {}
+        return {"restarts": restarts} if restarts else {}
     ints = ("last_message_ms", "lag_ms", "messages", "candles", "reconnects", "errors", "updated_ms")
     out: dict[str, Any] = {k: (int(v) if v != "" else None) if k in ints else v for k, v in raw.items()}
     out["connected"] = raw.get("connected") == "1"
     out["symbols"] = [s for s in raw.get("symbols", "").split(",") if s]
+    out["restarts"] = restarts
     return out
 
 

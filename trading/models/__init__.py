@@ -8,6 +8,7 @@ from .execution import Fill, Order, Position
 from .market import Candle, FundingRate, Instrument
 from .monitoring import EquitySnapshot, MonitorDecision, Signal
 from .paper import PaperAccountState
+from .safety import KillSwitchEvent
 
 __all__ = [
     "Account",
@@ -19,6 +20,7 @@ __all__ = [
     "Fill",
     "FundingRate",
     "Instrument",
+    "KillSwitchEvent",
     "MonitorDecision",
     "Order",
     "PaperAccountState",

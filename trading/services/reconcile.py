@@ -1,6 +1,8 @@
 """Reconciliation with the exchange (at worker start and every few minutes): record what happened there,
 adopt or close positions accordingly, and give any position without a sound stop-loss one at once (read back
-from the exchange; a position that still shows none is closed and an alert raised)."""
+from the exchange; a position that still shows none is closed and an alert raised). It waits for the account's
+lock (up to two leases: a dead holder's lease runs out first) instead of giving up, and queues the kill switch's
+close job again for any engage whose closing never finished."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from trading.exchanges.types import Exchange, ExchangeError
 from trading.marketdata.clock import desk_now
 from trading.models import Account, Position
 from trading.services.alerts import Alert, notify_account
-from trading.services.locks import account_lock
+from trading.services.locks import account_lock, lease_seconds
 from trading.services.recording import SyncReport, sync_account
 
 log = logging.getLogger(__name__)
@@ -102,11 +104,16 @@ def _close_unprotected(*, account: Account, position: Position, exchange: Exchan
 def reconcile_account(*, account_id: int, exchange: Exchange | None = None) -> ReconcileReport:
     account = Account.objects.get(pk=account_id)
     exchange = exchange or exchange_for(account)
-    with account_lock(account_id, wait=10):
+    with account_lock(account_id, wait=2 * lease_seconds() + 1):
         report = ReconcileReport(account_id=account_id, sync=sync_account(account=account, exchange=exchange))
         ensure_stops(account=account, exchange=exchange, report=report)
         if report.stops_set:
             sync_account(account=account, exchange=exchange)
+    from trading.services.kill_switch import resume_unfinished
+
+    resumed = resume_unfinished(account_id=account_id)
+    if resumed:
+        log.warning("account %s: kill-switch close job queued again for %s", account_id, resumed)
     for what, items in (("adopted", report.sync.adopted), ("closed", report.sync.closed)):
         if items:
             log.warning("account %s reconciliation %s: %s", account_id, what, ", ".join(items))
