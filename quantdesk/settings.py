@@ -115,11 +115,11 @@ CHANNEL_LAYERS = {
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
 # Two queues, two workers (``rundesk`` starts both): trading (signal cycles, monitor, reconciliation, the kill
-# switch's close job, equity snapshots) never waits behind research (backtests, sweeps, optimisation), which
+# switch's close job, equity snapshots, alerts) never waits behind research (backtests, sweeps, optimisation), which
 # gets everything not routed to trading.
 CELERY_TASK_QUEUES = (Queue("trading"), Queue("research"))
 CELERY_TASK_DEFAULT_QUEUE = "research"
-CELERY_TASK_ROUTES = {"trading.tasks.*": {"queue": "trading"}}
+CELERY_TASK_ROUTES = {"trading.tasks.*": {"queue": "trading"}, "trading.tasks_alerts.*": {"queue": "trading"}}
 # Late acks: a task is acknowledged when it ends, so a worker killed mid-task (kill -9, OOM) has it
 # redelivered (reject_on_worker_lost); trading tasks are idempotent (deterministic client order ids) and a
 # redelivered signal cycle past its bar records "expired" instead of trading. A task that raised is acked

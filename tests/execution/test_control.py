@@ -258,6 +258,8 @@ def test_trading_and_research_tasks_go_to_their_own_queues_and_rundesk_serves_bo
     for name in ("run_signal_cycle", "dispatch_signal_cycles", "monitor_account", "monitor_positions",
                  "reconcile_account", "close_positions_for_kill_switch", "snapshot_equities"):
         assert queue(f"trading.tasks.{name}") == "trading", name
+    for name in ("deliver_alert", "check_alerts", "send_daily_pnl"):  # alerts never wait behind research either
+        assert queue(f"trading.tasks_alerts.{name}") == "trading", name
     assert queue("trading.run_backtest") == queue("trading.rank_sweep") == "research"
     workers = {p.name: p.argv for p in process_table("127.0.0.1", 8000, 2)}
     trading, research = workers["trading"], workers["research"]

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trading', '0002_paper_state'),
+        ('trading', '0003_kill_switch_audit_archive_signal_outcome'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
