@@ -42,6 +42,8 @@ def process_table(host: str, port: int, concurrency: int, feed: str = "live") ->
     py = sys.executable
     celery = [py, "-m", "celery", "-A", "quantdesk"]
     feed_procs = [Proc("feed", [py, str(BASE_DIR / "manage.py"), "run_feed", "--wait"])] if feed == "live" else []
+    # live accounts' private streams (idle, checking every 30 s, while every account is on paper)
+    feed_procs.append(Proc("private", [py, str(BASE_DIR / "manage.py"), "run_private_stream", "--wait"]))
     return feed_procs + [
         Proc("web", [py, "-m", "daphne", "-b", host, "-p", str(port), "quantdesk.asgi:application"]),
         Proc("trading", [*celery, "worker", "-l", "info", "-Q", "trading", "--concurrency", "1",

@@ -199,3 +199,22 @@ def test_a_position_whose_stop_cannot_be_set_is_closed_with_an_alert(live, fake_
     assert (closed.status, closed.exit_reason) == ("closed", "reconcile")
     [alert] = alerts
     assert alert["data"]["level"] == "critical" and "no stop-loss" in alert["data"]["message"]
+
+
+def test_the_command_follows_only_live_accounts_and_names_why_not(live, capsys):  # noqa: F811
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from tests.factories import make_account, make_user
+
+    account, _ = live
+    account.live_trading_enabled = False
+    account.save()
+    paper = make_account(make_user("paper-user"))
+    call_command("run_private_stream")
+    assert "no live account to follow" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="the live_trading_enabled switch is off"):
+        call_command("run_private_stream", "--account", str(account.pk))
+    with pytest.raises(CommandError, match="--poll-every: 0.0 must be above 0"):
+        call_command("run_private_stream", "--poll-every", "0")
+    assert paper.mode == "paper"
