@@ -109,6 +109,12 @@ class Strategy(ABC):
         their parameters need."""
         return 3000
 
+    def window_independent(self) -> bool:
+        """False for a mode that cannot honour the window-independence contract at any warm-up (Lorentzian
+        ``pine`` mode reproduces TradingView, whose training set is the data's first bars); such a mode may be
+        backtested but its live rows are not its backtest's."""
+        return True
+
     def context_needs(self, *, symbol: str) -> ContextNeeds:
         """The other symbols and higher timeframes ``compute`` reads from its context when it trades ``symbol``
         (none by default).
