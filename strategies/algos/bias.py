@@ -188,11 +188,15 @@ def window_independence_check(strategy: Strategy, candles: pd.DataFrame, context
                               max_failures: int = 50, full: pd.DataFrame | None = None) -> CheckResult:
     """Sliding live windows vs the full run: rows after the warm-up must equal the full-history rows.
 
-    ``window`` defaults to ``warmup + 1`` (what the live cycle reads), ``warmup`` to ``strategy.warmup_bars()``;
+    ``window`` defaults to ``warmup + 1`` (what the live cycle reads), ``warmup`` to ``strategy.warmup_bars_at``
+    the context's timeframe (``warmup_bars()`` without a context);
     a window of ``warmup + k`` checks its last k rows. Windows end at ``positions`` points spread over the data
     (``window_positions``), the context cut to each window's span (``context_window``).
     """
-    warmup = strategy.warmup_bars() if warmup is None else int(warmup)
+    if warmup is None:
+        tf = context.timeframe if context is not None and context.timeframe else strategy.timeframe
+        warmup = strategy.warmup_bars_at(tf)
+    warmup = int(warmup)
     window = warmup + 1 if window is None else int(window)
     if window <= warmup:
         raise ValueError(f"window {window} must be longer than the warm-up {warmup}")

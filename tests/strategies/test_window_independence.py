@@ -51,6 +51,20 @@ def test_every_live_window_equals_the_full_history_after_the_warm_up(data, name)
     assert ok.all(), failures
 
 
+def test_drift_at_15_minutes_needs_a_third_of_the_bars(data):
+    """A 15-minute config (the parity replay's) declares its warm-up in 15-minute bars: the hourly Kalman's
+    settle time times 4, not 12, and its windows equal the full history after it."""
+    btc, full_ctx = data
+    strat = registry.get("drift")()
+    assert strat.warmup_bars_at("15m") * 3 == strat.warmup_bars() == (strat.warmup_bars_at("1h")) * 12
+    b15, e15 = (resample_closed(f, "15min") for f in (btc, full_ctx.other["ETHUSDT"]))
+    ctx = StrategyContext("BTCUSDT", "15m", other={"ETHUSDT": e15}, higher={"1h": full_ctx.higher["1h"]})
+    warm = strat.warmup_bars_at("15m")
+    res = bias.window_independence_check(strat, b15, ctx, positions=POSITIONS, window=warm + 5)
+    assert res.stats["warmup"] == warm and res.stats["positions"] == POSITIONS
+    assert res.passed, res.detail
+
+
 def test_drift_declares_its_partner_and_hourly_candles():
     strat = registry.get("drift")()
     assert strat.context_needs(symbol="BTCUSDT").other_symbols == ("ETHUSDT",)

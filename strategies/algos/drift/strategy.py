@@ -21,6 +21,7 @@ from ..base import (
     TIMEFRAME_SECONDS,
     ContextNeeds,
     DefaultSizing,
+    ParamError,
     ParamSpec,
     Strategy,
     StrategyContext,
@@ -63,14 +64,20 @@ class DriftStrategy(Strategy):
     )
 
     def warmup_bars(self) -> int:
+        return self.warmup_bars_at(self.timeframe)
+
+    def warmup_bars_at(self, timeframe: str) -> int:
         """The Kalman's settle time (the partner's too), the AR(1) fit's look-back (rolling mean, then the
         pairs), the order-flow sums, and with the hourly filter on the Kalman's settle time in hourly bars plus
-        one hourly bar that may be partial at the window's start and one still open at its end."""
+        one hourly bar that may be partial at the window's start and one still open at its end, counted in bars
+        of ``timeframe`` (at least one bar per higher bar)."""
         p = self.params
         kalman = settle_bars(p["process_noise"], p["obs_noise"])
         need = [kalman, p["mean_window"] + p["half_life_window"] + 1, p["flow_window"]]
         if p["use_htf_filter"]:
-            per = TIMEFRAME_SECONDS[p["htf"]] // TIMEFRAME_SECONDS[self.timeframe]
+            if timeframe not in TIMEFRAME_SECONDS:
+                raise ParamError("timeframe", f"{timeframe!r} is not one of {', '.join(TIMEFRAME_SECONDS)}")
+            per = max(1, -(-TIMEFRAME_SECONDS[p["htf"]] // TIMEFRAME_SECONDS[timeframe]))
             need.append((kalman + 2) * per)
         return max(need)
 
