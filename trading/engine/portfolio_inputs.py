@@ -50,7 +50,7 @@ class Prices:
 
 
 def align_prices(symbols: list[str], detail: dict[str, pd.DataFrame], mark: dict[str, pd.DataFrame] | None,
-                 detail_seconds: float | None = None) -> Prices:
+                 detail_seconds: float | None = None, stamps: list[np.ndarray] | None = None) -> Prices:
     """The union axis of the symbols' detail bars and every price array on it (see the module doc)."""
     for sym in symbols:
         frame = detail.get(sym)
@@ -66,7 +66,7 @@ def align_prices(symbols: list[str], detail: dict[str, pd.DataFrame], mark: dict
             if sec != detail_seconds:
                 raise ValueError(f"detail[{sym!r}]: bar length {sec:g} s differs from {symbols[0]}'s "
                                  f"{detail_seconds:g} s; every symbol needs the same detail bar length")
-    stamps = [_ns(detail[sym].index) for sym in symbols]
+    stamps = stamps or [_ns(detail[sym].index) for sym in symbols]
     axis = stamps[0] if len(stamps) == 1 else np.unique(np.concatenate(stamps))
     n, s = axis.shape[0], len(symbols)
     arrays = {}
@@ -172,7 +172,8 @@ def signal_rows(axis: np.ndarray, frames: list[pd.DataFrame], timeframes_ns: lis
     first detail bar opening at or after that close; rows closing before the axis starts are not acted on."""
     parts = []
     offsets = [0]
-    monitor = []
+    monitor = [any(c in frame.columns for c in MONITOR_COLUMNS) for frame in frames]
+    wanted = MONITOR_COLUMNS if any(monitor) else ()
     for k, (frame, tf) in enumerate(zip(frames, timeframes_ns, strict=True)):
         if "signal" not in frame.columns:
             raise ValueError(f"{names[k]}.signals: no 'signal' column")
@@ -185,11 +186,12 @@ def signal_rows(axis: np.ndarray, frames: list[pd.DataFrame], timeframes_ns: lis
         if sig.dtype != np.int8:
             sig = np.nan_to_num(sig.astype(np.float64)).astype(np.int8)
         cols = (_steps(axis, t[first:] + tf), sig, _flags(frame, "exit_long", n), _flags(frame, "exit_short", n),
-                *(_f64(frame, c, n) for c in MONITOR_COLUMNS))
+                *(_f64(frame, c, n) for c in wanted))
         parts.append((cols[0], *(np.ascontiguousarray(a[first:]) for a in cols[1:])))
         offsets.append(offsets[-1] + n - first)
-        monitor.append(any(c in frame.columns for c in MONITOR_COLUMNS))
-    cat = list(parts[0]) if len(parts) == 1 else [np.concatenate([p[i] for p in parts]) for i in range(8)]
+    count = len(parts[0])  # without any monitor column in any slot, those arrays are a single NaN each
+    cat = list(parts[0]) if len(parts) == 1 else [np.concatenate([p[i] for p in parts]) for i in range(count)]
+    cat += [np.full(1, np.nan) for _ in range(8 - count)]
     return SignalRows(np.array(offsets, dtype=np.int64), *cat, monitor=monitor)
 
 

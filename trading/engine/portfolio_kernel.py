@@ -215,9 +215,10 @@ def _apply_row(k, r, s, tnow, o, c, params, rl, mmr, ded, maxlev, sig, exl, exs,
     pos[x, X_TP] = tp
     pos[x, X_SL] = sl
     pos[x, X_ETIME] = tnow
-    pos[x, X_BASE] = dr[r]
-    pos[x, X_CBASE] = cf[r]
-    pos[x, X_HL] = hl[r]
+    has = r < dr.shape[0]  # the monitor columns are one NaN when no slot has them
+    pos[x, X_BASE] = dr[r] if has else math.nan
+    pos[x, X_CBASE] = cf[r] if has else math.nan
+    pos[x, X_HL] = hl[r] if has else math.nan
     pos[x, X_TRADE] = trade
     pos[x, X_LAST] = price
     nf = int(wallet[W_NF])
@@ -264,7 +265,7 @@ def _next_signal_step(kp, off, astep):
 
 
 @njit(cache=True)
-def run_steps(start, end, n_sub, sub_s, trel, o, h, lo, c, mo, mh, ml, mc, use_mark, fstep, fsym, frate, fmark,
+def run_steps(start, end, n_sub, sub_s, axis, o, h, lo, c, mo, mh, ml, mc, use_mark, fstep, fsym, frate, fmark,
               params, rl, mmr, ded, maxlev, off, astep, sig, exl, exs, fc, dr, cf, hl, max_open, kelly_available,
               wallet, kp, pos, equity, fills, decs, refs, room):
     """Advance over steps [start, end); returns the next step. Stops early, before a step, when a record
@@ -292,7 +293,7 @@ def run_steps(start, end, n_sub, sub_s, trel, o, h, lo, c, mo, mh, ml, mc, use_m
                 break
         if wallet[W_NF] > cap_f or wallet[W_ND] > cap_d or wallet[W_NR] > cap_r:
             break
-        t0 = trel[s]
+        t0 = (axis[s] - axis[0]) * 1e-9  # seconds since the first detail open
         # 1. at the open (= the previous step's close, after its monitor): funding, then signal rows in slot order
         while fk < n_fund and fstep[fk] <= s:
             x = fsym[fk]
