@@ -23,9 +23,10 @@ def _nan(x):
     return math.nan if x is None else x
 
 
-def drive_portfolio(slots, detail, spec, n_sub):
+def drive_portfolio(slots, detail, spec, n_sub, funding=None, mark=None):
     """(fills as tuples (step, symbol, kind, qty, price, fee, pnl, reason), refusals as (step, slot, reason),
-    equity per step). Every symbol's detail frame must share one index."""
+    equity per step). Every symbol's detail frame must share one index. ``funding``/``mark``: per-symbol
+    rate series and (coarser than detail: funding mark only) mark candles."""
     symbols = list(dict.fromkeys(s.symbol for s in slots))
     index = detail[symbols[0]].index
     axis = _ns(index)
@@ -47,10 +48,14 @@ def drive_portfolio(slots, detail, spec, n_sub):
     latest = [-1] * len(slots)
     owner = {}
     state = {}  # symbol -> dict(base, cbase, hl, entry_t)
-    frate = {}
+    frate, fmark = {}, {}
     for sym in symbols:
         rates = [s.config.funding_rate for s in slots if s.symbol == sym and s.config.funding_rate is not None]
-        frate[sym] = funding_per_bar(axis, constant_rate=rates[0])[0] if rates and spec.funding else None
+        frate[sym] = fmark[sym] = None
+        if spec.funding and funding is not None and sym in funding:
+            frate[sym], fmark[sym] = funding_per_bar(axis, rates=funding[sym], mark=(mark or {}).get(sym))
+        elif spec.funding and rates:
+            frate[sym], fmark[sym] = funding_per_bar(axis, constant_rate=rates[0])
     sub_s = (axis[1] - axis[0]) / 1e9 / n_sub
     equity = np.empty(n)
     refusals = []
@@ -60,7 +65,8 @@ def drive_portfolio(slots, detail, spec, n_sub):
             if frate[sym] is not None and not math.isnan(frate[sym][s]) and sym in sim.positions:
                 k = owner[sym]
                 if slots[k].config.funding:
-                    sim.apply_funding(sym, s, frate[sym][s], prices[sym]["open"][s])
+                    m = fmark[sym][s]
+                    sim.apply_funding(sym, s, frate[sym][s], prices[sym]["open"][s] if math.isnan(m) else m)
         for k, slot in enumerate(slots):
             for r in acts[k].get(s, []):
                 latest[k] = r
@@ -95,6 +101,7 @@ def drive_portfolio(slots, detail, spec, n_sub):
                     refusals.append((s, slot.key, "sizing"))
                     continue
                 sim.set_leverage(sym, cfg.leverage)
+                sim.on_price(sym, s, price)  # the exchange knows the price at the open (flat symbol: no trigger)
                 result = sim.place_order(OrderRequest(sym, "Buy" if enter > 0 else "Sell", "Market", size.qty), ts=s)
                 if not result.accepted:
                     refusals.append((s, slot.key, "insufficient-balance"))

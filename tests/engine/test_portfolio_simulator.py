@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from tests.engine.portfolio_driver import drive_portfolio
+from tests.shared_data import load_candles, load_funding, load_mark
 from trading.engine.backtest import BacktestConfig
 from trading.engine.instruments import BTC_TIERS, BTCUSDT, ETHUSDT, Instrument
 from trading.engine.portfolio import PortfolioSlot, PortfolioSpec, run_portfolio
@@ -91,3 +92,44 @@ def test_the_scenarios_exercise_every_rule():
     assert {"entry", "signal", "tp", "sl", "liquidation", "funding", "monitor-drift-flip", "monitor-decay",
             "monitor-timeout", "monitor-confidence"} <= reasons
     assert {"symbol-held", "max-open-positions", "insufficient-balance"} <= refusals
+
+
+@pytest.mark.realdata
+def test_kernel_and_simulator_agree_on_real_bybit_data():
+    # 3 days of real 5-minute BTCUSDT / ETHUSDT bars (through the 10 Oct 2025 crash) as the detail series,
+    # Chandelier signals on 15-minute bars resampled from them (warm-up read from before the range), real funding
+    # and 1-hour mark candles (coarser than the detail: funding mark only; liquidation on the last price)
+    start, end = pd.Timestamp("2025-10-09", tz="UTC"), pd.Timestamp("2025-10-12", tz="UTC")
+    from strategies.algos.chandelier import ChandelierStrategy
+
+    detail, slots, funding, mark = {}, [], {}, {}
+    configs = {"BTCUSDT": BacktestConfig(leverage=50, sizing="kelly", kelly_fraction=0.3, stop_loss_pct=0.01,
+                                         initial_capital=1000),
+               "ETHUSDT": BacktestConfig(leverage=20, sizing="fixed", allocation=0.15, take_profit_pct=0.01,
+                                         initial_capital=1000)}
+    for sym, inst in (("BTCUSDT", BTCUSDT), ("ETHUSDT", ETHUSDT)):
+        five = load_candles(sym).loc[start - pd.Timedelta("3D"): end - pd.Timedelta("5min")]
+        fifteen = five.resample("15min").agg({"open": "first", "high": "max", "low": "min", "close": "last",
+                                               "volume": "sum"})
+        sig = ChandelierStrategy().compute(fifteen)
+        if sym == "ETHUSDT":  # a forecast layer so the monitor re-prices drift every 30 seconds on real prices
+            sig["forecast"] = fifteen["close"] * (1 + 0.004 * sig["signal"])
+            sig["drift"] = 0.004 * sig["signal"]
+        detail[sym] = five.loc[start:]
+        slots.append(PortfolioSlot(sym, sym, inst, configs[sym], sig, 900))
+        funding[sym] = load_funding(sym).loc[start:end]
+        mark[sym] = load_mark(sym).loc[start - pd.Timedelta("1h"):end]
+    assert detail["BTCUSDT"].index.equals(detail["ETHUSDT"].index) and len(detail["BTCUSDT"]) == 864
+    spec = PortfolioSpec(initial_capital=1000, max_open_positions=2)
+    r = run_portfolio(slots=slots, detail=detail, spec=spec, funding=funding, mark=mark)
+    assert r.trigger_series == {"BTCUSDT": "last:mark-coarser-than-detail", "ETHUSDT": "last:mark-coarser-than-detail"}
+    sim_fills, sim_refusals, sim_equity = drive_portfolio(slots, detail, spec, n_sub=10, funding=funding, mark=mark)
+    f = r.fills
+    ours = list(zip(f["bar"], f["symbol"], f["kind"], f["qty"], f["price"], f["fee"], f["pnl"], f["reason"],
+                    strict=True))
+    assert len(ours) == len(sim_fills) > 20
+    for a, b in zip(ours, sim_fills, strict=True):
+        assert (a[0], a[1], a[2], a[7]) == (b[0], b[1], b[2], b[7])
+        assert a[3:7] == pytest.approx(b[3:7], rel=1e-12, abs=1e-9)
+    assert {"funding", "entry", "signal"} <= set(f["reason"].astype(str))
+    np.testing.assert_allclose(r.equity.to_numpy(), sim_equity, rtol=1e-12)
