@@ -124,6 +124,8 @@ def test_third_signal_refused_by_max_open_positions():
     ref = r.refusals
     assert list(zip(ref["slot"], ref["time"], ref["reason"], strict=True)) == [
         ("sol", T0 + pd.Timedelta("5min"), "max-open-positions")]
+    exits = r.fills[r.fills["kind"] == "exit"]
+    assert list(zip(exits["slot"], exits["reason"], exits["reverse"], strict=True)) == [("btc", "signal", True)]
 
 
 def test_max_open_positions_frees_a_place_when_a_position_closes():
@@ -139,6 +141,8 @@ def test_max_open_positions_frees_a_place_when_a_position_closes():
     assert list(zip(sol["time"], sol["kind"], sol["qty"], strict=True)) == [(T0 + pd.Timedelta("10min"), "entry",
                                                                              20.0)]
     assert r.refusals["reason"].tolist() == ["max-open-positions"]
+    btc_exit = r.fills[(r.fills["slot"] == "btc") & (r.fills["kind"] == "exit")]
+    assert btc_exit[["reason", "reverse"]].values.tolist() == [["signal", False]]  # an exit flag, no reversal
 
 
 def test_second_slot_on_a_held_symbol_is_refused():
