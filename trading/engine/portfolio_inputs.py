@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from . import portfolio_kernel as K
+from . import portfolio_layout as K
 from .funding import _ns, funding_events
 
 MONITOR_COLUMNS = ("forecast", "drift", "confidence", "half_life")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import portfolio_kernel as K
+from . import portfolio_layout as K
 from . import reasons as R
 
 SIDES = ("long", "short")
