@@ -1,5 +1,5 @@
-"""The portfolio kernel's event helpers: writing a fill, closing (part of) a position, a refused entry, a
-monitor reduce / close with its inputs, the price at a detail open. Called only when something happens (numba
+"""The portfolio kernel's event helpers: writing a fill, closing (part of) a position on a signal exit, a
+refused entry, the price at a detail open. Called only when something happens (numba
 increfs every array an njit call receives, so the per-step loop in portfolio_kernel.py calls none of these
 unless an event is due)."""
 
@@ -9,23 +9,7 @@ import math
 
 from numba import njit
 
-from . import reasons as R
 from .portfolio_layout import (
-    D_ACTION,
-    D_AGE,
-    D_BASE,
-    D_CBASE,
-    D_CONF,
-    D_DRIFT,
-    D_HL,
-    D_OFF,
-    D_PRICE,
-    D_QTY,
-    D_REASON,
-    D_SLOT,
-    D_STEP,
-    D_SYM,
-    D_TRADE,
     F_FEE,
     F_KIND,
     F_OFF,
@@ -39,8 +23,6 @@ from .portfolio_layout import (
     F_SYM,
     F_TRADE,
     P_LEV,
-    P_MINQTY,
-    P_STEP,
     P_TAKER,
     RF_CODE,
     RF_OTHER,
@@ -49,15 +31,11 @@ from .portfolio_layout import (
     RF_STEP,
     RF_SYM,
     W_BAL,
-    W_ND,
     W_NF,
     W_NR,
     W_OPEN,
     W_USED,
-    X_BASE,
-    X_CBASE,
     X_ENTRY,
-    X_HL,
     X_LAST,
     X_LIQ,
     X_MARGIN,
@@ -66,12 +44,10 @@ from .portfolio_layout import (
     X_SIDE,
     X_TRADE,
 )
-from .rebalance import CLOSE, REDUCE
 from .rules import (
     fee_for,
     liquidation_price,
     price_pnl,
-    reduce_qty,
     select_tier,
 )
 
@@ -95,7 +71,9 @@ def _fill(fills, nf, step, offv, slot, sym, kind, side, qty, price, fee, pnl, re
 
 @njit(cache=True)
 def _close(x, q, px, reason, step, offv, params, rl, mmr, ded, pos, wallet, fills):
-    """Close ``q`` of symbol ``x``'s position at ``px`` (taker); the whole position when q >= its qty."""
+    """Close ``q`` of symbol ``x``'s position at ``px`` (taker); the whole position when q >= its qty. The
+    kernel's sub-bar loop writes the same steps out for TP / SL / liquidation and the monitor (a call there
+    would cost more than the bar); this is the signal exit's copy."""
     k = int(pos[x, X_OWNER])
     side = pos[x, X_SIDE]
     qty = pos[x, X_QTY]
@@ -148,33 +126,3 @@ def _refuse(refs, wallet, s, k, x, side, code, other):
     refs[nr, RF_CODE] = code
     refs[nr, RF_OTHER] = other
     wallet[W_NR] = nr + 1
-
-
-@njit(cache=True)
-def _act(x, s, j1, px, action, frac, why, nbase, ncbase, d, conf, age, params, rl, mmr, ded, pos, wallet, fills,
-         decs):
-    """Record a monitor reduce / close of symbol ``x``'s position and fill it at ``px`` (the sub-bar close)."""
-    k = int(pos[x, X_OWNER])
-    qty = pos[x, X_QTY]
-    q = qty if action == CLOSE else reduce_qty(qty, frac, params[k, P_STEP], params[k, P_MINQTY])
-    nd = int(wallet[W_ND])
-    decs[nd, D_STEP] = s
-    decs[nd, D_OFF] = j1
-    decs[nd, D_SLOT] = k
-    decs[nd, D_SYM] = x
-    decs[nd, D_ACTION] = action
-    decs[nd, D_REASON] = why
-    decs[nd, D_PRICE] = px
-    decs[nd, D_DRIFT] = d
-    decs[nd, D_BASE] = pos[x, X_BASE]
-    decs[nd, D_CONF] = conf
-    decs[nd, D_CBASE] = pos[x, X_CBASE]
-    decs[nd, D_AGE] = age
-    decs[nd, D_HL] = pos[x, X_HL]
-    decs[nd, D_QTY] = q
-    decs[nd, D_TRADE] = pos[x, X_TRADE]
-    wallet[W_ND] = nd + 1
-    _close(x, q, px, R.MONITOR_REASON[why], s, j1, params, rl, mmr, ded, pos, wallet, fills)
-    if action == REDUCE and pos[x, X_SIDE] != 0.0:
-        pos[x, X_BASE] = nbase
-        pos[x, X_CBASE] = ncbase

@@ -19,8 +19,23 @@ from numba import njit
 
 from . import reasons as R
 from .detail_path import subbar
-from .portfolio_events import _act, _close, _fill, _price_at_open, _refuse
+from .portfolio_events import _close, _fill, _price_at_open, _refuse
 from .portfolio_layout import (
+    D_ACTION,
+    D_AGE,
+    D_BASE,
+    D_CBASE,
+    D_CONF,
+    D_DRIFT,
+    D_HL,
+    D_OFF,
+    D_PRICE,
+    D_QTY,
+    D_REASON,
+    D_SLOT,
+    D_STEP,
+    D_SYM,
+    D_TRADE,
     NEVER,
     P_ALLOC,
     P_CAPITAL,
@@ -70,7 +85,7 @@ from .portfolio_layout import (
     X_TRADE,
 )
 from .portfolio_quiet import _next_signal_step, _quiet, _unmonitored
-from .rebalance import HOLD, decide_code
+from .rebalance import CLOSE, HOLD, REDUCE, decide_code
 from .rules import (
     EV_LIQ,
     EV_SL,
@@ -82,6 +97,7 @@ from .rules import (
     liquidation_price,
     price_pnl,
     protective_prices,
+    reduce_qty,
     select_tier,
     signal_decision,
     sized_qty,
@@ -266,28 +282,65 @@ def run_steps(start, end, n_sub, sub_s, axis, o, h, lo, c, mo, mh, ml, mc, use_m
                         mhi, mlo = sh, sl_
                     ev, px = step_bar(side, so, sh, sl_, mhi, mlo, pos[x, X_TP], pos[x, X_SL], pos[x, X_LIQ],
                                       pos[x, X_BK])
-                    if ev != 0:
-                        reason = R.LIQUIDATION if ev == EV_LIQ else (R.SL if ev == EV_SL else R.TP)
-                        _close(x, pos[x, X_QTY], px, reason, s, float(j), params, rl, mmr, ded, pos, wallet, fills)
-                        continue
-                    pos[x, X_LAST] = sc
                     k = int(pos[x, X_OWNER])
-                    if params[k, P_MONITOR] > 0.5:
-                        # the monitor: drift re-priced from the owner's latest row's forecast (its drift without one)
-                        r = kp[k] - 1
-                        d = math.nan
-                        conf = math.nan
-                        if r >= off[k]:
-                            f = fc[r]
-                            d = (f - sc) / sc if f == f else dr[r]
-                            conf = cf[r]
-                        age = t0 + (j + 1) * sub_s - pos[x, X_ETIME]
-                        action, frac, why, nbase, ncbase = decide_code(
-                            side, pos[x, X_BASE], d, pos[x, X_CBASE], conf, age, pos[x, X_HL], params[k, P_DECAY],
-                            params[k, P_TMULT], params[k, P_CDROP], params[k, P_RFRAC])
-                        if action != HOLD:
-                            _act(x, s, float(j + 1), sc, action, frac, why, nbase, ncbase, d, conf, age, params, rl,
-                                 mmr, ded, pos, wallet, fills, decs)
+                    qty = pos[x, X_QTY]
+                    q = 0.0
+                    if ev != 0:
+                        q, offv, action = qty, float(j), CLOSE
+                        reason = R.LIQUIDATION if ev == EV_LIQ else (R.SL if ev == EV_SL else R.TP)
+                    else:
+                        pos[x, X_LAST] = sc
+                        if params[k, P_MONITOR] > 0.5:
+                            # the monitor: drift re-priced from the owner's latest row's forecast (else its drift)
+                            r = kp[k] - 1
+                            d = math.nan
+                            conf = math.nan
+                            if r >= off[k]:
+                                f = fc[r]
+                                d = (f - sc) / sc if f == f else dr[r]
+                                conf = cf[r]
+                            age = t0 + (j + 1) * sub_s - pos[x, X_ETIME]
+                            action, frac, why, nbase, ncbase = decide_code(
+                                side, pos[x, X_BASE], d, pos[x, X_CBASE], conf, age, pos[x, X_HL], params[k, P_DECAY],
+                                params[k, P_TMULT], params[k, P_CDROP], params[k, P_RFRAC])
+                            if action != HOLD:
+                                q = qty if action == CLOSE else reduce_qty(qty, frac, params[k, P_STEP],
+                                                                          params[k, P_MINQTY])
+                                px, offv, reason = sc, float(j + 1), R.MONITOR_REASON[why]
+                                nd = int(wallet[W_ND])
+                                decs[nd, D_STEP], decs[nd, D_OFF], decs[nd, D_SLOT], decs[nd, D_SYM] = s, offv, k, x
+                                decs[nd, D_ACTION], decs[nd, D_REASON], decs[nd, D_PRICE] = action, why, sc
+                                decs[nd, D_DRIFT], decs[nd, D_BASE], decs[nd, D_CONF] = d, pos[x, X_BASE], conf
+                                decs[nd, D_CBASE], decs[nd, D_AGE], decs[nd, D_HL] = pos[x, X_CBASE], age, pos[x, X_HL]
+                                decs[nd, D_QTY], decs[nd, D_TRADE] = q, pos[x, X_TRADE]
+                                wallet[W_ND] = nd + 1
+                                if action == REDUCE:
+                                    pos[x, X_BASE] = nbase
+                                    pos[x, X_CBASE] = ncbase
+                    if q > 0.0:
+                        # TP / SL / liquidation or the monitor: close q at px, written out here (see _close)
+                        entry = pos[x, X_ENTRY]
+                        pnl = price_pnl(side, q, entry, px)
+                        fee = fee_for(q, px, params[k, P_TAKER])
+                        wallet[W_BAL] += pnl - fee
+                        nf = int(wallet[W_NF])
+                        wallet[W_NF] = _fill(fills, nf, s, offv, k, x, 1, side, q, px, fee, pnl, reason,
+                                             pos[x, X_TRADE])
+                        if q >= qty - 1e-12:
+                            wallet[W_USED] -= pos[x, X_MARGIN]
+                            wallet[W_OPEN] -= 1.0
+                            pos[x, X_OWNER] = -1.0
+                            pos[x, X_SIDE] = 0.0
+                            pos[x, X_QTY] = 0.0
+                            pos[x, X_MARGIN] = 0.0
+                        else:
+                            share = pos[x, X_MARGIN] * q / qty
+                            wallet[W_USED] -= share
+                            pos[x, X_MARGIN] -= share
+                            pos[x, X_QTY] = qty - q
+                            t = select_tier((qty - q) * entry, rl[x])
+                            pos[x, X_LIQ] = liquidation_price(side, qty - q, entry, params[k, P_LEV], mmr[x, t],
+                                                              ded[x, t], 0.0)
         # 3. equity at the step's close: wallet + unrealised at each held symbol's last price
         eq = wallet[W_BAL]
         if wallet[W_OPEN] > 0.0:
