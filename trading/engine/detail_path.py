@@ -28,7 +28,7 @@ from numba import njit
 MONITOR_SECONDS = 30
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def path_price(o: float, h: float, low: float, c: float, t: float) -> float:
     """The path's price at time fraction ``t`` in [0, 1] of the bar."""
     if c >= o:
@@ -42,7 +42,7 @@ def path_price(o: float, h: float, low: float, c: float, t: float) -> float:
     return b + (c - b) * (t * 3.0 - 2.0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def subbar(o: float, h: float, low: float, c: float, n: int, j: int):
     """(open, high, low, close) of sub-bar ``j`` of ``n`` along the path (see the module docstring)."""
     t0 = j / n
