@@ -18,11 +18,34 @@ from trading.selectors import account_ids_for
 UNAUTHENTICATED = 4401
 LOGGED_OUT = 4401  # same code as a refused socket: the browser must log in again
 MAX_FRAME_CHARS = 4096  # a subscribe frame is ~40 characters
+MAX_FRAME_DEPTH = 8  # a subscribe frame is 1 deep
 ACTIONS = ("subscribe", "ping")
 
 
 class FrameError(ValueError):
     """A frame the socket refuses (answered with an error frame; the socket stays open)."""
+
+
+def nesting_depth(text: str) -> int:
+    """The deepest bracket nesting of a JSON text, counted outside strings (before parsing it)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def parse_frame(text: str | None, binary: bytes | None) -> dict:
@@ -31,6 +54,9 @@ def parse_frame(text: str | None, binary: bytes | None) -> dict:
         raise FrameError("binary frames are not accepted; send JSON text")
     if len(text) > MAX_FRAME_CHARS:
         raise FrameError(f"frame of {len(text)} characters is over the limit of {MAX_FRAME_CHARS}")
+    depth = nesting_depth(text)
+    if depth > MAX_FRAME_DEPTH:
+        raise FrameError(f"frame is nested {depth} deep, over the limit of {MAX_FRAME_DEPTH}")
     try:
         content = json.loads(text)
     except RecursionError:
@@ -95,15 +121,20 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
         await self._join(account_id)
 
     async def disconnect(self, code):
+        await self._leave_groups()
+
+    async def _leave_groups(self) -> None:
         for group in getattr(self, "shared_groups", ()):
             await self.channel_layer.group_discard(group, self.channel_name)
         for account_id in getattr(self, "joined", ()):
             await self.channel_layer.group_discard(account_group(account_id), self.channel_name)
+        self.shared_groups, self.joined = [], set()
 
     async def desk_event(self, message):
         await self.send_json(message["event"])
 
     async def desk_close(self, message):
         """Logout or password change: tell the page why, then close."""
+        await self._leave_groups()  # nothing more reaches it, even before the browser acknowledges the close
         await self.send_json({"type": "closed", "data": {"reason": message.get("reason", "logged out")}})
         await self.close(code=LOGGED_OUT)
