@@ -13,6 +13,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from trading.events import account_group, desk_group, session_group, user_group
+from trading.json_limits import nesting_depth
 from trading.selectors import account_ids_for
 
 UNAUTHENTICATED = 4401
@@ -24,28 +25,6 @@ ACTIONS = ("subscribe", "ping")
 
 class FrameError(ValueError):
     """A frame the socket refuses (answered with an error frame; the socket stays open)."""
-
-
-def nesting_depth(text: str) -> int:
-    """The deepest bracket nesting of a JSON text, counted outside strings (before parsing it)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
 
 
 def parse_frame(text: str | None, binary: bytes | None) -> dict:
