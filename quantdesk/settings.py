@@ -182,11 +182,13 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# API tokens (django-rest-knox): stored as a hash, expire after QUANTDESK_TOKEN_TTL_HOURS, at most 10 live per
-# user; POST /api/auth/token/refresh/ rotates one; a password change deletes all of a user's tokens.
+# API tokens (django-rest-knox): stored as a hash, expire after QUANTDESK_TOKEN_TTL_HOURS; a user keeps at most
+# QUANTDESK_TOKENS_PER_USER (a new login deletes the oldest beyond it, so a script that logs in on every run never
+# locks itself out); POST /api/auth/token/refresh/ rotates one; a password change deletes all of a user's tokens.
+QUANTDESK_TOKENS_PER_USER = 10
 REST_KNOX = {
     "TOKEN_TTL": timedelta(hours=float(os.environ.get("QUANTDESK_TOKEN_TTL_HOURS", "10"))),
-    "TOKEN_LIMIT_PER_USER": 10,
+    "TOKEN_LIMIT_PER_USER": None,
     "AUTO_REFRESH": False,
     "AUTH_HEADER_PREFIX": "Token",
 }

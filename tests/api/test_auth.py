@@ -93,6 +93,15 @@ def test_a_password_change_kills_every_token_of_that_user_only(desk, client):
     assert token_for(client, password="a-new-pass-456")["token"]
 
 
+def test_a_user_keeps_the_newest_tokens_up_to_the_limit(desk, client, settings):
+    settings.QUANTDESK_TOKENS_PER_USER = 3
+    keys = [token_for(client)["token"] for _ in range(5)]
+    assert [get_as(client, k).status_code for k in keys] == [401, 401, 200, 200, 200]
+    assert AuthToken.objects.filter(user=desk["alice"]).count() == 3
+    token_for(client, "bob")
+    assert AuthToken.objects.count() == 4  # another user's login prunes only their own
+
+
 def test_wrong_password_gets_no_token(desk, client):
     resp = client.post("/api/auth/token/", {"username": "alice", "password": "nope"})
     assert resp.status_code == 400 and "non_field_errors" in resp.json()

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from knox import views as knox_views
 from knox.auth import TokenAuthentication
@@ -15,14 +16,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from trading.api.throttles import LoginThrottle
-from trading.services.sessions import rotate_token
+from trading.services.sessions import prune_tokens, rotate_token
 
 TokenSerializer = inline_serializer("IssuedToken", {"token": serializers.CharField(),
                                                     "expiry": serializers.DateTimeField(allow_null=True)})
 
 
 class TokenLoginView(knox_views.LoginView):
-    """Username and password in, a new expiring token out."""
+    """Username and password in, a new expiring token out (the user's oldest beyond the limit are deleted)."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -34,7 +35,9 @@ class TokenLoginView(knox_views.LoginView):
         body = AuthTokenSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         request.user = body.validated_data["user"]
-        return super().post(request, format=format)
+        response = super().post(request, format=format)
+        prune_tokens(user_id=request.user.pk, keep=settings.QUANTDESK_TOKENS_PER_USER)
+        return response
 
 
 class TokenRefreshView(APIView):

@@ -35,6 +35,19 @@ def revoke_after_password_change(*, user_id: int) -> int:
     return deleted
 
 
+def prune_tokens(*, user_id: int, keep: int) -> int:
+    """Delete the user's expired tokens and all but the newest ``keep`` others; returns how many went."""
+    from django.utils import timezone
+    from knox.models import AuthToken
+
+    mine = AuthToken.objects.filter(user_id=user_id)
+    gone, _ = mine.filter(expiry__lt=timezone.now()).delete()
+    surplus = list(mine.order_by("-created", "-pk").values_list("pk", flat=True)[keep:])
+    if surplus:
+        gone += AuthToken.objects.filter(pk__in=surplus).delete()[0]
+    return gone
+
+
 def rotate_token(*, token) -> tuple[object, str]:
     """A new token for the owner of ``token`` (same lifetime rule) and ``token`` deleted: (instance, key)."""
     from knox.models import AuthToken
