@@ -18,6 +18,12 @@ class Exchange:
         self.keys = dict(keys or {})
         self.clock_offset_ms = 0
         self.account = Account(self.listings, balance, self.market.quotes.get, default_leverage=default_leverage)
+        self.margin_mode = "REGULAR_MARGIN"  # Bybit's default for a unified account: cross margin
+        self.margin_mode_updated = now_ms()
+        self.refuse_margin_mode: str | None = None  # a reason: set-margin-mode then fails like Bybit's 3400045
+
+    def set_margin_mode(self, mode: str) -> None:
+        self.margin_mode, self.margin_mode_updated = mode, now_ms()
 
     def server_ms(self) -> int:
         """The exchange's clock (wall clock + a test-set offset, to provoke 10002)."""

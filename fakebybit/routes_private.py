@@ -96,11 +96,44 @@ def trading_stop(ex, params):
     return ex.account.trading_stop(lst.symbol, tp, sl)
 
 
+MARGIN_MODES = ("ISOLATED_MARGIN", "REGULAR_MARGIN", "PORTFOLIO_MARGIN")
+SET_MARGIN_MODE_FAILED = 3400045
+POSITION_MODE_NOT_MODIFIED = 110025
+
+
+def account_info(ex, params):
+    """GET /v5/account/info: a unified account (status 5) in its current margin mode (cross by default)."""
+    return Outcome(result={"unifiedMarginStatus": 5, "marginMode": ex.margin_mode, "isMasterTrader": False,
+                           "spotHedgingStatus": "OFF", "updatedTime": str(ex.margin_mode_updated)})
+
+
 def set_margin_mode(ex, params):
+    """The account's margin mode. The Simulator behind the fake margins every position in isolation, so an
+    account left in cross is still simulated isolated; the mode is kept so clients can be checked for setting it.
+    ``ex.refuse_margin_mode`` (a reason) makes it answer like Bybit when the switch is not allowed."""
     mode = text(params, "setMarginMode", True)
-    if mode != "ISOLATED_MARGIN":
-        raise ParamError(f"params error: setMarginMode {mode!r}: the fake (one Simulator) is isolated only")
+    if mode not in MARGIN_MODES:
+        raise ParamError(f"params error: setMarginMode {mode!r} is not one of {', '.join(MARGIN_MODES)}")
+    if ex.refuse_margin_mode:
+        return Outcome(SET_MARGIN_MODE_FAILED, "Set margin mode failed",
+                       {"reasons": [{"reasonCode": "3400000", "reasonMsg": ex.refuse_margin_mode}]})
+    if mode == "PORTFOLIO_MARGIN":
+        return Outcome(SET_MARGIN_MODE_FAILED, "Set margin mode failed",
+                       {"reasons": [{"reasonCode": "3400000", "reasonMsg": "portfolio margin is not simulated"}]})
+    ex.set_margin_mode(mode)
     return Outcome(result={"reasons": []})
+
+
+def switch_position_mode(ex, params):
+    """POST /v5/position/switch-mode: one-way (0) only; 110025 when it is already so."""
+    _category(params)
+    _need_scope(params, ("symbol", "coin"))
+    mode = integer(params, "mode", None)
+    if mode not in (0, 3):
+        raise ParamError(f"params error: mode {mode!r} must be 0 (one-way) or 3 (hedge)")
+    if mode == 3:
+        raise ParamError("params error: hedge mode (3) is not supported by the fake (one-way only)")
+    return Outcome(POSITION_MODE_NOT_MODIFIED, "Position mode is not modified")
 
 
 def _need_scope(params: dict, names: tuple[str, ...]) -> None:
@@ -206,6 +239,7 @@ GET_ROUTES = {
     "/v5/execution/list": execution_list,
     "/v5/position/closed-pnl": closed_pnl,
     "/v5/account/fee-rate": fee_rate,
+    "/v5/account/info": account_info,
 }
 POST_ROUTES = {
     "/v5/order/create": create_order,
@@ -214,4 +248,5 @@ POST_ROUTES = {
     "/v5/position/set-leverage": set_leverage,
     "/v5/position/trading-stop": trading_stop,
     "/v5/account/set-margin-mode": set_margin_mode,
+    "/v5/position/switch-mode": switch_position_mode,
 }

@@ -53,6 +53,7 @@ class FakeBybit:
         self.counters = Counters()
         self.limiter = RateLimiter()
         self.hub = Hub(self.exchange, self.counters)
+        self.private_ws_down = False
         self.urls: Urls | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -123,6 +124,8 @@ class FakeBybit:
         return await self.hub.handle(request, private=False)
 
     async def _ws_private(self, request: web.Request) -> web.StreamResponse:
+        if self.private_ws_down:  # fault injection: the private stream host refuses connections
+            return web.Response(status=503, text="private stream unavailable")
         return await self.hub.handle(request, private=True)
 
     # ----- HTTP ----------------------------------------------------------------------------------
@@ -133,7 +136,7 @@ class FakeBybit:
 
     def _json(self, path: str, code: int, msg: str, result: dict | None, headers: dict) -> web.Response:
         self.counters.reply(path, code)
-        body = envelope(code, msg, result if code == 0 else {}, self.exchange.server_ms())
+        body = envelope(code, msg, result if code == 0 or result else {}, self.exchange.server_ms())
         return web.Response(text=json.dumps(body), content_type="application/json", headers=headers)
 
     async def _http(self, request: web.Request) -> web.StreamResponse:

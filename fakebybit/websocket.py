@@ -43,6 +43,9 @@ class Hub:
         self.exchange = exchange
         self.counters = counters
         self.conns: set[Conn] = set()
+        # private-stream faults: topic -> how many of its next pushes to drop / to send twice
+        self.drop_private: dict[str, int] = {}
+        self.duplicate_private: dict[str, int] = {}
 
     def subscribers(self, topic: str) -> int:
         return sum(1 for c in self.conns if topic in c.topics)
@@ -163,10 +166,19 @@ class Hub:
         wallet)."""
         for topic, rows in events:
             frame = {"id": uuid.uuid4().hex, "topic": topic, "creationTime": now_ms(), "data": rows}
+            if self.drop_private.get(topic, 0) > 0:  # a message lost on the way (fault injection)
+                self.drop_private[topic] -= 1
+                self.counters.mark("dropped", topic)
+                continue
+            copies = 1
+            if self.duplicate_private.get(topic, 0) > 0:  # delivered twice (fault injection)
+                self.duplicate_private[topic] -= 1
+                copies = 2
             self.counters.mark("push", topic)
             for conn in list(self.conns):
                 if conn.private and conn.authed and topic in conn.topics:
-                    await self._send(conn, frame)
+                    for _ in range(copies):
+                        await self._send(conn, frame)
 
     async def drop_all(self, abrupt: bool = True) -> int:
         """Close every connection: abruptly (TCP abort, so pybit sees a connection error and reconnects)

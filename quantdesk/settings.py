@@ -6,6 +6,7 @@ import os
 from datetime import timedelta
 
 import dj_database_url
+from kombu import Queue
 
 from .env import (
     BASE_DIR,
@@ -136,9 +137,26 @@ CHANNEL_LAYERS = {
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
+# Two queues, two workers (``rundesk`` starts both): trading (signal cycles, monitor, reconciliation, the kill
+# switch's close job, equity snapshots, alerts) never waits behind research (backtests, sweeps, optimisation), which
+# gets everything not routed to trading.
+CELERY_TASK_QUEUES = (Queue("trading"), Queue("research"))
+CELERY_TASK_DEFAULT_QUEUE = "research"
+CELERY_TASK_ROUTES = {"trading.tasks.*": {"queue": "trading"}, "trading.tasks_alerts.*": {"queue": "trading"}}
+# Late acks: a task is acknowledged when it ends, so a worker killed mid-task (kill -9, OOM) has it
+# redelivered (reject_on_worker_lost); trading tasks are idempotent (deterministic client order ids) and a
+# redelivered signal cycle past its bar records "expired" instead of trading. A task that raised is acked
+# (acks_on_failure_or_timeout): its failure is recorded, and the beat schedule runs it again anyway.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis redelivers a message not acked within the visibility timeout. Sized to the longest task (one
+# backtest or sweep point; trading tasks take seconds) with room to spare, not Celery's one hour, so a task
+# lost with a dead worker comes back within minutes.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("QUANTDESK_VISIBILITY_TIMEOUT", "1800")),
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -196,14 +214,18 @@ REST_KNOX = {
 # Paper trading is the default. Live trading additionally needs a per-account switch and keys.
 QUANTDESK_SHARED_DATA = os.environ.get("QUANTDESK_SHARED_DATA", str(BASE_DIR.parent / "shared" / "data"))
 QUANTDESK_SIZING_CONFIG = BASE_DIR / "configs" / "leverage_position_sizing_config.yaml"
-# How long a per-account lock outlives a killed worker (seconds).
-QUANTDESK_ACCOUNT_LOCK_SECONDS = float(os.environ.get("QUANTDESK_ACCOUNT_LOCK_SECONDS", "120"))
+# The per-account lock's lease (seconds): renewed by a heartbeat while the holder works, so a killed holder
+# frees the account within this long.
+QUANTDESK_ACCOUNT_LOCK_SECONDS = float(os.environ.get("QUANTDESK_ACCOUNT_LOCK_SECONDS", "6"))
+# Paper refuses to fill on (and the monitor to decide on) a price older than this, by the desk clock.
+QUANTDESK_MAX_PRICE_AGE_SECONDS = float(os.environ.get("QUANTDESK_MAX_PRICE_AGE_SECONDS", "5"))
 QUANTDESK_SIGNAL_WINDOW = int(os.environ.get("QUANTDESK_SIGNAL_WINDOW", "3000"))  # bars a signal cycle reads
 
 # Bybit endpoints: None = pybit's own (api.bybit.com / testnet by account). Point them at a local fake
 # exchange for offline runs (python -m fakebybit) and tests.
 BYBIT_HTTP_ENDPOINT = os.environ.get("BYBIT_HTTP_ENDPOINT") or None
 BYBIT_WS_PUBLIC_ENDPOINT = os.environ.get("BYBIT_WS_PUBLIC_ENDPOINT") or None
+BYBIT_WS_PRIVATE_ENDPOINT = os.environ.get("BYBIT_WS_PRIVATE_ENDPOINT") or None
 
 LOGGING = {
     "version": 1,

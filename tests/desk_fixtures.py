@@ -75,6 +75,8 @@ def celery_worker():
     old = app.conf.task_default_queue
     queues = app.amqp.queues
     consume_from = queues._consume_from  # the worker's queues= narrows the app's own set: put it back
+    router = app.amqp.router
+    routes, router.routes = router.routes, []  # no trading/research routing: every task to this queue
     app.conf.task_default_queue = queue
     try:
         with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, queues=[queue],
@@ -82,5 +84,6 @@ def celery_worker():
             yield
     finally:
         app.conf.task_default_queue = old
+        router.routes = routes
         queues._consume_from = consume_from
         queues.pop(queue, None)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from trading.admin_forms import AccountAdminForm
+from trading.admin_forms import AccountAdminForm, AlertChannelAdminForm
 from trading.models import (
     Account,
+    AlertChannel,
     BacktestRun,
     Candle,
     DeskSettings,
@@ -15,11 +16,13 @@ from trading.models import (
     Fill,
     FundingRate,
     Instrument,
+    KillSwitchEvent,
     MonitorDecision,
     Order,
     Position,
     Signal,
 )
+from trading.services import accounts as account_services
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -42,12 +45,17 @@ class DeskSettingsAdmin(admin.ModelAdmin):
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
+    """Deleting an account with anything open is refused with a message (archive it instead)."""
+
     form = AccountAdminForm
-    list_display = ("name", "owner", "mode", "live_trading_enabled", "testnet", "credentials", "kill_switch_engaged")
-    list_filter = ("mode", "live_trading_enabled", "testnet")
+    list_display = ("name", "owner", "mode", "live_trading_enabled", "testnet", "credentials", "kill_switch_engaged",
+                    "archived")
+    list_filter = ("mode", "live_trading_enabled", "testnet", "archived")
+    actions = ["archive_accounts"]
     readonly_fields = ("api_key_hint", "created_at")
     fieldsets = (
-        (None, {"fields": ("owner", "name", "mode", "live_trading_enabled", "testnet", "kill_switch_engaged")}),
+        (None, {"fields": ("owner", "name", "mode", "live_trading_enabled", "testnet", "kill_switch_engaged",
+                           "archived")}),
         ("Exchange credentials (write-only)", {"fields": ("api_key_hint", "api_key", "api_secret", "clear_api_credentials")}),
         ("Money", {"fields": ("starting_capital", "max_open_positions", "maker_fee", "taker_fee")}),
         ("Meta", {"fields": ("created_at",)}),
@@ -56,6 +64,31 @@ class AccountAdmin(admin.ModelAdmin):
     @admin.display(description="API keys")
     def credentials(self, obj: Account) -> str:
         return obj.api_key_hint if obj.has_api_credentials else "none"
+
+    def get_deleted_objects(self, objs, request):
+        """Both the delete page and the bulk action refuse (Django's "protected" page lists why) while an
+        account has open positions or orders."""
+        deleted, counts, perms, protected = super().get_deleted_objects(objs, request)
+        reasons = [r for r in (account_services.in_use_reason(account=a) for a in objs) if r]
+        if reasons:  # shown instead of the missing-permission list, which would hide why
+            return deleted, counts, set(), [*reasons, *protected]
+        return deleted, counts, perms, protected
+
+    def delete_model(self, request, obj):
+        account_services.delete_account(account=obj)  # re-checked in one transaction
+
+    @admin.action(description="Archive the selected accounts (keep their history, stop trading)")
+    def archive_accounts(self, request, queryset):
+        for account in queryset:
+            account_services.set_archived(account=account, archived=True)
+        self.message_user(request, f"Archived {queryset.count()} account(s); their configs are disabled.")
+
+
+@admin.register(AlertChannel)
+class AlertChannelAdmin(admin.ModelAdmin):
+    form = AlertChannelAdminForm
+    list_display = ["name", "owner", "url_hint", "enabled", "last_sent_at", "last_error"]
+    readonly_fields = ["url_hint", "last_sent_at", "last_error"]
 
 
 @admin.register(Instrument)
@@ -118,3 +151,11 @@ class EquitySnapshotAdmin(ReadOnlyAdmin):
 class BacktestRunAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "owner", "strategy", "status", "progress")
     list_filter = ("status", "strategy")
+
+
+@admin.register(KillSwitchEvent)
+class KillSwitchEventAdmin(ReadOnlyAdmin):
+    """The kill switch's audit log: who engaged or released it, why, and what the close job did per position."""
+
+    list_display = ("created_at", "account", "action", "user", "reason", "status", "attempts", "finished_at")
+    list_filter = ("action", "status")

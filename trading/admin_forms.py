@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from trading.models import Account
+from trading.models import Account, AlertChannel
 
 
 class AccountAdminForm(forms.ModelForm):
@@ -44,3 +44,33 @@ class AccountAdminForm(forms.ModelForm):
         elif key and secret:
             self.instance.set_api_credentials(api_key=key, api_secret=secret)
         super()._post_clean()
+
+
+class AlertChannelAdminForm(forms.ModelForm):
+    """The channel's Apprise URL is write-only here too; the service validates every field."""
+
+    url = forms.CharField(required=False, strip=True, max_length=2000,
+                          widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+                          help_text="Write-only Apprise URL (tgram://, discord://, slack://, mailto://, json://...). "
+                                    "Leave empty to keep the stored one.")
+
+    class Meta:
+        model = AlertChannel
+        fields = ["owner", "name", "kinds", "near_liquidation_pct", "enabled"]
+
+    def clean(self):
+        from trading.services.alerts import validate_channel
+
+        data = super().clean()
+        if not self.instance.pk and not data.get("url"):
+            self.add_error("url", "url: required")
+        errors = validate_channel(url=data.get("url") or None, kinds=data.get("kinds"),
+                                  near_liquidation_pct=data.get("near_liquidation_pct"))
+        for field, message in errors.items():
+            self.add_error(field if field in self.fields else None, message)
+        return data
+
+    def save(self, commit=True):
+        if self.cleaned_data.get("url"):
+            self.instance.set_url(self.cleaned_data["url"])
+        return super().save(commit=commit)

@@ -15,6 +15,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 EVENT_TYPES = frozenset({
     "tick", "candle", "signal", "order", "fill", "position", "decision", "equity", "feed", "backtest", "sweep", "kill_switch",
+    "alert",
 })
 
 
@@ -68,3 +69,15 @@ def desk_group() -> str:
 def publish_desk(*, event_type: str, data: dict[str, Any]) -> None:
     layer = get_channel_layer()
     async_to_sync(layer.group_send)(desk_group(), {"type": "desk.event", "event": make_event(event_type, data)})
+
+
+def publish_alert(*, account_id: int, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
+    """Something on the account needs a human's eye (no price to decide on, missed bars, a stale price):
+    an ``alert`` event {kind, message, ...} to the account's sockets. Never raises: an alert must not stop
+    the run that raised it."""
+    import logging
+
+    try:
+        publish(account_id=account_id, event_type="alert", data={"kind": kind, "message": message, **(data or {})})
+    except Exception:  # noqa: BLE001  (the channel layer being down is logged, not fatal)
+        logging.getLogger(__name__).exception("alert %s for account %s not sent: %s", kind, account_id, message)

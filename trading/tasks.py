@@ -1,25 +1,46 @@
 """Celery tasks of the desk: each one call into a service. Schedules live in django-celery-beat
-(created by ``bootstrap_desk``, editable in the admin)."""
+(created by ``bootstrap_desk``, editable in the admin).
+
+All of these run on the ``trading`` queue (``CELERY_TASK_ROUTES``), which its own worker serves, so research
+never delays them. Late acks everywhere: a worker killed mid-task gets its task redelivered
+(``task_reject_on_worker_lost``), and order ids are deterministic so a redelivery sends nothing twice. A task
+that meets a busy account (``AccountBusy``: another cycle, monitor or close holds the lock) retries in 1-2 s,
+a bounded number of times, instead of failing."""
 
 from __future__ import annotations
 
 import logging
+import random
 from datetime import datetime
 
 from celery import shared_task
 from celery.signals import worker_ready
 
 from trading.services.locks import AccountBusy
+from trading.tasks_alerts import check_alerts, deliver_alert, send_daily_pnl  # noqa: F401  (alerts)
 from trading.tasks_backtest import rank_sweep_task, run_backtest_task  # noqa: F401  (backtests and sweeps)
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True)
-def run_signal_cycle(config_id: int, end: str | None = None) -> list[str]:
+BUSY_RETRIES = 10
+
+
+def _soon() -> float:
+    return 1.0 + random.random()  # 1-2 s, spread so two waiting tasks do not collide again
+
+
+@shared_task(bind=True, acks_late=True, max_retries=BUSY_RETRIES)
+def run_signal_cycle(self, config_id: int, end: str | None = None, expires_ms: int | None = None) -> list[str]:
+    """``expires_ms`` (desk clock, set by the dispatcher): after it the bar is over and the signal is recorded
+    as expired instead of acted on (a late or redelivered task places nothing)."""
     from trading.services.signal_cycle import run_signal_cycle as run
 
-    return run(config_id=config_id, end=datetime.fromisoformat(end) if end else None).notes
+    try:
+        return run(config_id=config_id, end=datetime.fromisoformat(end) if end else None,
+                   expires_ms=expires_ms).notes
+    except AccountBusy as exc:
+        raise self.retry(exc=exc, countdown=_soon()) from exc
 
 
 @shared_task
@@ -27,20 +48,22 @@ def dispatch_signal_cycles() -> int:
     from trading.services.scheduling import due_signal_cycles
 
     due = due_signal_cycles()
-    for config_id, end in due:
-        run_signal_cycle.delay(config_id, end.isoformat())
+    for cycle in due:
+        run_signal_cycle.delay(cycle.config_id, cycle.bar_time.isoformat(), cycle.expires_ms)
     return len(due)
 
 
-@shared_task(acks_late=True)
-def monitor_account(account_id: int) -> int:
+@shared_task(bind=True, acks_late=True, max_retries=5)
+def monitor_account(self, account_id: int) -> int:
     from trading.services.monitor import run_monitor
 
     try:
         return len(run_monitor(account_id=account_id))
     except AccountBusy as exc:
-        log.info("monitor skipped: %s", exc)
-        return 0
+        if self.request.retries >= self.max_retries:
+            log.warning("monitor skipped after %d tries: %s", self.request.retries + 1, exc)
+            return 0
+        raise self.retry(exc=exc, countdown=_soon()) from exc
 
 
 @shared_task
@@ -53,11 +76,14 @@ def monitor_positions() -> int:
     return len(ids)
 
 
-@shared_task(acks_late=True)
-def reconcile_account(account_id: int) -> dict:
+@shared_task(bind=True, acks_late=True, max_retries=BUSY_RETRIES)
+def reconcile_account(self, account_id: int) -> dict:
     from trading.services.reconcile import reconcile_account as run
 
-    r = run(account_id=account_id)
+    try:
+        r = run(account_id=account_id)
+    except AccountBusy as exc:
+        raise self.retry(exc=exc, countdown=_soon()) from exc
     return {"adopted": r.sync.adopted, "closed": r.sync.closed, "stops_set": r.stops_set, "errors": r.errors}
 
 
@@ -82,7 +108,29 @@ def snapshot_equities() -> int:
     return len(ids)
 
 
+@shared_task(bind=True, acks_late=True, max_retries=150)
+def close_positions_for_kill_switch(self, event_id: int) -> str:
+    """The kill switch's durable close job: retried every 2 s until the account has nothing open (then
+    reconciliation resumes any engage still ``closing``)."""
+    from trading.models import KillSwitchEvent
+    from trading.services.kill_switch import close_open_positions
+    from trading.services.locks import lease_seconds
+
+    try:  # waiting up to two leases gets the lock the moment a dead holder's lease runs out
+        event = close_open_positions(event_id=event_id, lock_wait=2 * lease_seconds() + 1)
+    except KillSwitchEvent.DoesNotExist:
+        return "gone"
+    except Exception as exc:  # busy account, exchange down: try again shortly
+        log.warning("kill switch close %s: %s; retrying", event_id, exc)
+        raise self.retry(exc=exc, countdown=2) from exc
+    if event.status != KillSwitchEvent.DONE:
+        raise self.retry(countdown=2)
+    return event.status
+
+
 @worker_ready.connect
 def _reconcile_at_start(sender=None, **kwargs):
-    """The exchange is the truth: reconcile every trading account when a worker comes up."""
-    reconcile_accounts.delay()
+    """The exchange is the truth: reconcile every trading account when a trading worker comes up."""
+    queues = {q.name for q in getattr(getattr(sender, "task_consumer", None), "queues", ()) or ()}
+    if not queues or "trading" in queues:
+        reconcile_accounts.delay()

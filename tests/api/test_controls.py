@@ -24,7 +24,8 @@ def test_kill_switch_disables_configs_and_requests_close_of_open_positions(desk,
                     "configs_disabled": sorted([desk["cfg_a"].pk, second.pk]),
                     "close_requested": [desk["rec_a"]["position"].pk],
                     # the paper exchange never held this hand-made row, so reconciliation closes it locally
-                    "close_results": {str(desk["rec_a"]["position"].pk): "closed"}}
+                    "close_results": {str(desk["rec_a"]["position"].pk): "closed"},
+                    "still_closing": [], "audit_id": body["audit_id"]}
     acc.refresh_from_db()
     assert acc.kill_switch_engaged
     assert not StrategyConfig.objects.filter(account=acc, enabled=True).exists()

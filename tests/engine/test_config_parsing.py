@@ -70,3 +70,14 @@ def test_bad_tiers_are_named(rows, message):
 ])
 def test_liquidation_distance(leverage, mmr, expected):
     assert liquidation_distance(leverage=leverage, mmr=mmr) == pytest.approx(expected, abs=1e-15)
+
+
+@pytest.mark.parametrize("cap, message", [("95", "[1].max_leverage: 95 is outside 1..90.09"),
+                                          ("0.5", "[1].max_leverage: 0.5 is outside"),
+                                          ("x", "[1].max_leverage: 'x' is not a number")])
+def test_a_tier_cap_above_its_imr_or_not_a_number_is_refused(cap, message):
+    rows = [{"risk_limit_value": "2000000", "mmr": "0.005", "imr": "0.01", "max_leverage": "100"},
+            {"risk_limit_value": "2600000", "mmr": "0.0056", "imr": "0.0111", "max_leverage": cap}]
+    with pytest.raises(ValueError) as exc:
+        parse_risk_tiers(rows)
+    assert message in str(exc.value)

@@ -48,3 +48,37 @@ def test_decimal_strings_never_use_exponents():
     assert BTCUSDT.price_str(65000.0) == "65000.0"
     assert BTCUSDT.price_str(58834.955) == "58835.0"
     assert to_decimal_str(58834.955, "0.01") == "58834.96"
+
+
+def test_tier_cap_is_the_exchanges_max_leverage_not_the_rounded_imr():
+    # BTCUSDT tier 2 (2,000,000 < value <= 2,600,000): Bybit publishes maxLeverage 90 and IMR 0.0111 (rounded);
+    # 1 / 0.0111 = 90.09, which would admit 90.05x. The cap is the published 90.
+    from trading.engine.rules import LEVERAGE_ABOVE_TIER, OK, entry_check
+
+    assert [t.max_leverage for t in BTC_TIERS] == [100.0, 90.0]
+    risk_limits, _, _, caps = BTCUSDT.tier_arrays
+    # 22 BTC at 100,000 = 2,200,000 notional -> tier 2; plenty of balance so only the cap can refuse
+    args = (22.0, 100_000.0, 1.0)
+    rest = (0.00055, 1e9, BTCUSDT.min_qty, 5.0, risk_limits, caps)
+    assert entry_check(*args, 90.05, *rest) == LEVERAGE_ABOVE_TIER
+    assert entry_check(*args, 90.0, *rest) == OK
+
+
+def test_rows_without_a_published_cap_fall_back_to_truncated_inverse_imr():
+    # 1 / 0.0111 = 90.0900.. truncated (never rounded up) to 90.09; 1 / 0.015 = 66.666.. -> 66.66
+    tiers = build_tiers([(100, 0.005, 0.0111), (1000, 0.0075, 0.015)])
+    assert [t.max_leverage for t in tiers] == [90.09, 66.66]
+
+
+def test_built_in_tier_tables_equal_the_shipped_instruments_yaml():
+    """One source of truth: the engine's offline defaults are the desk's configs/instruments.yaml."""
+    from pathlib import Path
+
+    import yaml
+
+    from trading.engine.instruments import DEFAULT_INSTRUMENTS, parse_risk_tiers
+
+    shipped = yaml.safe_load((Path(__file__).resolve().parents[2] / "configs" / "instruments.yaml").read_text())
+    for symbol, inst in DEFAULT_INSTRUMENTS.items():
+        assert parse_risk_tiers(shipped[symbol]["risk_tiers"]) == inst.tiers, symbol
+        assert float(shipped[symbol]["max_leverage"]) == inst.max_leverage

@@ -12,7 +12,11 @@ from tests.factories import make_account, make_config, make_instrument, make_str
 from trading.marketdata.feed import FeedHandler
 from trading.marketdata.replay import ReplayFeed
 from trading.models import Signal
-from trading.services.scheduling import due_signal_cycles
+from trading.services.scheduling import due_signal_cycles as due_cycles
+
+
+def due_signal_cycles() -> list[tuple]:
+    return [(c.config_id, c.bar_time) for c in due_cycles()]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -278,6 +278,9 @@ def test_run_feed_live_command_follows_the_configs_and_stops_on_sigint(bybit, rd
             bybit.wait_subscribed(topic)
         os.kill(os.getpid(), signal.SIGINT)  # the command's handler turns it into a clean stop
 
+    # The handler in force before the command (Python's default, or SIG_IGN when the suite runs as a background
+    # job without a terminal): the command installs its own for the run and must put this one back.
+    before = signal.getsignal(signal.SIGINT)
     threading.Thread(target=interrupt_once_subscribed, daemon=True).start()
     call_command("run_feed")
     assert "live feed: BTCUSDT, ETHUSDT klines 1h, 5m + tickers" in capsys.readouterr().out
@@ -285,4 +288,4 @@ def test_run_feed_live_command_follows_the_configs_and_stops_on_sigint(bybit, rd
     assert (status["mode"], status["connected"], status["symbols"]) == ("live", False, ["BTCUSDT", "ETHUSDT"])
     # the backfill asked for the last 6 h of each symbol and interval once: 2 x 2 kline requests
     assert bybit.counters.requests["/v5/market/kline"] == 4
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before

@@ -48,9 +48,9 @@ class AccountSerializer(ModelCleanMixin, serializers.ModelSerializer):
         fields = [
             "id", "name", "mode", "live_trading_enabled", "testnet", "maker_fee", "taker_fee",
             "starting_capital", "max_open_positions", "kill_switch_engaged", "api_key", "api_secret",
-            "has_api_credentials", "api_key_hint", "created_at",
+            "has_api_credentials", "api_key_hint", "created_at", "archived",
         ]
-        read_only_fields = ["kill_switch_engaged", "api_key_hint", "created_at"]
+        read_only_fields = ["kill_switch_engaged", "api_key_hint", "created_at", "archived"]
 
     def validate(self, attrs):
         key, secret = attrs.get("api_key"), attrs.get("api_secret")

@@ -105,6 +105,10 @@ class KillSwitchSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
+class ArchiveSerializer(serializers.Serializer):
+    archived = serializers.BooleanField(default=True, help_text="true archives, false unarchives")
+
+
 class KillSwitchResultSerializer(serializers.Serializer):
     account_id = serializers.IntegerField()
     engaged = serializers.BooleanField()
@@ -112,3 +116,7 @@ class KillSwitchResultSerializer(serializers.Serializer):
     close_requested = serializers.ListField(child=serializers.IntegerField())
     close_results = serializers.DictField(child=serializers.CharField(),
                                           help_text="position id -> closed / order status / why not")
+    still_closing = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="positions not closed yet: the durable close job keeps working on them")
+    audit_id = serializers.IntegerField(allow_null=True, help_text="the KillSwitchEvent recording this")

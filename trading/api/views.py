@@ -13,11 +13,15 @@ from strategies.models import Strategy, StrategyConfig
 from trading.api.filters import ConfigFilter
 from trading.api.pagination import CappedPagination
 from trading.api.serializers import AccountSerializer, StrategyConfigSerializer, StrategySerializer
-from trading.api.serializers_backtest import KillSwitchResultSerializer, KillSwitchSerializer
+from trading.api.serializers_backtest import (
+    ArchiveSerializer,
+    KillSwitchResultSerializer,
+    KillSwitchSerializer,
+)
 from trading.api.throttles import DeskScopedThrottle
 from trading.models import Account
 from trading.selectors import accounts_for, configs_for
-from trading.services import controls
+from trading.services import accounts, controls
 
 
 def drf_error(exc: DjangoValidationError) -> serializers.ValidationError:
@@ -42,6 +46,25 @@ class AccountViewSet(viewsets.ModelViewSet):
     @property
     def throttle_scope(self):
         return "kill_switch" if self.action == "kill_switch" else None
+
+    @extend_schema(responses={204: None, 409: dict}, summary="Delete the account (refused while anything is open)",
+                   description="409 while the account has open positions or orders: close them first, or "
+                               "archive the account (POST .../archive/) instead.")
+    def destroy(self, request, *args, **kwargs):
+        try:
+            accounts.delete_account(account=self.get_object())
+        except accounts.AccountInUse as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=ArchiveSerializer, responses={200: AccountSerializer},
+                   summary="Archive (or unarchive) the account: it keeps its history and stops trading")
+    @action(detail=True, methods=["post"])
+    def archive(self, request, pk=None):
+        body = ArchiveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        account = accounts.set_archived(account=self.get_object(), archived=body.validated_data["archived"])
+        return Response(self.get_serializer(account).data)
 
     @extend_schema(request=KillSwitchSerializer, responses={200: KillSwitchResultSerializer},
                    summary="Engage (or release) the account's kill switch",

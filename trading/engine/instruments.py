@@ -8,6 +8,7 @@ The default tier tables are the two BTC tiers the spec documents; live code shou
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,22 +28,31 @@ class RiskTier:
     mm_deduction: float = 0.0
 
 
-def build_tiers(rows: list[tuple[float, float, float]]) -> tuple[RiskTier, ...]:
-    """Tiers from (risk_limit_value, mmr, imr) rows in ascending order, computing each mmDeduction."""
+def build_tiers(rows) -> tuple[RiskTier, ...]:
+    """Tiers from ascending rows (risk_limit_value, mmr, imr[, max_leverage]), computing each mmDeduction.
+
+    ``max_leverage`` is the tier's own cap as the exchange publishes it (Bybit's ``maxLeverage``: BTCUSDT tier 2
+    is 90x while its IMR is shown rounded as 0.0111, whose inverse 90.09 would wrongly admit 90.05x). A row
+    without it (old stored rows) falls back to 1/IMR truncated, never rounded up, to 0.01x.
+    """
     tiers: list[RiskTier] = []
     prev_rl, prev_mmr, prev_ded = 0.0, None, 0.0
-    for rl, mmr, imr in rows:
+    for row in rows:
+        rl, mmr, imr = row[:3]
+        cap = float(row[3]) if len(row) > 3 and row[3] is not None else math.floor(100.0 / imr + 1e-9) / 100.0
         ded = 0.0 if prev_mmr is None else prev_rl * (mmr - prev_mmr) + prev_ded
-        tiers.append(RiskTier(float(rl), float(mmr), float(imr), round(1.0 / imr, 2), round(ded, 8)))
+        tiers.append(RiskTier(float(rl), float(mmr), float(imr), cap, round(ded, 8)))
         prev_rl, prev_mmr, prev_ded = rl, mmr, ded
     return tuple(tiers)
 
 
 def parse_risk_tiers(rows) -> tuple[RiskTier, ...]:
-    """Tiers from config/exchange rows ``{risk_limit_value, mmr, imr}`` (numbers or numeric strings).
+    """Tiers from config/exchange rows ``{risk_limit_value, mmr, imr[, max_leverage]}`` (numbers or numeric
+    strings).
 
     ValueError names the row and field: at least one tier, risk limits strictly ascending,
-    0 < mmr < imr <= 1 and mmr not falling from one tier to the next.
+    0 < mmr < imr <= 1, mmr not falling from one tier to the next, and a tier's max_leverage (when given)
+    within 1..1/imr.
     """
     if not isinstance(rows, (list, tuple)) or not rows:
         raise ValueError("at least one tier {risk_limit_value, mmr, imr} is required")
@@ -65,7 +75,16 @@ def parse_risk_tiers(rows) -> tuple[RiskTier, ...]:
             raise ValueError(f"[{i}].risk_limit_value: {row['risk_limit_value']} must exceed the previous tier's")
         if parsed and mmr < parsed[-1][1]:
             raise ValueError(f"[{i}].mmr: {row['mmr']} is below the previous tier's {parsed[-1][1]:g}")
-        parsed.append((rl, mmr, imr))
+        cap = None
+        if row.get("max_leverage") not in (None, ""):
+            try:
+                cap = float(row["max_leverage"])
+            except (TypeError, ValueError):
+                raise ValueError(f"[{i}].max_leverage: {row['max_leverage']!r} is not a number") from None
+            if not 1.0 <= cap <= 1.0 / imr + 0.01:
+                raise ValueError(f"[{i}].max_leverage: {row['max_leverage']} is outside 1..{1.0 / imr:.2f} "
+                                 f"(1/imr)")
+        parsed.append((rl, mmr, imr, cap))
     return build_tiers(parsed)
 
 
@@ -130,10 +149,11 @@ class Instrument:
 
 
 # BTCUSDT tiers from specs/bybit.md §4: tier 1 <= 2,000,000 MMR 0.5 % IMR 1 % (100x);
-# tier 2 <= 2,600,000 MMR 0.56 % (about 90x) -> mmDeduction 2,000,000 * 0.0006 = 1,200.
-BTC_TIERS = build_tiers([(2_000_000, 0.005, 0.01), (2_600_000, 0.0056, 1 / 90)])
-# ETHUSDT: placeholder tiers in the same shape (load the real table from /v5/market/risk-limit).
-ETH_TIERS = build_tiers([(1_000_000, 0.005, 0.01), (1_500_000, 0.0056, 1 / 90)])
+# tier 2 <= 2,600,000 MMR 0.56 % (90x) -> mmDeduction 2,000,000 * 0.0006 = 1,200.
+# These built-in tables must equal configs/instruments.yaml (a test compares them).
+BTC_TIERS = build_tiers([(2_000_000, 0.005, 0.01, 100), (2_600_000, 0.0056, 0.0111, 90)])
+# ETHUSDT: assumed tiers in the same shape (load the real table from /v5/market/risk-limit).
+ETH_TIERS = build_tiers([(1_000_000, 0.005, 0.01, 100), (1_600_000, 0.0056, 0.0111, 90)])
 
 BTCUSDT = Instrument("BTCUSDT", tick_size=0.1, qty_step=0.001, min_qty=0.001, max_leverage=100.0, tiers=BTC_TIERS)
 ETHUSDT = Instrument("ETHUSDT", tick_size=0.01, qty_step=0.01, min_qty=0.01, max_leverage=100.0, tiers=ETH_TIERS)

@@ -1,5 +1,6 @@
 """The live Bybit adapter: the ``Exchange`` protocol over pybit's V5 HTTP client (USDT perpetuals, one-way
-mode, isolated margin), for accounts switched to live.
+mode, isolated margin: the account is switched before its first opening order, see bybit_account.py), for
+accounts switched to live.
 
 Retries (see bybit_transport): pybit itself retries 10002/10006 (``max_retries`` = ``max_attempts``); on top,
 idempotent calls (every GET, set_leverage, trading-stop) are retried up to ``max_attempts`` times with
@@ -19,6 +20,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from . import bybit_mapping as m
+from .bybit_account import ensure_ready
 from .bybit_transport import call, pause, with_retries, worth_retrying
 from .factory import live_refusal
 from .types import (
@@ -30,6 +32,7 @@ from .types import (
     OrderAck,
     OrderIntent,
     Wallet,
+    refuse_if_killed,
 )
 
 log = logging.getLogger(__name__)
@@ -130,7 +133,10 @@ class BybitExchange:
                      attempts=self.max_attempts, backoff=self.backoff)
 
     def place_order(self, intent: OrderIntent) -> OrderAck:
+        refuse_if_killed(self.account, intent)
         body = m.order_body(intent, self.instrument(intent.symbol))
+        if not intent.reduce_only:  # isolated margin before any opening order (bybit_account.py)
+            ensure_ready(self, symbol=intent.symbol)
         cid = intent.client_order_id
         unknown: ExchangeError | None = None  # the last failure after which the order may have landed
         for attempt in range(1, self.max_attempts + 1):

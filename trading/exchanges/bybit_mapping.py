@@ -64,7 +64,7 @@ def instrument_from(info: dict, risk_rows: list[dict]) -> Instrument:
                   key=lambda r: Decimal(r["riskLimitValue"]))
     try:
         tiers = parse_risk_tiers([{"risk_limit_value": r["riskLimitValue"], "mmr": r["maintenanceMargin"],
-                                   "imr": r["initialMargin"]} for r in rows])
+                                   "imr": r["initialMargin"], "max_leverage": r.get("maxLeverage")} for r in rows])
     except (KeyError, ValueError) as e:
         raise ExchangeError(-1, f"risk-limit of {symbol}: {e}") from None
     lot, prices, lev = info["lotSizeFilter"], info["priceFilter"], info["leverageFilter"]

@@ -1,6 +1,11 @@
 """The paper exchange: the engine's Simulator, persisted per account in ``PaperAccountState`` and marked to
 the feed's latest prices (bars closed since the last call, then the latest tick) before every request.
 
+Prices have an age: with the feed's prices (the default ``quote``), a market order is refused when there is no
+price or the price is older than ``QUANTDESK_MAX_PRICE_AGE_SECONDS`` by the desk clock
+(``trading.marketdata.clock.desk_now_ms``: the replay's simulated time during a replay), and the refusal says
+the age; ``last_price`` refuses the same way. A fill is stamped with its price's time.
+
 Every request runs in one transaction holding the account's state row (SELECT ... FOR UPDATE), so two
 workers never interleave on one paper account and a crash mid-request leaves the last saved state.
 """
@@ -27,6 +32,7 @@ from .types import (
     OrderAck,
     OrderIntent,
     Wallet,
+    refuse_if_killed,
 )
 
 BAR_INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h")
@@ -59,14 +65,31 @@ def feed_quote(symbol: str) -> dict | None:
     return out
 
 
+STALE_PRICE = -1002  # the desk's own code: no price, or one too old to fill or decide on
+
+
+def max_price_age_ms() -> int:
+    from django.conf import settings
+
+    return int(float(getattr(settings, "QUANTDESK_MAX_PRICE_AGE_SECONDS", 5)) * 1000)
+
+
 class PaperExchange:
-    """See the module docstring. ``quote`` is injectable for tests that drive prices themselves."""
+    """See the module docstring. ``quote`` is injectable for tests that drive prices themselves; ages are
+    checked against ``now_ms`` (default: the desk clock with the feed's prices, no check with an injected
+    quote unless a clock is given too)."""
 
     name = "paper"
 
-    def __init__(self, account: Account, *, quote: Callable[[str], dict | None] = feed_quote):
+    def __init__(self, account: Account, *, quote: Callable[[str], dict | None] = feed_quote,
+                 now_ms: Callable[[], int] | None = None):
         self.account = account
         self.quote = quote
+        if now_ms is None and quote is feed_quote:
+            from trading.marketdata.clock import desk_now_ms
+
+            now_ms = desk_now_ms
+        self.now_ms = now_ms
         self._instruments: dict | None = None  # engine instruments, read once per adapter
         self._bar_interval: dict[str, str] = {}  # per symbol: the finest interval the store holds
 
@@ -152,7 +175,26 @@ class PaperExchange:
         if not result.accepted and result.code != LEVERAGE_NOT_MODIFIED:
             raise ExchangeError(result.code, result.message)
 
+    def fresh_quote(self, symbol: str) -> dict | None:
+        """The current quote; with age checks on, ExchangeError(STALE_PRICE) naming the age when there is
+        none or it is older than the limit."""
+        q = self.quote(symbol)
+        if self.now_ms is None:
+            return q
+        if q is None:
+            raise ExchangeError(STALE_PRICE, f"no price for {symbol}: the feed has none; nothing filled",
+                                retryable=True)
+        age, limit = self.now_ms() - q["ts"], max_price_age_ms()
+        if age > limit:
+            raise ExchangeError(STALE_PRICE, f"price of {symbol} is {age / 1000:.1f} s old (limit "
+                                             f"{limit / 1000:g} s, QUANTDESK_MAX_PRICE_AGE_SECONDS); refused",
+                                retryable=True)  # a fresh price may come: the same order id is sent then
+        return q
+
     def place_order(self, intent: OrderIntent) -> OrderAck:
+        refuse_if_killed(self.account, intent)
+        if intent.order_type == "Market":
+            self.fresh_quote(intent.symbol)
         with self.session() as sim:
             result = sim.place_order(OrderRequest(
                 symbol=intent.symbol, side=intent.side, order_type=intent.order_type, qty=intent.qty,
@@ -218,7 +260,10 @@ class PaperExchange:
                     for f in sim.fills if f.ts >= since_ms and symbol in (None, f.symbol)]
 
     def last_price(self, symbol: str) -> Decimal | None:
-        q = self.quote(symbol)
+        """None when there is no price; ExchangeError(STALE_PRICE) when it is too old (age checks on)."""
+        if self.now_ms is not None and self.quote(symbol) is None:
+            return None
+        q = self.fresh_quote(symbol)
         return None if q is None else _dec(q["last"])
 
 

@@ -19,6 +19,21 @@ class ExchangeError(Exception):
         self.code, self.message, self.retryable = code, message, retryable
 
 
+KILL_SWITCH_REFUSED = -1001  # the desk's own code: the account's kill switch is engaged
+
+
+def refuse_if_killed(account, intent) -> None:
+    """Raise ExchangeError(KILL_SWITCH_REFUSED) for a non-reduce-only ``intent`` on an account whose kill
+    switch is engaged, read fresh from the database (the adapters' own guard, behind the order service's)."""
+    if intent.reduce_only:
+        return
+    from trading.models import Account
+
+    if Account.objects.filter(pk=account.pk, kill_switch_engaged=True).exists():
+        raise ExchangeError(KILL_SWITCH_REFUSED, f"account {account.pk}: kill switch engaged, only reduce-only "
+                                                 "orders are accepted")
+
+
 class LiveTradingRefused(PermissionError):
     """An account that is not explicitly switched to live (mode, switch and keys) asked for Bybit."""
 

@@ -58,13 +58,16 @@ def last_closed_bar(*, symbol: str, interval: str, client: redis.Redis | None = 
 
 def feed_status(*, client: redis.Redis | None = None) -> dict[str, Any]:
     """The status the running feed last wrote, typed; {} when no feed has written one recently."""
-    raw = (client or redis_client()).hgetall(STATUS_KEY)
+    client = client or redis_client()
+    raw = client.hgetall(STATUS_KEY)
+    restarts = int(client.hget("qd:desk:restarts", "feed") or 0)  # written by rundesk (quantdesk/launcher.py)
     if not raw:
-        return {}
+        return {"restarts": restarts} if restarts else {}
     ints = ("last_message_ms", "lag_ms", "messages", "candles", "reconnects", "errors", "updated_ms")
     out: dict[str, Any] = {k: (int(v) if v != "" else None) if k in ints else v for k, v in raw.items()}
     out["connected"] = raw.get("connected") == "1"
     out["symbols"] = [s for s in raw.get("symbols", "").split(",") if s]
+    out["restarts"] = restarts
     return out
 
 
@@ -151,11 +154,17 @@ class FeedHandler:
         with self._lock:
             if connected and not self.connected and self._ever_connected:
                 self.reconnects += 1
+            dropped = self.connected and not connected and self.mode == "live"
             self._ever_connected |= connected
             self.connected = connected
             if error:
                 self.last_error = error
         self.write_status(broadcast=True)
+        if dropped:  # the owners' alert channels hear of a live feed going down (once per drop)
+            from trading.services.alerts import Alert, notify_desk
+
+            notify_desk(alert=Alert("feed_down", f"{self.reconnects}:{int(time.time())}", "QuantDesk feed down",
+                                    f"The live market feed lost Bybit: {error or 'disconnected'}; reconnecting."))
 
     def record_error(self, error: str) -> None:
         with self._lock:

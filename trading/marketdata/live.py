@@ -12,7 +12,6 @@ while the socket was down, so a disconnect leaves no hole in the store.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ from trading.choices import TIMEFRAMES
 from .bybit import ws_public_endpoint
 from .download import download_candles
 from .feed import FeedHandler
+from .supervisor import SupervisedSocket
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +38,9 @@ class DeskWebSocket(WebSocket):
 
     REGISTRATION_WAIT = 2.0
 
-    def __init__(self, *, endpoint: str | None = None, **options):
+    def __init__(self, *, endpoint: str | None = None, channel_type: str = "linear", **options):
         self._desk_endpoint = endpoint
-        super().__init__("linear", **options)
+        super().__init__(channel_type, **options)
 
     def _connect(self, url):
         return super()._connect(self._desk_endpoint or url)
@@ -58,7 +58,19 @@ class DeskWebSocket(WebSocket):
         if req_id and not self._registered(lambda: req_id in self.subscriptions):
             log.warning("subscribe reply for unknown req_id %s ignored", req_id)
             return None
+        if message.get("success") is True:
+            self.acked_subscriptions = getattr(self, "acked_subscriptions", 0) + 1
         return super()._process_subscription_message(message)
+
+    def wait_subscribed(self, count: int, *, timeout: float = 10.0) -> bool:
+        """Until ``count`` subscriptions have been confirmed by the server (a topic is live only from its ack:
+        what is published before it is not delivered, so a catch-up must start after it)."""
+        deadline = time.monotonic() + timeout
+        while getattr(self, "acked_subscriptions", 0) < count:
+            if time.monotonic() > deadline or not self.is_connected():
+                return False
+            time.sleep(0.01)
+        return True
 
     def _process_normal_message(self, message):
         topic = message.get("topic")
@@ -74,7 +86,9 @@ def public_websocket(*, endpoint: str | None = None) -> DeskWebSocket:
     return DeskWebSocket(endpoint=endpoint, testnet=False, restart_on_error=False, retries=3)
 
 
-class LiveFeed:
+class LiveFeed(SupervisedSocket):
+    """Klines and tickers of ``symbols`` into the handler; reconnects and backfills (see SupervisedSocket)."""
+
     def __init__(self, *, handler: FeedHandler, symbols: list[str], intervals: list[str],
                  endpoint: str | None = None, check_every: float = 1.0, backoff_initial: float = 1.0,
                  backoff_max: float = 60.0, stable_after: float = 30.0,
@@ -91,6 +105,7 @@ class LiveFeed:
         self.check_every = check_every
         self.backoff_initial, self.backoff_max, self.stable_after = backoff_initial, backoff_max, stable_after
         self.backfill = backfill
+        self.name = "feed"
         handler.symbols = self.symbols
 
     def topics(self) -> list[str]:
@@ -114,7 +129,7 @@ class LiveFeed:
             raise
         return ws
 
-    def _backfill(self) -> None:
+    def _after_connect(self) -> None:
         """Fetch over REST the bars that closed while the socket was down (or before the feed started)."""
         if self.backfill is None:
             return
@@ -126,51 +141,6 @@ class LiveFeed:
             self.handler.record_error(f"backfill: {exc}")
         finally:
             close_old_connections()
-
-    @staticmethod
-    def _close(ws, timeout: float = 5.0) -> None:
-        """pybit's ``exit()`` waits for the socket thread to let go; never let that block the supervisor."""
-        def close():
-            try:
-                ws.exit()
-            except Exception as exc:  # already gone
-                log.debug("closing the socket: %s", exc)
-
-        closer = threading.Thread(target=close, name="feed-close", daemon=True)
-        closer.start()
-        closer.join(timeout)
-
-    def run(self, *, stop: threading.Event) -> None:
-        """Until ``stop`` is set: connect, subscribe, watch; reconnect with back-off when the socket drops."""
-        delay = self.backoff_initial
-        while not stop.is_set():
-            try:
-                ws = self._open()
-            except Exception as exc:
-                log.warning("feed: connect failed (%s); next attempt in %.1f s", exc, delay)
-                self.handler.set_connected(False, error=f"connect failed: {exc}")
-                stop.wait(delay)
-                delay = min(delay * 2, self.backoff_max)
-                continue
-            since = time.monotonic()
-            self.handler.set_connected(True)
-            self._backfill()
-            try:
-                while not stop.is_set() and ws.is_connected():
-                    self.handler.heartbeat()
-                    stop.wait(self.check_every)
-            finally:
-                self._close(ws)
-            if stop.is_set():
-                break
-            if time.monotonic() - since >= self.stable_after:
-                delay = self.backoff_initial
-            log.warning("feed: connection lost; reconnecting in %.1f s", delay)
-            self.handler.set_connected(False, error="connection lost; reconnecting")
-            stop.wait(delay)
-            delay = min(delay * 2, self.backoff_max)
-        self.handler.set_connected(False)
-
 
 def rest_backfill(*, symbols: list[str], intervals: list[str], hours: float) -> Callable[[], None]:
     """A backfill for :class:`LiveFeed`: the closed bars of the last ``hours`` hours that the store lacks

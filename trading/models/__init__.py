@@ -1,15 +1,18 @@
 """Persistence of the desk: accounts, instruments, market data, signals, orders, positions, fills,
-monitor decisions, equity snapshots and backtest runs."""
+monitor decisions, equity snapshots, backtest runs and alert channels."""
 
 from .accounts import Account, DeskSettings
+from .alerts import AlertChannel
 from .backtests import BacktestRun
 from .execution import Fill, Order, Position
 from .market import Candle, FundingRate, Instrument
 from .monitoring import EquitySnapshot, MonitorDecision, Signal
 from .paper import PaperAccountState
+from .safety import KillSwitchEvent
 
 __all__ = [
     "Account",
+    "AlertChannel",
     "BacktestRun",
     "Candle",
     "DeskSettings",
@@ -17,6 +20,7 @@ __all__ = [
     "Fill",
     "FundingRate",
     "Instrument",
+    "KillSwitchEvent",
     "MonitorDecision",
     "Order",
     "PaperAccountState",

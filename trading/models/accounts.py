@@ -69,6 +69,12 @@ class Account(models.Model):
     starting_capital = money_field(default=Decimal("500"))
     max_open_positions = models.PositiveSmallIntegerField(default=2)
     kill_switch_engaged = models.BooleanField(default=False)
+    kill_switch_engaged_at = models.DateTimeField(null=True, blank=True, editable=False)
+    archived = models.BooleanField(
+        default=False,
+        help_text="An archived account trades no more (no cycles, monitor or reconciliation); "
+                  "the safe alternative to deleting one that has a history.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

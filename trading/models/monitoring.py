@@ -26,6 +26,10 @@ class Signal(models.Model):
     layers = models.JSONField(default=dict, blank=True)
     acted = models.BooleanField(default=False)
     note = models.CharField(max_length=200, blank=True, default="")
+    outcome = models.CharField(
+        max_length=8, blank=True, default="",
+        choices=[("acted", "Acted on within its bar"), ("expired", "Expired: its bar was over, nothing placed")],
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

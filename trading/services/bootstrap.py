@@ -73,6 +73,8 @@ SCHEDULES = [
     ("position monitor (30 s)", "trading.tasks.monitor_positions", 30),
     ("reconciliation with the exchange", "trading.tasks.reconcile_accounts", 300),
     ("equity snapshots", "trading.tasks.snapshot_equities", 60),
+    ("alerts: positions near liquidation", "trading.tasks_alerts.check_alerts", 30),
+    ("alerts: yesterday's PnL (sent once a day)", "trading.tasks_alerts.send_daily_pnl", 3600),
 ]
 
 

@@ -1,33 +1,100 @@
-"""Per-account Redis locks: two signal cycles, monitors or reconciliations never run at once for one account."""
+"""Per-account Redis locks that heal: two signal cycles, monitors, reconciliations or kill-switch closes never
+run at once for one account, and a holder that dies frees the account within one short lease.
+
+``qd:lock:account:{id}`` holds a random token with a short lease (``QUANTDESK_ACCOUNT_LOCK_SECONDS``, default
+6 s). While the holder works, a heartbeat thread renews the lease every third of it, but only while the key
+still holds its own token (compare-and-extend in Lua); release is compare-and-delete in Lua, so a holder whose
+lease ran out never deletes a later holder's lock. A process killed with ``kill -9`` stops renewing, and the
+account is free again at most one lease later. If renewal finds the lock taken over, ``Lease.lost`` is set and
+logged (the holder should stop sending).
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import redis
 from django.conf import settings
 
+log = logging.getLogger(__name__)
+KEY = "qd:lock:account:{account_id}"
+# KEYS[1] lock, ARGV[1] token, ARGV[2] lease ms: extend only while we still own it.
+RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
 
 class AccountBusy(RuntimeError):
-    """Another run holds the account's lock; this one should skip (the next beat tick will come)."""
+    """Another run holds the account's lock (tasks retry in a second or two)."""
+
+
+@dataclass
+class Lease:
+    """A held account lock: ``lost`` is set when the heartbeat found it taken over (lease ran out)."""
+
+    key: str
+    token: str
+    seconds: float
+    lost: threading.Event = field(default_factory=threading.Event)
+
+
+def lease_seconds() -> float:
+    return float(getattr(settings, "QUANTDESK_ACCOUNT_LOCK_SECONDS", 6))
 
 
 def _client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
+def acquire(client: redis.Redis, key: str, *, seconds: float, wait: float) -> Lease | None:
+    """Take ``key`` (SET NX PX), polling every 50 ms for up to ``wait`` seconds; None when it stays busy."""
+    token = uuid.uuid4().hex
+    deadline = time.monotonic() + wait
+    while True:
+        if client.set(key, token, nx=True, px=int(seconds * 1000)):
+            return Lease(key=key, token=token, seconds=seconds)
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
+
+
+def _heartbeat(client: redis.Redis, lease: Lease, stop: threading.Event) -> None:
+    interval = lease.seconds / 3
+    while not stop.wait(interval):
+        try:
+            if not client.eval(RENEW, 1, lease.key, lease.token, int(lease.seconds * 1000)):
+                lease.lost.set()
+                log.error("lock %s was lost (lease ran out and another holder took it)", lease.key)
+                return
+        except redis.exceptions.RedisError as exc:  # try again next beat; the lease still has 2/3 left
+            log.warning("renewing lock %s failed: %s", lease.key, exc)
+
+
 @contextmanager
-def account_lock(account_id: int, *, timeout: float | None = None, wait: float = 0.0) -> Iterator[None]:
-    """Hold ``qd:lock:account:{id}``; raises AccountBusy when it cannot be had within ``wait`` seconds.
-    ``timeout`` (default ``QUANTDESK_ACCOUNT_LOCK_SECONDS``) bounds how long a killed holder blocks others."""
-    timeout = timeout or float(getattr(settings, "QUANTDESK_ACCOUNT_LOCK_SECONDS", 120))
-    lock = _client().lock(f"qd:lock:account:{account_id}", timeout=timeout, blocking=wait > 0,
-                          blocking_timeout=wait or None)
-    if not lock.acquire():
-        raise AccountBusy(f"account {account_id} is busy (another cycle, monitor or reconciliation holds it)")
+def account_lock(account_id: int, *, timeout: float | None = None, wait: float = 0.0) -> Iterator[Lease]:
+    """Hold the account's lock for the block; raises AccountBusy when it cannot be had within ``wait`` seconds.
+    ``timeout`` overrides the lease (default ``QUANTDESK_ACCOUNT_LOCK_SECONDS``)."""
+    client = _client()
+    key = KEY.format(account_id=account_id)
+    lease = acquire(client, key, seconds=timeout or lease_seconds(), wait=wait)
+    if lease is None:
+        raise AccountBusy(f"account {account_id} is busy (another cycle, monitor, reconciliation or kill-switch "
+                          "close holds it)")
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(client, lease, stop), daemon=True,
+                            name=f"lock-heartbeat-{account_id}")
+    beat.start()
     try:
-        yield
+        yield lease
     finally:
-        with suppress(redis.exceptions.LockError):  # expired while we ran: nothing to release
-            lock.release()
+        stop.set()
+        beat.join(5)
+        try:
+            client.eval(RELEASE, 1, key, lease.token)
+        except redis.exceptions.RedisError as exc:  # the lease runs out by itself
+            log.warning("releasing lock %s failed: %s", key, exc)

@@ -1,9 +1,14 @@
 """The 30-second monitor: for every open position, the engine's four rebalance rules on the latest drift
 (the strategy's last forecast against the current price), confidence, age and half-life; each decision
-is stored with its inputs, and a reduce or close goes out as one reduce-only market order."""
+is stored with its inputs, and a reduce or close goes out as one reduce-only market order.
+
+No price, no decision: when the exchange has no current price for a position's symbol (or the paper feed's
+price is too old), nothing is decided for it; an ``alert`` event says so (the entry price is never taken as
+the market price)."""
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import datetime, timedelta
 
@@ -11,14 +16,16 @@ from django.utils import timezone
 
 from trading.choices import DecisionAction, PositionStatus
 from trading.engine.rebalance import decide
+from trading.events import publish_alert
 from trading.exchanges.factory import exchange_for
-from trading.exchanges.types import Exchange
+from trading.exchanges.types import Exchange, ExchangeError
 from trading.models import Account, MonitorDecision, Position, Signal
 from trading.services.broadcast import broadcast_decision, broadcast_position
 from trading.services.locks import account_lock
 from trading.services.positions import reduce_position
 from trading.services.recording import sync_account
 
+log = logging.getLogger(__name__)
 TICK = timedelta(seconds=30)
 
 
@@ -38,9 +45,20 @@ def latest_drift(*, position: Position, price: float) -> tuple[float | None, flo
     return (None if drift is None else float(drift)), sig.confidence, sig
 
 
-def check_position(*, position: Position, exchange: Exchange, now: datetime) -> MonitorDecision:
-    price = exchange.last_price(position.symbol)
-    price = float(price) if price is not None else float(position.entry_price)
+def check_position(*, position: Position, exchange: Exchange, now: datetime) -> MonitorDecision | None:
+    try:
+        price = exchange.last_price(position.symbol)
+    except ExchangeError as exc:  # e.g. a stale paper price: refused with its age
+        price, why = None, exc.message
+    else:
+        why = "no current price"
+    if price is None:
+        message = f"position {position.pk} {position.symbol}: {why}; no monitor decision"
+        log.warning(message)
+        publish_alert(account_id=position.account_id, kind="no_price", message=message,
+                      data={"position": position.pk, "symbol": position.symbol})
+        return None
+    price = float(price)
     drift, confidence, _ = latest_drift(position=position, price=price)
     baseline = position.drift_baseline if position.drift_baseline is not None else position.entry_drift
     age = (now - position.opened_at).total_seconds()
@@ -81,9 +99,11 @@ def run_monitor(*, account_id: int, now: datetime | None = None, exchange: Excha
     now = now or timezone.now()
     exchange = exchange or exchange_for(account)
     decisions = []
-    with account_lock(account_id):
+    with account_lock(account_id, wait=2):  # then AccountBusy: the task retries in 1-2 s
         sync_account(account=account, exchange=exchange)
         for position in Position.objects.filter(account=account, status=PositionStatus.OPEN).select_related(
                 "config", "account"):
-            decisions.append(check_position(position=position, exchange=exchange, now=now))
+            decision = check_position(position=position, exchange=exchange, now=now)
+            if decision is not None:
+                decisions.append(decision)
     return decisions

@@ -1,10 +1,18 @@
 """Placing one order exactly once: the Order row (keyed by its deterministic client order id) is written
 before the exchange is asked, so a retried or crashed run finds it and asks the exchange for that id
-instead of sending a second order."""
+instead of sending a second order.
+
+The kill switch is honoured atomically here: a non-reduce-only order is sent only inside a transaction that
+holds the Account row (SELECT ... FOR NO KEY UPDATE: rows referencing the account may still be written) and
+has just re-read ``kill_switch_engaged`` from it. Engaging
+the switch writes that row (``controls.engage_kill_switch``), so it waits for a send in flight and every
+send after its commit sees it: no new exposure after the switch has answered "engaged"."""
 
 from __future__ import annotations
 
 import logging
+
+from django.db import transaction
 
 from trading.choices import OrderStatus
 from trading.exchanges.types import Exchange, ExchangeError, OrderIntent
@@ -46,7 +54,14 @@ def submit_order(*, account: Account, exchange: Exchange, intent: OrderIntent, a
             order.save(update_fields=["exchange_order_id", "status", "status_history"])
             return order
     try:
-        ack = exchange.place_order(intent)
+        ack = _send(account=account, exchange=exchange, intent=intent)
+    except KillSwitchEngaged as exc:
+        order.reject_reason = str(exc)[:300]
+        order.record_status(OrderStatus.REJECTED, note=order.reject_reason)
+        order.save(update_fields=["reject_reason", "status", "status_history"])
+        log.warning("order %s not sent: %s", order.client_order_id, order.reject_reason)
+        broadcast_order(order=order)
+        return order
     except ExchangeError as exc:
         if exc.retryable:
             order.record_status(OrderStatus.PENDING, note=f"transport failure {exc.code}: {exc.message}")
@@ -63,3 +78,23 @@ def submit_order(*, account: Account, exchange: Exchange, intent: OrderIntent, a
     order.save(update_fields=["exchange_order_id", "status", "status_history"])
     broadcast_order(order=order)
     return order
+
+
+class KillSwitchEngaged(RuntimeError):
+    """The account's kill switch is engaged: no order that adds exposure may go out."""
+
+
+def _send(*, account: Account, exchange: Exchange, intent: OrderIntent):
+    """Send ``intent``; a non-reduce-only one only under the Account row lock, after re-reading the switch."""
+    if intent.reduce_only:
+        return exchange.place_order(intent)
+    with transaction.atomic():
+        engaged = (Account.objects.select_for_update(no_key=True).filter(pk=account.pk)
+                   .values_list("kill_switch_engaged", flat=True).first())
+        if engaged:
+            raise KillSwitchEngaged(f"kill switch engaged on account {account.pk}: new orders are refused")
+        try:
+            return exchange.place_order(intent)
+        except ExchangeError as exc:  # leave the block normally: what the exchange did (paper's state) stays
+            failure = exc
+    raise failure

@@ -13,7 +13,7 @@ from trading.choices import OrderAction, OrderStatus, PositionStatus
 from trading.engine import rules
 from trading.engine.margin import liquidation_price
 from trading.engine.sizing import SizingError, size_fixed, size_kelly
-from trading.exchanges.types import Exchange, OrderIntent
+from trading.exchanges.types import Exchange, ExchangeError, OrderIntent
 from trading.models import Account, Order, Position
 from trading.services.broadcast import broadcast_position
 from trading.services.client_ids import client_order_id
@@ -53,7 +53,10 @@ def open_position(*, config, symbol: str, side: int, bar_time: datetime, exchang
     leverage = float(config.leverage)
     if leverage > inst.max_leverage:
         return Outcome(refused=f"leverage {leverage:g} is above {symbol}'s maximum {inst.max_leverage:g}")
-    price = exchange.last_price(symbol)
+    try:
+        price = exchange.last_price(symbol)
+    except ExchangeError as exc:  # a price too old to trade on: refused, with its age
+        return Outcome(refused=exc.message)
     if price is None:
         return Outcome(refused=f"no price for {symbol} yet")
     price = float(price)

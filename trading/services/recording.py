@@ -17,6 +17,7 @@ from django.utils import timezone
 from trading.choices import ExecType, OrderStatus, PositionStatus
 from trading.exchanges.types import Exchange, ExchangeFill, ExchangePosition
 from trading.models import Account, Fill, Order, Position
+from trading.services.alerts import on_fill
 from trading.services.broadcast import broadcast_fill, broadcast_order, broadcast_position
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,8 @@ def _record_fill(account: Account, f: ExchangeFill) -> Fill:
         position.funding_paid += f.funding
         position.save(update_fields=["realised_pnl", "fees_paid", "funding_paid"])
     broadcast_fill(fill=fill)
+    if f.exec_type != ExecType.FUNDING:
+        on_fill(fill=fill)  # the owner's alert channels (sent after commit, once per fill)
     return fill
 
 

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from strategies.models import StrategyConfig
 from trading.choices import PositionStatus
 from trading.models import Account, Candle, Signal
+
+log = logging.getLogger(__name__)
+
+
+class DueCycle(NamedTuple):
+    """A cycle to run: the config, the bar (open time) and when acting on it expires (desk clock, ms)."""
+
+    config_id: int
+    bar_time: datetime
+    expires_ms: int
+
+
+def interval_ms(timeframe: str) -> int:
+    from trading.marketdata.files import interval_ms as files_interval_ms
+
+    return files_interval_ms(timeframe)
 
 
 def newest_closed_bar(*, symbol: str, interval: str) -> datetime | None:
@@ -21,11 +39,15 @@ def newest_closed_bar(*, symbol: str, interval: str) -> datetime | None:
             .order_by("-open_time").values_list("open_time", flat=True).first())
 
 
-def due_signal_cycles() -> list[tuple[int, datetime]]:
-    """(config id, bar open time) for every enabled config whose symbols have a closed bar newer than its
-    last stored signal, by the feed's clock (so a replay drives the desk bar by bar)."""
+def due_signal_cycles() -> list[DueCycle]:
+    """A DueCycle for every enabled config whose symbols have a closed bar newer than its last stored signal,
+    by the feed's clock (so a replay drives the desk bar by bar). The signal may be acted on until one bar
+    after its bar closed, by the desk clock (a replay's simulated time during a replay): a bar the desk reaches
+    later (a feed that stalled, a task that waited) is recorded expired; bars skipped since the last signal are
+    logged and sent to the account's sockets as a ``missed_bars`` alert."""
     due = []
-    for config in StrategyConfig.objects.filter(enabled=True, account__kill_switch_engaged=False):
+    for config in StrategyConfig.objects.filter(enabled=True, account__kill_switch_engaged=False,
+                                                account__archived=False):
         newest = None
         for symbol in config.symbols:
             t = newest_closed_bar(symbol=symbol, interval=config.timeframe)
@@ -35,8 +57,23 @@ def due_signal_cycles() -> list[tuple[int, datetime]]:
             continue
         last = Signal.objects.filter(config=config).order_by("-bar_time").values_list("bar_time", flat=True).first()
         if last is None or newest > last:
-            due.append((config.pk, newest))
+            step = interval_ms(config.timeframe)
+            close_ms = int(newest.timestamp() * 1000) + step
+            due.append(DueCycle(config.pk, newest, close_ms + step))
+            if last is not None and newest - last > timedelta(milliseconds=step):
+                _missed(config, last, newest, step)
     return due
+
+
+def _missed(config, last: datetime, newest: datetime, step: int) -> None:
+    from trading.events import publish_alert
+
+    missed = int((newest - last).total_seconds() * 1000 // step) - 1
+    message = (f"config {config.pk} ({config.name}): {missed} bar(s) between {last:%Y-%m-%d %H:%M} and "
+               f"{newest:%Y-%m-%d %H:%M} got no signal cycle")
+    log.warning(message)
+    publish_alert(account_id=config.account_id, kind="missed_bars", message=message,
+                  data={"config": config.pk, "missed": missed, "last": last, "newest": newest})
 
 
 def accounts_with_open_positions() -> list[int]:

@@ -1,6 +1,10 @@
 """One signal cycle of one StrategyConfig at its timeframe's close: read the window, compute the strategy's
 SignalFrame (the same ``compute`` a backtest runs), store the last bar's Signal with every layer, and act on it
-with the engine's bar-close rule (exit / reverse / enter) through the account's exchange."""
+with the engine's bar-close rule (exit / reverse / enter) through the account's exchange.
+
+A signal has an age: given ``expires_ms`` (desk clock; the dispatcher sets it one bar after the bar closed),
+a cycle that runs later (a task retried, delayed behind a dead worker, or redelivered by the broker) stores
+the signal with outcome ``expired`` and places nothing."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from trading.choices import PositionStatus
 from trading.engine import rules
 from trading.exchanges.factory import exchange_for
 from trading.exchanges.types import Exchange
+from trading.marketdata.clock import desk_now_ms
 from trading.marketdata.reader import read_window
 from trading.models import Position, Signal
 from trading.services.broadcast import broadcast_signal
@@ -99,14 +104,15 @@ def act_on_signal(*, config: StrategyConfig, signal: Signal, exchange: Exchange)
     return "; ".join(notes) or "hold"
 
 
-def run_signal_cycle(*, config_id: int, end: datetime | None = None, exchange: Exchange | None = None) -> CycleReport:
+def run_signal_cycle(*, config_id: int, end: datetime | None = None, exchange: Exchange | None = None,
+                     expires_ms: int | None = None) -> CycleReport:
     config = StrategyConfig.objects.select_related("strategy", "account").get(pk=config_id)
     report = CycleReport(config_id=config_id)
     if not config.enabled or config.account.kill_switch_engaged:
         report.notes.append("config disabled or kill switch engaged")
         return report
     exchange = exchange or exchange_for(config.account)
-    with account_lock(config.account_id):
+    with account_lock(config.account_id, wait=2):  # then AccountBusy: the task retries in 1-2 s
         sync_account(account=config.account, exchange=exchange)
         for symbol in config.symbols:
             candles, frame = compute_frame(config=config, symbol=symbol, end=end)
@@ -114,11 +120,19 @@ def run_signal_cycle(*, config_id: int, end: datetime | None = None, exchange: E
                 report.notes.append(f"{symbol}: no candles")
                 continue
             signal = store_signal(config=config, symbol=symbol, frame=frame, close=float(candles["close"].iloc[-1]))
-            if signal.acted:
-                report.notes.append(f"{symbol}: bar {signal.bar_time:%Y-%m-%d %H:%M} already acted on")
+            if signal.acted or signal.outcome:
+                report.notes.append(f"{symbol}: bar {signal.bar_time:%Y-%m-%d %H:%M} already "
+                                    f"{signal.outcome or 'acted'}")
+                continue
+            late_ms = None if expires_ms is None else desk_now_ms() - int(expires_ms)
+            if late_ms is not None and late_ms > 0:
+                note = f"expired: {late_ms / 1000:.0f} s past its bar; nothing placed"
+                Signal.objects.filter(pk=signal.pk).update(outcome="expired", note=note[:200])
+                log.warning("config %s %s bar %s: %s", config.pk, symbol, signal.bar_time, note)
+                report.notes.append(f"{symbol}: {note}")
                 continue
             note = act_on_signal(config=config, signal=signal, exchange=exchange)
-            Signal.objects.filter(pk=signal.pk).update(acted=True, note=note[:200])
+            Signal.objects.filter(pk=signal.pk).update(acted=True, outcome="acted", note=note[:200])
             report.signals.append(signal.pk)
             report.notes.append(f"{symbol}: {note}")
     return report

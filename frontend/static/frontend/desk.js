@@ -99,7 +99,8 @@
     el.classList.remove("muted");
     el.textContent = `${f.connected ? "connected" : "DISCONNECTED"} (${f.mode || "?"}) symbols ${(f.symbols || []).join(", ")}; ` +
       `lag ${f.lag_ms === null || f.lag_ms === undefined ? "–" : f.lag_ms + " ms"}; candles ${f.candles ?? "–"}; ` +
-      `reconnects ${f.reconnects ?? 0}; errors ${f.errors ?? 0}${f.error ? " — last: " + f.error : ""}`;
+      `reconnects ${f.reconnects ?? 0}; errors ${f.errors ?? 0}; restarted by rundesk ${f.restarts ?? 0}` +
+      `${f.error ? " — last: " + f.error : ""}`;
     QD.setStatus("feed", f.connected ? "connected" : "disconnected");
   }
 
@@ -121,6 +122,8 @@
         if (a) { Object.assign(a, d); renderAccounts(); } break; }
       case "tick": marks[d.symbol] = Number(d.mark || d.last); renderPositions(); renderAccounts(); break;
       case "feed": renderFeed(d); break;
+      case "alert": prepend("alerts", `<tr><td>${new Date().toLocaleString()}</td><td>${QD.esc(d.kind)}</td>` +
+        `<td>${QD.esc(d.message)}</td></tr>`, 20); break;  // no price, missed bars: a human should look
       case "kill_switch": { const a = state.accounts.find((x) => x.id === d.account);
         if (a) { a.kill_switch_engaged = d.engaged; renderAccounts(); } break; }
     }

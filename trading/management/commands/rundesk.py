@@ -1,4 +1,5 @@
-"""manage.py rundesk: start web, worker, beat (and the embedded Redis when REDIS_URL is unset) together."""
+"""manage.py rundesk: start web, the trading and research workers, beat and the feed (and the embedded Redis when
+REDIS_URL is unset) together; a child that dies is restarted with backoff."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--concurrency", type=int, default=2)
+        parser.add_argument("--concurrency", type=int, default=1,
+                            help="processes of the research worker (the trading worker always has its own one)")
         parser.add_argument("--feed", choices=["live", "off"], default=os.environ.get("QUANTDESK_FEED", "live"),
                             help="live: the Bybit public WebSocket feed; off: none (run a replay yourself)")
 
