@@ -28,7 +28,7 @@ from numba import njit
 MONITOR_SECONDS = 30
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def path_price(o: float, h: float, low: float, c: float, t: float) -> float:
     """The path's price at time fraction ``t`` in [0, 1] of the bar."""
     if c >= o:

@@ -69,7 +69,9 @@ class PortfolioSlot:
 
 @dataclass(frozen=True)
 class PortfolioSpec:
-    """The account: starting wallet (also the fixed-allocation base), position cap, monitor cadence."""
+    """The account: starting wallet (also the fixed-allocation base: the slots' ``config.initial_capital`` is
+    not used), position cap across symbols, monitor cadence, funding on/off, and what kelly sizes off
+    (``"wallet"``: the wallet balance, as the desk's open_position does; ``"available"``: minus locked margin)."""
 
     initial_capital: float
     max_open_positions: int
