@@ -321,3 +321,18 @@ def test_kill_switch_and_no_price_reach_the_owners_alert_channels(desk, quotes, 
     kill_switch.engage(account=account, user=None, reason="drill")
     assert sent == ["BTCUSDT: no price, no monitor decision", "kill switch engaged on Paper",
                     "kill switch on Paper: closing finished"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_lock_was_taken_over_sends_nothing(desk, quotes):
+    from trading.services.locks import LockLost
+
+    account, config, paper = desk
+    quotes.set("BTCUSDT", 96_000.0)
+    with account_lock(account.pk, timeout=0.3) as lease:
+        r().set(lease.key, "another-holder")  # our lease ran out (a long pause) and someone else took it
+        assert lease.lost.wait(5)  # the heartbeat noticed
+        with pytest.raises(LockLost):
+            submit_order(account=account, exchange=paper, intent=intent("qd-late-1"), action="open")
+    assert Order.objects.get(client_order_id="qd-late-1").status == "pending" and paper.positions() == []
+    assert r().get(lease.key) == b"another-holder"  # and our release left the new holder's lock alone
