@@ -20,9 +20,9 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
-from statistics import NormalDist
 
 _N = NormalDist()
 
