@@ -119,6 +119,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Research (walk-forward studies) runs on the research queue; merge with the trading/research routes.
+CELERY_TASK_ROUTES = {"research.*": {"queue": "research"}}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -157,6 +159,9 @@ QUANTDESK_SHARED_DATA = os.environ.get("QUANTDESK_SHARED_DATA", str(BASE_DIR.par
 QUANTDESK_SIZING_CONFIG = BASE_DIR / "configs" / "leverage_position_sizing_config.yaml"
 # How long a per-account lock outlives a killed worker (seconds).
 QUANTDESK_ACCOUNT_LOCK_SECONDS = float(os.environ.get("QUANTDESK_ACCOUNT_LOCK_SECONDS", "120"))
+# Optuna trial heartbeats: a trial silent for the grace period (its worker died) is failed and retried.
+QUANTDESK_RESEARCH_HEARTBEAT_SECONDS = int(os.environ.get("QUANTDESK_RESEARCH_HEARTBEAT_SECONDS", "10"))
+QUANTDESK_RESEARCH_GRACE_SECONDS = int(os.environ.get("QUANTDESK_RESEARCH_GRACE_SECONDS", "60"))
 QUANTDESK_SIGNAL_WINDOW = int(os.environ.get("QUANTDESK_SIGNAL_WINDOW", "3000"))  # bars a signal cycle reads
 
 # Bybit endpoints: None = pybit's own (api.bybit.com / testnet by account). Point them at a local fake

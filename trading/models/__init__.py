@@ -1,5 +1,5 @@
 """Persistence of the desk: accounts, instruments, market data, signals, orders, positions, fills,
-monitor decisions, equity snapshots and backtest runs."""
+monitor decisions, equity snapshots, backtest runs and research studies."""
 
 from .accounts import Account, DeskSettings
 from .backtests import BacktestRun
@@ -7,6 +7,7 @@ from .execution import Fill, Order, Position
 from .market import Candle, FundingRate, Instrument
 from .monitoring import EquitySnapshot, MonitorDecision, Signal
 from .paper import PaperAccountState
+from .research import LiveGateOverride, ResearchStudy, StudyStatus
 
 __all__ = [
     "Account",
@@ -17,9 +18,12 @@ __all__ = [
     "Fill",
     "FundingRate",
     "Instrument",
+    "LiveGateOverride",
     "MonitorDecision",
     "Order",
     "PaperAccountState",
     "Position",
+    "ResearchStudy",
     "Signal",
+    "StudyStatus",
 ]
