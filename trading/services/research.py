@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import socket
 import threading
 import warnings
 from contextlib import contextmanager, suppress
@@ -196,6 +198,7 @@ def _ask(study: ResearchStudy):
                     warnings.simplefilter("ignore")
                     trial = ostudy.ask()
                 storage.record_heartbeat(trial._trial_id)
+                trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
                 return fold["number"], ostudy, trial, False
     return None, None, None, all_finished
 
@@ -224,6 +227,7 @@ class _Heartbeat:
 def run_study_step(*, study_id: int) -> str:
     """Run one trial of the study (or watch for a dead worker's trial); queue what comes next.
     Returns what it did: "trial", "watch", "finish", "stopped"."""
+    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
     from trading.research.walkforward import Fold, evaluate_trial
@@ -256,11 +260,15 @@ def run_study_step(*, study_id: int) -> str:
             record = evaluate_trial(problem, candidate, fold, number=trial.number)
             trial.set_user_attr("record", record.to_json())
         ostudy.tell(trial, record.value)
+    except UpdateFinishedTrialError:
+        # Judged stale meanwhile (heartbeats starved past the grace period): its retry runs it again.
+        log.warning("study %s fold %s trial %s was failed as stale while running", study_id, fold_no, trial.number)
     except Exception as exc:
         log.exception("study %s fold %s trial %s failed", study_id, fold_no, trial.number)
         with suppress(Exception):
             trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:500])
-        ostudy.tell(trial, state=TrialState.FAIL)
+        with suppress(UpdateFinishedTrialError):
+            ostudy.tell(trial, state=TrialState.FAIL)
     _progress(study)
     if ResearchStudy.objects.filter(pk=study_id, status__in=ACTIVE).exists():
         study_step_task.delay(study_id)
