@@ -111,3 +111,25 @@ def test_a_planted_edge_is_found_out_of_sample():
         assert s["oos_return"] > 0
         assert s["pbo"] < 0.3, s["pbo"]
         assert all(not row["params"]["invert"] for row in res.folds)  # momentum, not reversal, wins each fold
+
+
+def test_a_searched_leverage_keeps_every_candidate_inside_its_band():
+    from trading.engine.sizing import validate_sizing
+
+    space = SearchSpace.parse({"params": {"lookback": {"low": 1, "high": 8}},
+                               "leverage": {"values": [3, 10, 25, 50, 100]},
+                               "stop_loss_pct": {"low": 0.2, "high": 20.0}},
+                              specs=LagMomentum.PARAMS, defaults={"leverage": 100, "sizing_mode": "fixed",
+                                                                  "allocation": 0.03})
+    import optuna
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(60):
+        c = space.suggest(study.ask())
+        lev = c.config["leverage"]
+        seen.add(lev)
+        validate_sizing(mode="fixed", leverage=lev, allocation=c.config["allocation"], initial_capital=500)
+        # the stop stays inside the liquidation distance 1/lev - MMR 0.005 (90 % of it at most)
+        assert c.config["stop_loss_pct"] <= 0.9 * (1 / lev - 0.005) + 1e-12
+    assert seen == {3, 10, 25, 50, 100}

@@ -156,6 +156,8 @@ class SearchSpace:
         for key in CONFIG_KEYS:
             value = raw.get(key, defaults.get(key))
             cfg[key] = _dim(key, value) if isinstance(value, Mapping) else value
+        if isinstance(cfg.get("leverage"), Dim) and "allocation" not in raw:
+            cfg["allocation"] = None  # a searched leverage takes its allocation from its own band
         if cfg.get("sizing_mode") not in ("fixed", "kelly"):
             raise SpaceError("sizing_mode", f"{cfg.get('sizing_mode')!r} is not 'fixed' or 'kelly'")
         lev = cfg.get("leverage")
