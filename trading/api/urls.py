@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
-from trading.api import views, views_backtest, views_record
+from trading.api import views, views_backtest, views_record, views_research
 from trading.api.throttles import LoginThrottle
 
 
@@ -27,6 +27,7 @@ router.register("equity", views_record.EquitySnapshotViewSet, basename="equity")
 router.register("candles", views_record.CandleViewSet, basename="candle")
 router.register("backtests", views_backtest.BacktestViewSet, basename="backtest")
 router.register("sweeps", views_backtest.SweepViewSet, basename="sweep")
+router.register("research", views_research.StudyViewSet, basename="research")
 
 urlpatterns = [
     path("", include(router.urls)),
