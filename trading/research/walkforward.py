@@ -178,6 +178,9 @@ def finish_walkforward(problem: Problem, folds: Sequence[Fold], trials: Sequence
         best = max(recs, key=lambda r: (r.value, -r.number))
         run = run_window(problem, best.candidate, start=fold.test_start, end=fold.test_end, balance=balance)
         oos_rets = period_returns(run, problem.period_bars)
+        # The same choice from a fresh start: a fold after a wiped-out one still shows what it would have done.
+        fresh = run if run.balance == start_balance else run_window(problem, best.candidate, start=fold.test_start,
+                                                                    end=fold.test_end)
         pbo = None
         if len(recs) >= 2:
             width = min(len(r.returns) for r in recs)
@@ -192,7 +195,8 @@ def finish_walkforward(problem: Problem, folds: Sequence[Fold], trials: Sequence
                      "is_return": best.pnl / start_balance,
                      "oos_score": score(oos_rets), "oos_pnl": run.pnl, "oos_trades": run.trade_count,
                      "oos_return": run.pnl / run.balance if run.balance > 0 else 0.0,
-                     "oos_start_balance": run.balance, "pbo": pbo})
+                     "oos_start_balance": run.balance, "oos_return_fresh": fresh.pnl / fresh.balance,
+                     "oos_trades_fresh": fresh.trade_count, "pbo": pbo})
         runs.append(run)
         balance = run.final_balance
     equity = pd.concat([r.result.equity for r in runs])

@@ -131,17 +131,19 @@ class Command(BaseCommand):
 
     def _print(self, s, verdict, rows):
         w = self.stdout.write
-        w(f"{'fold':>4} {'test window':<35} {'IS score':>9} {'IS ret':>8} {'OOS ret':>8} {'OOS tr':>6} {'PBO':>5}")
+        w(f"{'fold':>4} {'test window':<35} {'IS score':>9} {'IS ret':>8} {'OOS ret':>8} {'OOS tr':>6} {'fresh':>8} {'PBO':>5}")
         for r in rows:
             pbo = "-" if r.get("pbo") is None else f"{r['pbo']:.2f}"
             w(f"{r['number']:>4} {r['test_start_time'][:16] + ' .. ' + r['test_end_time'][:16]:<35} "
-              f"{r['is_score']:>9.3f} {r['is_return']:>8.1%} {r['oos_return']:>8.1%} {r['oos_trades']:>6} {pbo:>5}")
+              f"{r['is_score']:>9.3f} {r['is_return']:>8.1%} {r['oos_return']:>8.1%} {r['oos_trades']:>6} "
+              f"{r.get('oos_return_fresh', r['oos_return']):>8.1%} {pbo:>5}")
         dsr = s.get("dsr") or {}
         mc = s.get("monte_carlo") or {}
         w(f"OOS return {s['oos_return']:.1%} vs buy and hold {s['buy_and_hold_return']:.1%}; trades "
           f"{s['trade_count']}; gross {s['gross_pnl']:.2f} fees {s['fees']:.2f} funding {s['funding']:.2f} USDT")
         w(f"PBO {s['pbo'] if s['pbo'] is None else round(s['pbo'], 3)}; DSR {dsr.get('dsr')} "
           f"(p {dsr.get('p_value')}); ruin probability {mc.get('ruin_probability')}")
+        w("(fresh: the fold's choice run from the starting capital, for folds after a wiped-out one)")
         w(f"VERDICT: {verdict['verdict'].upper()}")
         for reason in verdict["reasons"]:
             w(f"  - {reason}")
