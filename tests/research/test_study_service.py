@@ -80,7 +80,10 @@ def test_bad_studies_are_rejected_naming_the_field(alice, queued, change, field)
     assert not ResearchStudy.objects.exists() and not queued
 
 
-def test_every_slot_is_filled_once_and_the_verdict_is_stored(alice, queued, django_capture_on_commit_callbacks):
+def test_every_slot_is_filled_once_and_the_verdict_is_stored(alice, queued, django_capture_on_commit_callbacks,
+                                                             monkeypatch):
+    events = []
+    monkeypatch.setattr(svc, "publish_user", lambda **kw: events.append(kw))
     with django_capture_on_commit_callbacks(execute=True):
         study = svc.start_walkforward(owner=alice, strategy="chandelier", settings=SETTINGS, space=SPACE, folds=2,
                                       n_trials=5, sampler="random", seed=3, parallel=2)
@@ -94,6 +97,10 @@ def test_every_slot_is_filled_once_and_the_verdict_is_stored(alice, queued, djan
         assert [t.number for t in trials] == [0, 1, 2, 3, 4]
         assert all(t.state == TrialState.COMPLETE and "record" in t.user_attrs for t in trials)
     assert study.trials_done == 10
+    # Progress went to the owner's socket after every trial, then the verdict.
+    assert all(e["user_id"] == alice.pk and e["event_type"] == "research" for e in events)
+    assert [e["data"]["trials_done"] for e in events[:10]] == list(range(1, 11))
+    assert events[-1]["data"]["status"] == "done" and events[-1]["data"]["verdict"] == study.verdict["verdict"]
     v = study.verdict
     assert v["verdict"] in ("red", "amber", "green") and v["reasons"]
     assert set(v) >= {"pbo", "dsr_p_value", "ruin_probability", "cost_share", "trade_count", "buy_and_hold_return"}
