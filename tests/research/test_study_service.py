@@ -149,3 +149,17 @@ def test_cancel_stops_the_steps(alice, queued, django_capture_on_commit_callback
     assert study.status == "cancelled" and study.trials_done == 1
     with pytest.raises(ValidationError, match="status"):
         svc.cancel_study(study=study)
+
+
+def test_a_failed_ask_keeps_the_chain_alive(alice, queued, monkeypatch, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        study = svc.start_walkforward(owner=alice, strategy="chandelier", settings=SETTINGS, space=SPACE, folds=1,
+                                      n_trials=2, sampler="random", parallel=1)
+    queued.clear()
+
+    def busy(_study):
+        raise TimeoutError("the ask lock stayed busy")
+
+    monkeypatch.setattr(svc, "_ask", busy)
+    assert svc.run_study_step(study_id=study.pk) == "retry"
+    assert queued == [("step", study.pk)]  # queued again (with a countdown), not lost

@@ -226,7 +226,7 @@ class _Heartbeat:
 
 def run_study_step(*, study_id: int) -> str:
     """Run one trial of the study (or watch for a dead worker's trial); queue what comes next.
-    Returns what it did: "trial", "watch", "finish", "stopped"."""
+    Returns what it did: "trial", "watch", "finish", "retry", "stopped"."""
     from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
@@ -239,7 +239,12 @@ def run_study_step(*, study_id: int) -> str:
     if study.status == StudyStatus.QUEUED:
         ResearchStudy.objects.filter(pk=study_id, status=StudyStatus.QUEUED).update(
             status=StudyStatus.RUNNING, started_at=timezone.now())
-    fold_no, ostudy, trial, all_finished = _ask(study)
+    try:
+        fold_no, ostudy, trial, all_finished = _ask(study)
+    except Exception:  # a busy lock or database: keep the chain alive rather than lose a worker's share
+        log.exception("study %s: asking for a trial failed; trying again in %s s", study_id, WATCH_SECONDS)
+        study_step_task.apply_async((study_id,), countdown=WATCH_SECONDS)
+        return "retry"
     if trial is None:
         if all_finished:
             claimed = ResearchStudy.objects.filter(pk=study_id, status=StudyStatus.RUNNING).update(
