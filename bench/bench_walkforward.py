@@ -70,6 +70,33 @@ SPACES = {
 }
 
 
+def _wait_ready(n: int, timeout: float = 180.0) -> None:
+    from quantdesk.celery import app
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        replies = app.control.ping(timeout=1.0) or []
+        if len(replies) >= n:
+            return
+    raise SystemExit(f"only {len(replies)} of {n} workers answered within {timeout:.0f} s")
+
+
+def _phases(study) -> None:
+    """Where the time went: first trial start, trials (first start .. last completion), finishing."""
+    import optuna
+
+    from trading.services.research_data import optuna_storage
+
+    trials = [t for f in study.folds for t in optuna.load_study(study_name=study.optuna_name(f["number"]),
+                                                                 storage=optuna_storage()).get_trials()]
+    first = min(t.datetime_start for t in trials if t.datetime_start)
+    last = max(t.datetime_complete for t in trials if t.datetime_complete)
+    busy = sum((t.datetime_complete - t.datetime_start).total_seconds() for t in trials if t.datetime_complete)
+    print(f"  phases: queued -> first trial {(first - study.created_at.replace(tzinfo=None)).total_seconds():.1f} s, "
+          f"trials {(last - first).total_seconds():.1f} s (sum of trial durations {busy:.1f} s), finishing "
+          f"{(study.finished_at.replace(tzinfo=None) - last).total_seconds():.1f} s", flush=True)
+
+
 def _run(n_workers: int, args, start, end) -> tuple[float, int]:
     from django.contrib.auth import get_user_model
 
@@ -79,13 +106,15 @@ def _run(n_workers: int, args, start, end) -> tuple[float, int]:
     owner, _ = get_user_model().objects.get_or_create(username="bench")
     settings = {"symbol": "BTCUSDT", "timeframe": "5m", "start": start, "end": end, "leverage": "10",
                 "sizing_mode": "fixed", "allocation": "0.2", "stop_loss_pct": "1", "funding": True}
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # One thread per worker process (BLAS and numba would otherwise spread one worker over every core).
+    env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               NUMBA_NUM_THREADS="1")
     workers = [subprocess.Popen([sys.executable, "-m", "celery", "-A", "quantdesk", "worker", "-P", "solo", "-Q",
                                  "research", "-n", f"bench{i}@%h", "-l", "error"], cwd=ROOT, env=env,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                for i in range(n_workers)]
     try:
-        # the workers connect while the study is created; the clock starts when it is queued
+        _wait_ready(n_workers)  # worker start-up (imports, broker connection) is not part of the study's time
         t0 = time.perf_counter()
         study = start_walkforward(owner=owner, strategy=args.strategy, settings=settings,
                                   space=SPACES.get(args.strategy, {}), folds=args.folds,
@@ -100,6 +129,7 @@ def _run(n_workers: int, args, start, end) -> tuple[float, int]:
         wall = time.perf_counter() - t0
         if study.status != "done":
             raise SystemExit(f"study {study.pk} ended {study.status}: {study.error}")
+        _phases(study)
         return wall, study.trials_done
     finally:
         for w in workers:

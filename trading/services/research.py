@@ -27,6 +27,7 @@ import redis
 from django.conf import settings as dj_settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from trading.events import publish_user
@@ -169,24 +170,36 @@ def count_slots(trials) -> Slots:
                  running=sum(t.state == TrialState.RUNNING for t in live))
 
 
-def _sampler_for(study: ResearchStudy):
+_OPTUNA_STUDIES: dict[str, Any] = {}
+
+
+def _fold_study(study: ResearchStudy, fold: int):
+    """The fold's Optuna study, loaded once per process (its sampler keeps its own seeded state)."""
+    import optuna
+
     from trading.research.space import make_sampler
 
-    return make_sampler(study.sampler, seed=study.seed, space=study_space(study))
+    name = study.optuna_name(fold)
+    hit = _OPTUNA_STUDIES.get(name)
+    if hit is None:
+        if len(_OPTUNA_STUDIES) > 64:
+            _OPTUNA_STUDIES.clear()
+        hit = _OPTUNA_STUDIES[name] = optuna.load_study(
+            study_name=name, storage=optuna_storage(),
+            sampler=make_sampler(study.sampler, seed=study.seed + fold, space=study_space(study)))
+    return hit
 
 
 def _ask(study: ResearchStudy):
     """(fold number, optuna study, trial) for the first fold with a free or waiting slot; (None, None, None)
     and whether every fold is finished when there is none."""
-    import optuna
     from optuna.storages import fail_stale_trials
 
     storage = optuna_storage()
     all_finished = True
     with _ask_lock(study.pk):
         for fold in study.folds:
-            ostudy = optuna.load_study(study_name=study.optuna_name(fold["number"]), storage=storage,
-                                       sampler=_sampler_for(study))
+            ostudy = _fold_study(study, fold["number"])
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # "experimental" since Optuna 2.9
                 fail_stale_trials(ostudy)
@@ -265,6 +278,7 @@ def run_study_step(*, study_id: int) -> str:
             record = evaluate_trial(problem, candidate, fold, number=trial.number)
             trial.set_user_attr("record", record.to_json())
         ostudy.tell(trial, record.value)
+        _progress(study, record.value)
     except UpdateFinishedTrialError:
         # Judged stale meanwhile (heartbeats starved past the grace period): its retry runs it again.
         log.warning("study %s fold %s trial %s was failed as stale while running", study_id, fold_no, trial.number)
@@ -274,27 +288,20 @@ def run_study_step(*, study_id: int) -> str:
             trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:500])
         with suppress(UpdateFinishedTrialError):
             ostudy.tell(trial, state=TrialState.FAIL)
-    _progress(study)
     if ResearchStudy.objects.filter(pk=study_id, status__in=ACTIVE).exists():
         study_step_task.delay(study_id)
     return "trial"
 
 
-def _progress(study: ResearchStudy) -> None:
-    import optuna
-    from optuna.trial import TrialState
-
-    storage = optuna_storage()
-    done, best = 0, None
-    for fold in study.folds:
-        trials = optuna.load_study(study_name=study.optuna_name(fold["number"]), storage=storage).get_trials(
-            deepcopy=False, states=(TrialState.COMPLETE,))
-        done += len(trials)
-        vals = [t.value for t in trials if t.value is not None and math.isfinite(t.value)]
-        if vals and (best is None or max(vals) > best):
-            best = max(vals)
-    ResearchStudy.objects.filter(pk=study.pk).update(trials_done=done, best_value=best)
-    _publish(study.pk, status=study.status, trials_done=done, best_value=best)
+def _progress(study: ResearchStudy, value: float | None) -> None:
+    """Count the finished trial and keep the best value, with two atomic UPDATEs (no trial reloading)."""
+    ResearchStudy.objects.filter(pk=study.pk).update(trials_done=F("trials_done") + 1)
+    if value is not None and math.isfinite(value):
+        ResearchStudy.objects.filter(pk=study.pk).filter(Q(best_value__isnull=True) | Q(best_value__lt=value)) \
+            .update(best_value=value)
+    done, best, status = ResearchStudy.objects.filter(pk=study.pk).values_list("trials_done", "best_value",
+                                                                              "status").get()
+    _publish(study.pk, status=status, trials_done=done, best_value=best)
 
 
 def _publish(study_id: int, **data) -> None:
