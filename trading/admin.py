@@ -15,9 +15,11 @@ from trading.models import (
     Fill,
     FundingRate,
     Instrument,
+    LiveGateOverride,
     MonitorDecision,
     Order,
     Position,
+    ResearchStudy,
     Signal,
 )
 
@@ -118,3 +120,16 @@ class EquitySnapshotAdmin(ReadOnlyAdmin):
 class BacktestRunAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "owner", "strategy", "status", "progress")
     list_filter = ("status", "strategy")
+
+
+@admin.register(ResearchStudy)
+class ResearchStudyAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "owner", "strategy", "config", "status", "trials_done", "n_trials")
+    list_filter = ("status", "strategy")
+
+
+@admin.register(LiveGateOverride)
+class LiveGateOverrideAdmin(ReadOnlyAdmin):
+    """Who enabled which config for live trading without a walk-forward verdict, and when."""
+
+    list_display = ("created_at", "user", "config", "reason")
