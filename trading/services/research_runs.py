@@ -33,6 +33,23 @@ def _space(strategy: str, space: dict | None, cfg: dict, instrument):
                              mmr=instrument.tiers[0].mmr, max_leverage=instrument.max_leverage)
 
 
+def fill_range(*, settings: dict) -> dict:
+    """``start``/``end`` left empty become the first/last stored bar of the symbol and timeframe."""
+    from django.db.models import Max, Min
+
+    from trading.models import Candle
+
+    if settings.get("start") and settings.get("end"):
+        return settings
+    span = Candle.objects.filter(symbol=settings.get("symbol"), interval=settings.get("timeframe", "5m"),
+                                 kind="trade").aggregate(first=Min("open_time"), last=Max("open_time"))
+    if span["first"] is None:
+        raise ValidationError({"symbol": f"symbol: no {settings.get('symbol')} {settings.get('timeframe', '5m')} "
+                                         "candles stored; import them or use --data-dir"})
+    return {**settings, "start": settings.get("start") or span["first"].isoformat(),
+            "end": settings.get("end") or span["last"].isoformat()}
+
+
 def problem_from_dir(*, strategy: str, data_dir: str, settings: dict):
     """A Problem from the shared CSV layout; ``settings`` as for a backtest (percent TP/SL), not DB-validated
     beyond the engine's own sizing check."""
@@ -89,7 +106,7 @@ def run_local_walkforward(*, strategy: str, settings: dict, space: dict | None =
         from trading.services.backtest_settings import clean_backtest_inputs
         from trading.services.research_data import build_problem
 
-        _p, clean = clean_backtest_inputs(strategy=strategy, params={}, settings=settings)
+        _p, clean = clean_backtest_inputs(strategy=strategy, params={}, settings=fill_range(settings=settings))
         problem = build_problem(strategy=strategy, settings=clean)
     cfg = {k: clean.get(k) for k in ("leverage", "sizing_mode", "allocation", "kelly_fraction", "take_profit_pct",
                                      "stop_loss_pct")}

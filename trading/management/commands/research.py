@@ -109,6 +109,9 @@ class Command(BaseCommand):
             raise CommandError("--celery needs --user (the study's owner)")
         if o["data_dir"]:
             raise CommandError("--celery reads the database; import the candles instead of --data-dir")
+        from trading.services.research_runs import fill_range
+
+        settings = fill_range(settings={k: v for k, v in settings.items() if v is not None})
         study = start_walkforward(owner=owner, strategy=o["strategy"], settings=settings, space=space,
                                   folds=o["folds"], train_ratio=o["train_ratio"], anchored=o["anchored"],
                                   n_trials=o["trials"], sampler=o["sampler"], seed=o["seed"], parallel=o["parallel"],
