@@ -149,6 +149,7 @@ SPECTACULAR_SETTINGS = {
         "PositionSideEnum": "trading.choices.Side",
         "OrderStatusEnum": "trading.choices.OrderStatus",
         "PositionStatusEnum": "trading.choices.PositionStatus",
+        "StudyStatusEnum": "trading.models.research.StudyStatus",
         "RunStatusEnum": "trading.choices.RunStatus",
         "ExitReasonEnum": "trading.choices.ExitReason",
     },
