@@ -288,6 +288,7 @@ def run_study_step(*, study_id: int) -> str:
             trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:500])
         with suppress(UpdateFinishedTrialError):
             ostudy.tell(trial, state=TrialState.FAIL)
+            _progress(study, None)  # a failed trial is done too (the bar reaches 100 %)
     if ResearchStudy.objects.filter(pk=study_id, status__in=ACTIVE).exists():
         study_step_task.delay(study_id)
     return "trial"
