@@ -112,3 +112,27 @@ def test_a_backtest_answer_carries_the_verdict_panel(desk, api):
     assert 0.0 <= v["ruin_probability"] <= 1.0 and v["monte_carlo"]["simulations"] == 1000
     page = api.get(f"/backtests/{run.pk}/")
     assert page.status_code == 200 and b"in-sample only" in page.content
+
+
+def test_a_sweep_answer_carries_its_verdict_deflated_by_the_points(desk, api):
+    from trading.models import BacktestRun
+    from trading.services.sweeps import rank_sweep, start_sweep
+
+    seed_candles(3000)  # about 10 days: enough daily rows for PBO's 8 splits
+    settings = {**SETTINGS, "end": (T0 + timedelta(minutes=5 * 2999)).isoformat()}
+    key = start_sweep(owner=desk["alice"], strategy="chandelier", base_params={}, settings=settings,
+                      grid={"length": [5, 10, 22, 40]}, metric="total_return")
+    api.login(desk["alice"])
+    assert api.get(f"/api/sweeps/{key}/").json()["verdict"] is None  # not run yet
+    for run in BacktestRun.objects.filter(sweep_key=key):
+        run_backtest_job(run_id=run.pk)
+    rank_sweep(sweep_key=key)
+    body = api.get(f"/api/sweeps/{key}/").json()
+    v = body["verdict"]
+    best = body["rows"][0]
+    assert v["best_run"] == best["run"] and v["points"] == 4 and v["trials"] == 4
+    assert v["pbo"] is not None and 0.0 <= v["pbo"] <= 1.0
+    assert v["return"] == pytest.approx(best["total_return"])
+    assert "in-sample only: no walk-forward test yet" in v["reasons"]
+    page = api.get(f"/sweeps/{key}/")
+    assert page.status_code == 200 and b'id="verdict"' in page.content
