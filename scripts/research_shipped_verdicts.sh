@@ -1,6 +1,7 @@
 #!/bin/bash
 # Walk-forward verdicts of the four shipped strategies on the shared BTCUSDT data: A = the seeds' leverage and
-# sizing (strategy params searched), B = leverage/sizing/stop searched too.
+# sizing (strategy params searched), B = leverage/sizing/stop searched too, C = the new shipped defaults (5x, a
+# position of 1x capital: fixed 20 % margin, drift kelly 0.2; stop 1 %).
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/qd-research-verdicts}; mkdir -p "$OUT"
 export QUANTDESK_VENV=${QUANTDESK_VENV:-/work/main/.venv}
@@ -19,4 +20,8 @@ run --strategy drift --trials 16 --leverage 50 --sizing-mode kelly --kelly-fract
 run --strategy drift --trials 16 --leverage 50 --sizing-mode kelly --kelly-fraction 0.5 --stop-loss-pct 0.25 --space "$DR, $LEV, \"kelly_fraction\": {\"low\": 0.05, \"high\": 1.0}}" --json $OUT/drift_B.json > $OUT/drift_B.txt 2>$OUT/drift_B.err
 run --strategy lorentzian --trials 8 --leverage 75 --allocation 0.05 --stop-loss-pct 0.25 --space "$LZ}" --json $OUT/lorentzian_A.json > $OUT/lorentzian_A.txt 2>$OUT/lorentzian_A.err
 run --strategy lorentzian --trials 8 --leverage 75 --allocation 0.05 --stop-loss-pct 0.25 --space "$LZ, $LEV}" --json $OUT/lorentzian_B.json > $OUT/lorentzian_B.txt 2>$OUT/lorentzian_B.err
+run --strategy chandelier --trials 30 --leverage 5 --allocation 0.2 --stop-loss-pct 1 --space "$CH}" --json $OUT/chandelier_C.json > $OUT/chandelier_C.txt 2>$OUT/chandelier_C.err
+run --strategy logistic --trials 16 --leverage 5 --allocation 0.2 --stop-loss-pct 1 --space "$LO}" --json $OUT/logistic_C.json > $OUT/logistic_C.txt 2>$OUT/logistic_C.err
+run --strategy drift --trials 16 --leverage 5 --sizing-mode kelly --kelly-fraction 0.2 --stop-loss-pct 1 --space "$DR}" --json $OUT/drift_C.json > $OUT/drift_C.txt 2>$OUT/drift_C.err
+run --strategy lorentzian --trials 8 --leverage 5 --allocation 0.2 --stop-loss-pct 1 --space "$LZ}" --json $OUT/lorentzian_C.json > $OUT/lorentzian_C.txt 2>$OUT/lorentzian_C.err
 echo ALLDONE > $OUT/done
