@@ -45,6 +45,8 @@ def desk_context(*, user) -> dict[str, Any]:
 
 
 def strategies_context(*, user) -> list[dict[str, Any]]:
+    from trading.services.research_gate import last_verdict
+
     configs = list(selectors.configs_for(user=user))
     last = selectors.latest_signal_by_config(config_ids=[c.pk for c in configs])
     rows = []
@@ -58,7 +60,8 @@ def strategies_context(*, user) -> list[dict[str, Any]]:
             "kelly_fraction": None if c.kelly_fraction is None else float(c.kelly_fraction),
             "take_profit_pct": None if c.take_profit_pct is None else float(c.take_profit_pct),
             "stop_loss_pct": float(c.stop_loss_pct), "enabled": c.enabled,
-            "kill_switch": c.account.kill_switch_engaged,
+            "kill_switch": c.account.kill_switch_engaged, "live": c.account.mode == "live",
+            "last_verdict": last_verdict(config=c),
             "last_signal": None if sig is None else {
                 "bar_time": sig.bar_time.isoformat(), "symbol": sig.symbol, "signal": sig.signal,
                 "drift": sig.drift, "confidence": sig.confidence, "half_life_seconds": sig.half_life_seconds,

@@ -58,15 +58,43 @@ def backtests(request):
 
 @login_required
 def backtest_detail(request, pk: int):
+    from trading.services.research_verdicts import backtest_verdict
+
     run = get_object_or_404(backtests_for(user=request.user), pk=pk)
-    return render(request, "frontend/backtest_detail.html", {"run": run})
+    return render(request, "frontend/backtest_detail.html", {"run": run, "verdict": backtest_verdict(run=run)})
+
+
+@login_required
+def research(request):
+    from strategies.algos import registry
+    from trading.selectors import configs_for, studies_for
+
+    studies = list(studies_for(user=request.user).defer("result").order_by("-created_at")[:50])
+    return render(request, "frontend/research.html", {
+        "studies": studies, "strategies": registry.names(),
+        "symbols": list(Instrument.objects.order_by("symbol").values_list("symbol", flat=True)),
+        "configs": [{"id": c.pk, "name": c.name, "strategy": c.strategy.key} for c in configs_for(user=request.user)]})
+
+
+@login_required
+def research_detail(request, pk: int):
+    from trading.selectors import studies_for
+
+    study = get_object_or_404(studies_for(user=request.user), pk=pk)
+    return render(request, "frontend/research_detail.html", {"study": study, "verdict": study.verdict or None,
+                                                             "result": study.result})
 
 
 @login_required
 def sweep_detail(request, sweep_key: str):
-    if not backtests_for(user=request.user).filter(sweep_key=sweep_key).exists():
+    from trading.services.research_verdicts import sweep_verdict
+
+    runs = list(backtests_for(user=request.user).filter(sweep_key=sweep_key).order_by("id"))
+    if not runs:
         raise Http404
-    return render(request, "frontend/sweep.html", {"sweep_key": sweep_key})
+    metric = runs[0].settings.get("sweep", {}).get("metric", "sharpe")
+    return render(request, "frontend/sweep.html", {"sweep_key": sweep_key,
+                                                   "verdict": sweep_verdict(runs=runs, metric=metric)})
 
 
 _PLOTLY = None

@@ -142,7 +142,8 @@ CELERY_RESULT_BACKEND = REDIS_URL
 # gets everything not routed to trading.
 CELERY_TASK_QUEUES = (Queue("trading"), Queue("research"))
 CELERY_TASK_DEFAULT_QUEUE = "research"
-CELERY_TASK_ROUTES = {"trading.tasks.*": {"queue": "trading"}, "trading.tasks_alerts.*": {"queue": "trading"}}
+CELERY_TASK_ROUTES = {"trading.tasks.*": {"queue": "trading"}, "trading.tasks_alerts.*": {"queue": "trading"},
+                      "research.*": {"queue": "research"}}
 # Late acks: a task is acknowledged when it ends, so a worker killed mid-task (kill -9, OOM) has it
 # redelivered (reject_on_worker_lost); trading tasks are idempotent (deterministic client order ids) and a
 # redelivered signal cycle past its bar records "expired" instead of trading. A task that raised is acked
@@ -195,6 +196,7 @@ SPECTACULAR_SETTINGS = {
         "PositionSideEnum": "trading.choices.Side",
         "OrderStatusEnum": "trading.choices.OrderStatus",
         "PositionStatusEnum": "trading.choices.PositionStatus",
+        "StudyStatusEnum": "trading.models.research.StudyStatus",
         "RunStatusEnum": "trading.choices.RunStatus",
         "ExitReasonEnum": "trading.choices.ExitReason",
     },
@@ -219,6 +221,9 @@ QUANTDESK_SIZING_CONFIG = BASE_DIR / "configs" / "leverage_position_sizing_confi
 QUANTDESK_ACCOUNT_LOCK_SECONDS = float(os.environ.get("QUANTDESK_ACCOUNT_LOCK_SECONDS", "6"))
 # Paper refuses to fill on (and the monitor to decide on) a price older than this, by the desk clock.
 QUANTDESK_MAX_PRICE_AGE_SECONDS = float(os.environ.get("QUANTDESK_MAX_PRICE_AGE_SECONDS", "5"))
+# Optuna trial heartbeats: a trial silent for the grace period (its worker died) is failed and retried.
+QUANTDESK_RESEARCH_HEARTBEAT_SECONDS = int(os.environ.get("QUANTDESK_RESEARCH_HEARTBEAT_SECONDS", "10"))
+QUANTDESK_RESEARCH_GRACE_SECONDS = int(os.environ.get("QUANTDESK_RESEARCH_GRACE_SECONDS", "60"))
 QUANTDESK_SIGNAL_WINDOW = int(os.environ.get("QUANTDESK_SIGNAL_WINDOW", "3000"))  # bars a signal cycle reads
 
 # Bybit endpoints: None = pybit's own (api.bybit.com / testnet by account). Point them at a local fake

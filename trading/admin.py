@@ -17,9 +17,11 @@ from trading.models import (
     FundingRate,
     Instrument,
     KillSwitchEvent,
+    LiveGateOverride,
     MonitorDecision,
     Order,
     Position,
+    ResearchStudy,
     Signal,
 )
 from trading.services import accounts as account_services
@@ -159,3 +161,14 @@ class KillSwitchEventAdmin(ReadOnlyAdmin):
 
     list_display = ("created_at", "account", "action", "user", "reason", "status", "attempts", "finished_at")
     list_filter = ("action", "status")
+@admin.register(ResearchStudy)
+class ResearchStudyAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "owner", "strategy", "config", "status", "trials_done", "n_trials")
+    list_filter = ("status", "strategy")
+
+
+@admin.register(LiveGateOverride)
+class LiveGateOverrideAdmin(ReadOnlyAdmin):
+    """Who enabled which config for live trading without a walk-forward verdict, and when."""
+
+    list_display = ("created_at", "user", "config", "reason")

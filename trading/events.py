@@ -16,6 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 EVENT_TYPES = frozenset({
     "tick", "candle", "signal", "order", "fill", "position", "decision", "equity", "feed", "backtest", "sweep", "kill_switch",
     "alert",
+    "research",
 })
 
 

@@ -85,6 +85,16 @@ def backtests_for(*, user) -> QuerySet[BacktestRun]:
     return qs if user.is_staff else qs.filter(owner=user)
 
 
+def studies_for(*, user) -> QuerySet:
+    """Walk-forward studies: owners see theirs, staff see all."""
+    from trading.models import ResearchStudy
+
+    if user is None or not user.is_authenticated:
+        return ResearchStudy.objects.none()
+    qs = ResearchStudy.objects.all()
+    return qs if user.is_staff else qs.filter(owner=user)
+
+
 def candles(*, symbol: str, interval: str, start: datetime | None = None, end: datetime | None = None,
             kind: str = "trade") -> QuerySet[Candle]:
     """Closed bars of one symbol and interval in [start, end], oldest first (the unique index serves it)."""

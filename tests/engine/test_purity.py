@@ -1,4 +1,4 @@
-"""House rules for trading/engine: no Django/Celery/Channels/pybit imports (checked in the source and in a
+"""House rules for trading/engine and trading/research: no Django/Celery/Channels/pybit imports (checked in the source and in a
 fresh interpreter), a docstring at the top of every module, and no module over 450 lines."""
 
 import ast
@@ -8,7 +8,8 @@ from pathlib import Path
 
 ENGINE = Path(__file__).resolve().parents[2] / "trading" / "engine"
 FORBIDDEN = ("django", "celery", "channels", "pybit", "rest_framework")
-MODULES = sorted(ENGINE.glob("*.py"))
+RESEARCH = ENGINE.parent / "research"
+MODULES = sorted(ENGINE.glob("*.py")) + sorted(RESEARCH.glob("*.py"))
 
 
 def test_source_imports_nothing_forbidden():
@@ -26,7 +27,7 @@ def test_source_imports_nothing_forbidden():
 
 
 def test_importing_the_engine_loads_nothing_forbidden():
-    mods = ", ".join(f"trading.engine.{p.stem}" for p in MODULES if p.stem != "__init__")
+    mods = ", ".join(f"trading.{p.parent.name}.{p.stem}" for p in MODULES if p.stem != "__init__")
     code = (f"import sys, {mods}\n"
             f"bad = [m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r}]\n"
             "print(bad); sys.exit(1 if bad else 0)")

@@ -101,9 +101,16 @@ class StrategyConfigSerializer(ModelCleanMixin, serializers.ModelSerializer):
         fields = [
             "id", "name", "strategy", "account", "symbols", "timeframe", "leverage", "sizing_mode",
             "allocation", "kelly_fraction", "take_profit_pct", "stop_loss_pct", "params", "enabled",
-            "created_at", "updated_at",
+            "created_at", "updated_at", "last_verdict",
         ]
         read_only_fields = ["created_at", "updated_at"]
+
+    last_verdict = serializers.SerializerMethodField(help_text="the latest walk-forward verdict on record, or null")
+
+    def get_last_verdict(self, obj) -> dict | None:
+        from trading.services.research_gate import last_verdict
+
+        return last_verdict(config=obj) if obj.pk else None
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -116,4 +123,11 @@ class StrategyConfigSerializer(ModelCleanMixin, serializers.ModelSerializer):
     def validate(self, attrs):
         attrs = super().validate(attrs)
         attrs["params"] = self._cleaned_instance.params  # defaults filled in by the algorithm's schema
+        was_enabled = bool(self.instance and self.instance.enabled)
+        if attrs.get("enabled") and not was_enabled:
+            from trading.services.research_gate import live_gate_error
+
+            error = live_gate_error(config=self._cleaned_instance)
+            if error:  # the override goes through POST configs/{id}/enable/, where it is recorded
+                raise serializers.ValidationError({"enabled": error})
         return attrs

@@ -58,9 +58,16 @@ class BacktestListSerializer(serializers.ModelSerializer):
 
 
 class BacktestDetailSerializer(serializers.ModelSerializer):
+    verdict = serializers.SerializerMethodField(help_text="red/amber/green with reasons (null until done)")
+
     class Meta:
         model = BacktestRun
-        fields = [*BacktestListSerializer.Meta.fields, "trades", "equity_curve"]
+        fields = [*BacktestListSerializer.Meta.fields, "trades", "equity_curve", "verdict"]
+
+    def get_verdict(self, obj) -> dict | None:
+        from trading.services.research_verdicts import backtest_verdict
+
+        return backtest_verdict(run=obj)
 
 
 class BacktestAcceptedSerializer(serializers.Serializer):
@@ -98,6 +105,8 @@ class SweepSerializer(serializers.Serializer):
     finished = serializers.IntegerField()
     status = serializers.CharField()
     rows = SweepRowSerializer(many=True)
+    verdict = serializers.DictField(required=False, allow_null=True, help_text="on the detail only: the best "
+                                    "point, deflated by the points tried, with PBO over them")
 
 
 class KillSwitchSerializer(serializers.Serializer):

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import DefaultRouter
 
-from trading.api import views, views_alerts, views_auth, views_backtest, views_record
+from trading.api import views, views_alerts, views_auth, views_backtest, views_record, views_research
 
 router = DefaultRouter()
 router.register("accounts", views.AccountViewSet, basename="account")
@@ -23,6 +23,7 @@ router.register("candles", views_record.CandleViewSet, basename="candle")
 router.register("backtests", views_backtest.BacktestViewSet, basename="backtest")
 router.register("sweeps", views_backtest.SweepViewSet, basename="sweep")
 router.register("alert-channels", views_alerts.AlertChannelViewSet, basename="alert-channel")
+router.register("research", views_research.StudyViewSet, basename="research")
 
 urlpatterns = [
     path("", include(router.urls)),

@@ -18,6 +18,7 @@ from trading.api.serializers_backtest import (
     KillSwitchResultSerializer,
     KillSwitchSerializer,
 )
+from trading.api.serializers_research import EnableSerializer
 from trading.api.throttles import DeskScopedThrottle
 from trading.models import Account
 from trading.selectors import accounts_for, configs_for
@@ -104,13 +105,20 @@ class StrategyConfigViewSet(viewsets.ModelViewSet):
 
     def _set_enabled(self, enabled: bool):
         config = self.get_object()
+        override = self.request.data.get("override_research", False) if enabled else False
+        if not isinstance(override, bool):
+            raise serializers.ValidationError(
+                {"override_research": f"override_research: {override!r} is not true or false"})
+        reason = str(self.request.data.get("reason", "")) if enabled else ""
         try:
-            config = controls.set_config_enabled(config=config, enabled=enabled)
+            config = controls.set_config_enabled(config=config, enabled=enabled, user=self.request.user,
+                                                  override_research=override, override_reason=reason)
         except DjangoValidationError as exc:
             raise drf_error(exc) from exc
         return Response(self.get_serializer(config).data, status=status.HTTP_200_OK)
 
-    @extend_schema(request=None, responses={200: StrategyConfigSerializer}, summary="Enable the config")
+    @extend_schema(request=EnableSerializer, responses={200: StrategyConfigSerializer}, summary="Enable the config "
+                   "(live accounts: needs a walk-forward verdict on record, or override_research=true, recorded)")
     @action(detail=True, methods=["post"])
     def enable(self, request, pk=None):
         return self._set_enabled(True)

@@ -104,9 +104,13 @@ class SweepViewSet(viewsets.ViewSet):
             raise Http404
         return sweep_table(runs=runs)
 
-    @extend_schema(responses={200: SweepSerializer}, summary="A sweep's ranked table")
+    @extend_schema(responses={200: SweepSerializer}, summary="A sweep's ranked table and its verdict")
     def retrieve(self, request, sweep_key=None):
-        return Response(self._table(sweep_key))
+        from trading.services.research_verdicts import sweep_verdict
+
+        table = self._table(sweep_key)
+        runs = list(backtests_for(user=self.request.user).filter(sweep_key=sweep_key).order_by("id"))
+        return Response({**table, "verdict": sweep_verdict(runs=runs, metric=table.get("metric") or "sharpe")})
 
     @extend_schema(request=SweepCreateSerializer, responses={202: SweepAcceptedSerializer},
                    summary="Start a sweep: one backtest task per grid point, ranked by a metric")

@@ -1,5 +1,5 @@
 """Persistence of the desk: accounts, instruments, market data, signals, orders, positions, fills,
-monitor decisions, equity snapshots, backtest runs and alert channels."""
+monitor decisions, equity snapshots, backtest runs, research studies, alert channels and the kill switch's audit log."""
 
 from .accounts import Account, DeskSettings
 from .alerts import AlertChannel
@@ -8,6 +8,7 @@ from .execution import Fill, Order, Position
 from .market import Candle, FundingRate, Instrument
 from .monitoring import EquitySnapshot, MonitorDecision, Signal
 from .paper import PaperAccountState
+from .research import LiveGateOverride, ResearchStudy, StudyStatus
 from .safety import KillSwitchEvent
 
 __all__ = [
@@ -21,9 +22,12 @@ __all__ = [
     "FundingRate",
     "Instrument",
     "KillSwitchEvent",
+    "LiveGateOverride",
     "MonitorDecision",
     "Order",
     "PaperAccountState",
     "Position",
+    "ResearchStudy",
     "Signal",
+    "StudyStatus",
 ]

@@ -139,7 +139,7 @@ def ensure_default_configs(*, account: Account, symbol: str = "BTCUSDT") -> int:
             sizing_mode=strategy.default_sizing_mode,
             allocation=strategy.default_allocation,
             kelly_fraction=strategy.default_kelly_fraction,
-            stop_loss_pct=Decimal("0.25"),  # inside liquidation up to 125x at MMR 0.5 %
+            stop_loss_pct=Decimal("1"),  # 1 % of price: the walk-forward runs behind the 5x defaults used it
             params={},
             enabled=False,
         )

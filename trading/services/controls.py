@@ -42,14 +42,19 @@ def release_kill_switch(*, account: Account, user) -> KillSwitchResult:
     return result
 
 
-def set_config_enabled(*, config: StrategyConfig, enabled: bool) -> StrategyConfig:
-    """Enable or disable one config; enabling is refused while its account's kill switch is engaged."""
+def set_config_enabled(*, config: StrategyConfig, enabled: bool, user=None, override_research: bool = False,
+                       override_reason: str = "") -> StrategyConfig:
+    """Enable or disable one config; enabling is refused while its account's kill switch is engaged, and on a
+    live account without a walk-forward verdict on record unless ``override_research`` (recorded with ``user``)."""
     if enabled:
         account = Account.objects.get(pk=config.account_id)
         if account.kill_switch_engaged:
             raise ValidationError({"enabled": f"enabled: account {account.name!r} has its kill switch engaged; "
                                               "release it first"})
         config.full_clean()  # a config edited since it was saved must still pass every rule
+        from trading.services.research_gate import check_live_gate
+
+        check_live_gate(config=config, user=user, override=override_research, reason=override_reason)
     config.enabled = enabled
     config.save(update_fields=["enabled", "updated_at"])
     return config
