@@ -137,6 +137,12 @@ def validate_strategy_config(cfg) -> None:
     _positive(errors, "stop_loss_pct", cfg.stop_loss_pct)
     if "stop_loss_pct" not in errors and "leverage" not in errors:
         errors.update(_stop_errors(cfg, instruments))
+    if cfg.strategy_id is not None and cfg.enabled:
+        from strategies.services import stored_refusal
+
+        refusal = stored_refusal(strategy=cfg.strategy)
+        if refusal:
+            errors["enabled"] = refusal
     if cfg.strategy_id is not None:
         try:
             cfg.params = validate_params(cfg.strategy.key, cfg.params if cfg.params is not None else {})

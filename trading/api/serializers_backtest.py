@@ -54,13 +54,13 @@ class BacktestListSerializer(serializers.ModelSerializer):
     class Meta:
         model = BacktestRun
         fields = ["id", "name", "strategy", "params", "settings", "status", "progress", "metrics", "error",
-                  "sweep_key", "created_at", "started_at", "finished_at"]
+                  "bias", "sweep_key", "created_at", "started_at", "finished_at"]
 
 
 class BacktestDetailSerializer(serializers.ModelSerializer):
     class Meta:
         model = BacktestRun
-        fields = [*BacktestListSerializer.Meta.fields, "trades", "equity_curve"]
+        fields = [*BacktestListSerializer.Meta.fields, "trades", "equity_curve", "indicators"]
 
 
 class BacktestAcceptedSerializer(serializers.Serializer):

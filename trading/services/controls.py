@@ -104,13 +104,17 @@ def release_kill_switch(*, account: Account, user) -> KillSwitchResult:
 
 
 def set_config_enabled(*, config: StrategyConfig, enabled: bool) -> StrategyConfig:
-    """Enable or disable one config; enabling is refused while its account's kill switch is engaged."""
+    """Enable or disable one config; enabling is refused while its account's kill switch is engaged, and when
+    the strategy's current version fails the lookahead or window-independence check (strategies/services)."""
     if enabled:
         account = Account.objects.get(pk=config.account_id)
         if account.kill_switch_engaged:
             raise ValidationError({"enabled": f"enabled: account {account.name!r} has its kill switch engaged; "
                                               "release it first"})
         config.full_clean()  # a config edited since it was saved must still pass every rule
+        from strategies.services import assert_may_enable
+
+        assert_may_enable(config=config)  # bias checks of the strategy's current version (run now if missing)
     config.enabled = enabled
     config.save(update_fields=["enabled", "updated_at"])
     return config
