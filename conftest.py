@@ -28,6 +28,11 @@ def pytest_configure(config):
 
     # Async tests reach the DB from worker threads; persistent connections there would outlive the test DB.
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # The developer's own user_strategies/ folder stays out of the suite; tests that need one make their own.
+    settings.QUANTDESK_USER_STRATEGIES_DIR = None
+    from strategies.algos import registry
+
+    registry.configure(user_dir=None)
     if uses_embedded_redis():
         from quantdesk import embedded_redis
 

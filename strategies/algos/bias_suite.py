@@ -8,7 +8,6 @@ determinism and speed. Returns plain JSON the Django side stores per source vers
 
 from __future__ import annotations
 
-import math
 import time
 import traceback
 from pathlib import Path
@@ -24,6 +23,7 @@ BLOCKING = ("lookahead", "window_independence")
 CHECKS = ("lookahead", "window_independence", "determinism", "speed")
 MAX_FAILURES_STORED = 20
 FIVE_MIN = pd.Timedelta("5min")
+WINDOW_EXTRA = 20  # each live window checks its last 20 rows after the warm-up
 
 
 def synthetic_candles(n: int, *, seed: int, start: str = "2025-01-01", freq: pd.Timedelta = FIVE_MIN,
@@ -76,25 +76,12 @@ def check_data(strategy: Strategy, *, bars: int, symbol: str = "BTCUSDT", shared
     return candles, context, f"{source}, {len(candles):,} bars from {candles.index[0]:%Y-%m-%d}"
 
 
-def _value(v: Any) -> Any:
-    if isinstance(v, pd.Timestamp):
-        return v.isoformat()
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None if math.isnan(v) else str(v)
-    return v if isinstance(v, (int, float, str, bool, type(None))) else str(v)
-
-
 def result_json(result: Any) -> dict:
-    """A bias.py result dataclass (passed, failures [(bar time, column, full, window)], detail) as JSON."""
-    failures = list(getattr(result, "failures", []) or [])
-    out = {"passed": bool(result.passed), "detail": str(getattr(result, "detail", "") or ""),
-           "failure_count": len(failures),
-           "failures": [[_value(x) for x in f] for f in failures[:MAX_FAILURES_STORED]]}
-    for attr in ("bars_per_second", "bars", "seconds"):
-        if hasattr(result, attr):
-            out[attr] = _value(getattr(result, attr))
+    """A bias.py CheckResult as JSON: passed, detail, stats, failure_count and the earliest failures
+    ({bar_time, column, full_value, window_value})."""
+    out = result.to_json()
+    out["failure_count"] = int(out["stats"].get("rows_failed", len(out["failures"])))
+    out["failures"] = out["failures"][:MAX_FAILURES_STORED]
     return out
 
 
@@ -121,19 +108,22 @@ def run_suite(strategy: Strategy, *, bars: int, speed_bars: int, positions: int,
     from . import bias
 
     started = time.perf_counter()
+    window = strategy.warmup_bars() + WINDOW_EXTRA
+    bars = max(bars, 3 * window)
     candles, context, description = check_data(strategy, bars=bars, shared_dir=shared_dir)
     cuts = sorted({int(bars * f) for f in (0.25, 0.5, 0.75)} | {bars - 1})
     checks = {
         "lookahead": _guard("lookahead", lambda: bias.lookahead_check(strategy, candles, context, cut_points=cuts)),
         "window_independence": _guard("window_independence", lambda: bias.window_independence_check(
-            strategy, candles, context, positions=positions)),
+            strategy, candles, context, positions=positions, window=window)),
         "determinism": _guard("determinism", lambda: bias.determinism_check(strategy, candles, context)),
     }
     speed_candles, speed_context, speed_description = check_data(strategy, bars=speed_bars, shared_dir=shared_dir)
     checks["speed"] = _guard("speed", lambda: bias.speed_check(strategy, speed_candles, speed_context))
     checks["speed"]["data"] = speed_description
+    checks["speed"]["bars_per_second"] = checks["speed"].get("stats", {}).get("bars_per_second")
     try:
-        checks["plots"] = plots_check(strategy, strategy.compute(candles.iloc[-2000:], context))
+        checks["plots"] = plots_check(strategy, strategy.compute(candles, context))
     except Exception as exc:
         checks["plots"] = {"passed": False, "detail": f"compute raised {type(exc).__name__}: {exc}",
                            "failure_count": 0, "failures": []}
@@ -147,5 +137,5 @@ def first_failure_text(check: dict) -> str:
     """"bar 2025-01-03T10:05:00+00:00, column signal (full 1, window 0)" for a check's first failure."""
     if not check.get("failures"):
         return check.get("detail") or "failed"
-    bar, column, full, window = (list(check["failures"][0]) + [None] * 4)[:4]
-    return f"bar {bar}, column {column} (full {full}, window {window})"
+    f = check["failures"][0]
+    return f"bar {f['bar_time']}, column {f['column']} (full {f['full_value']}, other run {f['window_value']})"

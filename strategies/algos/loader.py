@@ -153,7 +153,8 @@ def load_folder(folder: Path | str, *, reserved: set[str] | frozenset[str] = fro
         found = strategies_of(module)
         if not found:
             result.errors.append(LoadError(str(path), "defines no Strategy subclass (class X(Strategy) with a "
-                                                      "name, label, default_sizing, PARAMS and _compute)"))
+                                                      "name, label, default_sizing, PARAMS and _compute); name "
+                                                      "helper modules _helper.py"))
             continue
         accepted: dict[str, type[Strategy]] = {}
         try:
