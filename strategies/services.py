@@ -181,3 +181,12 @@ def bias_mark(*, key: str) -> dict:
     check = BiasCheck.objects.filter(strategy__key=key, source_sha256=sha, status="done").first()
     failures = [] if check is None else list(check.blocking_failures)
     return {"version": sha[:10], "checked": check is not None, "biased": bool(failures), "failures": failures}
+
+
+def rescan() -> dict:
+    """The staff rescan (button, API): register the folder now, queue checks of unchecked versions on the
+    research queue; returns the report as JSON."""
+    report = scan_strategies()
+    queue_bias_checks(keys=report.unchecked)
+    return {"created": report.created, "updated": report.updated, "unavailable": report.unavailable,
+            "errors": report.errors, "checks_queued": report.unchecked}

@@ -25,6 +25,7 @@ import pandas as pd
 
 from strategies.algos.base import (
     DefaultSizing,
+    ParamError,
     ParamSpec,
     PlotSpec,
     Strategy,
@@ -79,12 +80,13 @@ class ExampleStrategy(Strategy):
                   help="EMA spread (in ATRs) that counts as full conviction (confidence 1)"),
     )
 
-    def __init__(self, **params):
-        super().__init__(**params)
-        if self.params["slow"] <= self.params["fast"]:
-            from strategies.algos.base import ParamError
-
-            raise ParamError("slow", f"{self.params['slow']} must be above fast ({self.params['fast']})")
+    @classmethod
+    def validate_params(cls, params):
+        """The schema's checks, then the rule that ties two parameters (forms and the API show this message)."""
+        out = super().validate_params(params)
+        if out["slow"] <= out["fast"]:
+            raise ParamError("slow", f"{out['slow']} must be above fast ({out['fast']})")
+        return out
 
     def warmup_bars(self) -> int:
         # the slow EMA's window, or the ATR's (plus the previous close), plus one bar for the cross test

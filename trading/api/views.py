@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status, viewsets
+from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -63,8 +63,17 @@ class StrategyViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = StrategySerializer
     queryset = Strategy.objects.order_by("key")
     pagination_class = CappedPagination
-    filterset_fields = ["key"]
+    filterset_fields = ["key", "origin", "available"]
     ordering_fields = ["key", "label"]
+
+    @extend_schema(request=None, responses={200: dict}, summary="Rescan the user strategies folder (staff only)")
+    @action(detail=False, methods=["post"], permission_classes=[permissions.IsAdminUser])
+    def rescan(self, request):
+        """Import the folder on the desk's disk again (no code is ever sent here), register what it holds and
+        queue the bias checks of new versions on the research queue."""
+        from strategies.services import rescan
+
+        return Response(rescan(), status=status.HTTP_200_OK)
 
 
 class StrategyConfigViewSet(viewsets.ModelViewSet):
