@@ -12,6 +12,7 @@ from numba import njit
 
 from . import pine
 from .base import DefaultSizing, ParamSpec, Strategy, StrategyContext, make_signal_frame
+from .plots import PlotSpec
 
 
 def raw_stops(high, low, close, length: int = 22, mult: float = 3.0, use_close: bool = True):
@@ -79,6 +80,13 @@ class ChandelierStrategy(Strategy):
         ParamSpec("mult", "float", 3.0, 0.1, 50.0, help="ATR multiplier"),
         ParamSpec("use_close", "bool", True, help="Extremes of close (true) or of high/low (false)"),
     )
+
+    @classmethod
+    def plots(cls):
+        return (PlotSpec("long stop", "long_stop", "overlay", "#2ecc71"),
+                PlotSpec("short stop", "short_stop", "overlay", "#e74c3c"),
+                PlotSpec("buy", "buy", "marker", "#2ecc71", symbol="triangle-up"),
+                PlotSpec("sell", "sell", "marker", "#e74c3c", symbol="triangle-down"))
 
     def _compute(self, candles: pd.DataFrame, context: StrategyContext) -> pd.DataFrame:
         p = self.params

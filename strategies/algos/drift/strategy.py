@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..base import DefaultSizing, ParamSpec, Strategy, StrategyContext, bar_seconds, make_signal_frame
+from ..plots import PlotSpec
 from . import filters, layers
 from .kalman import kalman_smoother
 
@@ -47,6 +48,13 @@ class DriftStrategy(Strategy):
         ParamSpec("htf", "choice", "1h", choices=("15m", "30m", "1h", "4h"), help="Higher timeframe"),
         ParamSpec("use_cross_asset", "bool", True, help="The partner asset's drift must agree (neutral if absent)"),
     )
+
+    @classmethod
+    def plots(cls):
+        return (PlotSpec("forecast", "forecast", "overlay", "#c792ea", dash=True),
+                PlotSpec("level (Kalman)", "level", "overlay", "#f0c674"),
+                PlotSpec("drift", "drift", "pane", "#6fb3ff"),
+                PlotSpec("confidence", "confidence", "pane", "#2ecc71"))
 
     def _compute(self, candles: pd.DataFrame, context: StrategyContext) -> pd.DataFrame:
         p = self.params

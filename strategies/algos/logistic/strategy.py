@@ -13,6 +13,7 @@ import pandas as pd
 
 from .. import pine
 from ..base import DefaultSizing, ParamSpec, Strategy, StrategyContext, make_signal_frame
+from ..plots import PlotSpec
 from .features import feature_matrix
 from .walkforward import walk_forward_proba
 
@@ -35,6 +36,10 @@ class LogisticStrategy(Strategy):
                   help="Learn a bias; off keeps the window's base rate (trend) from tilting every prediction"),
         ParamSpec("use_scaled_loss", "bool", True, help="Add the TradingView scaled_loss distance as a feature"),
     )
+
+    @classmethod
+    def plots(cls):
+        return (PlotSpec("probability up", "probability", "pane", "#6fb3ff"),)
 
     def _compute(self, candles: pd.DataFrame, context: StrategyContext) -> pd.DataFrame:
         p = self.params

@@ -11,6 +11,7 @@ import pandas as pd
 
 from .. import pine
 from ..base import DefaultSizing, ParamError, ParamSpec, Strategy, StrategyContext, make_signal_frame
+from ..plots import PlotSpec
 from . import features, filters, kernels, neighbors, trades
 
 SOURCES = ("close", "open", "high", "low", "hl2", "hlc3", "ohlc4")
@@ -108,6 +109,14 @@ class LorentzianStrategy(Strategy):
         p = self.params
         return neighbors.predict(feats, neighbors.training_labels(src), p["neighbors_count"],
                                  p["max_bars_back"], p["neighbors"])
+
+    @classmethod
+    def plots(cls):
+        return (PlotSpec("kernel estimate", "kernel_estimate", "overlay", "#f0c674"),
+                PlotSpec("kernel smooth", "kernel_smooth", "overlay", "#c792ea", dash=True),
+                PlotSpec("prediction", "prediction", "pane", "#6fb3ff"),
+                PlotSpec("exit long", "exit_long", "marker", "#e74c3c", symbol="x"),
+                PlotSpec("exit short", "exit_short", "marker", "#2ecc71", symbol="x"))
 
     def _compute(self, candles: pd.DataFrame, context: StrategyContext) -> pd.DataFrame:
         p = self.params
