@@ -39,7 +39,15 @@ def chart(request):
 
 @login_required
 def strategies(request):
-    return render(request, "frontend/strategies.html", {"configs": context.strategies_context(user=request.user)})
+    from strategies import selectors as strategy_selectors
+    from trading.selectors import accounts_for
+
+    return render(request, "frontend/strategies.html", {
+        "configs": context.strategies_context(user=request.user),
+        "strategies": strategy_selectors.strategies_overview(), "load_errors": strategy_selectors.load_errors(),
+        "accounts": [{"id": a.pk, "name": a.name} for a in accounts_for(user=request.user).order_by("name")],
+        "symbols": list(Instrument.objects.order_by("symbol").values_list("symbol", flat=True)),
+        "intervals": list(TIMEFRAMES), "is_staff": request.user.is_staff})
 
 
 @login_required

@@ -28,10 +28,15 @@ def bias_summary(*, strategy: Strategy) -> dict[str, Any] | None:
 
 def strategies_overview() -> list[dict[str, Any]]:
     """Every strategy row (available first) with its schema, origin, version and bias summary."""
+    from strategies.algos import registry
+
+    loaded = registry.all()
     rows = []
     for s in Strategy.objects.order_by("-available", "origin", "key"):
-        rows.append({"id": s.pk, "key": s.key, "label": s.label, "origin": s.origin, "available": s.available,
-                     "source_path": s.source_path, "version": s.source_sha256[:10], "schema": s.schema,
+        schema = loaded[s.key].schema_json() if s.key in loaded else (s.schema or {"params": [], "plots": []})
+        rows.append({"id": s.pk, "key": s.key, "label": s.label, "origin": s.origin,
+                     "available": s.available and s.key in loaded, "source_path": s.source_path,
+                     "version": s.source_sha256[:10], "schema": schema,
                      "bias": bias_summary(strategy=s)})
     return rows
 

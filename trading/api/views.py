@@ -100,6 +100,28 @@ class StrategyConfigViewSet(viewsets.ModelViewSet):
     def enable(self, request, pk=None):
         return self._set_enabled(True)
 
+    @extend_schema(request=None, responses={200: dict}, summary="The config's strategy indicators on recent bars")
+    @action(detail=True, methods=["get"])
+    def indicators(self, request, pk=None):
+        from trading.choices import TIMEFRAMES
+        from trading.services.indicators import MAX_BARS, config_indicators
+
+        config = self.get_object()
+        symbol = request.query_params.get("symbol") or config.symbols[0]
+        interval = request.query_params.get("interval") or config.timeframe
+        errors = {}
+        if interval not in TIMEFRAMES:
+            errors["interval"] = f"interval: {interval!r} is not one of {', '.join(TIMEFRAMES)}"
+        try:
+            bars = int(request.query_params.get("bars", 500))
+        except ValueError:
+            bars = -1
+        if not 1 <= bars <= MAX_BARS:
+            errors["bars"] = f"bars: must be an integer in 1..{MAX_BARS}"
+        if errors:
+            raise serializers.ValidationError(errors)
+        return Response(config_indicators(config=config, symbol=symbol, interval=interval, bars=bars))
+
     @extend_schema(request=None, responses={200: StrategyConfigSerializer}, summary="Disable the config")
     @action(detail=True, methods=["post"])
     def disable(self, request, pk=None):
