@@ -119,7 +119,7 @@ class StrategyConfigViewSet(viewsets.ModelViewSet):
         if not 1 <= bars <= MAX_BARS:
             errors["bars"] = f"bars: must be an integer in 1..{MAX_BARS}"
         if errors:
-            raise serializers.ValidationError(errors)
+            raise serializers.ValidationError({k: [v] for k, v in errors.items()})
         return Response(config_indicators(config=config, symbol=symbol, interval=interval, bars=bars))
 
     @extend_schema(request=None, responses={200: StrategyConfigSerializer}, summary="Disable the config")
