@@ -14,7 +14,6 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from frontend import context
-from strategies.models import Strategy
 from trading.choices import TIMEFRAMES
 from trading.models import Instrument
 from trading.selectors import backtests_for
@@ -54,10 +53,7 @@ def strategies(request):
 def backtests(request):
     from strategies.algos import registry
 
-    schemas = {s.key: registry.get(s.key).schema_json() for s in Strategy.objects.order_by("key")
-               if s.key in registry.names()}
-    if not schemas:
-        schemas = {name: cls.schema_json() for name, cls in registry.all().items()}
+    schemas = {name: cls.schema_json() for name, cls in registry.all().items()}  # shipped + user, as loaded now
     runs = list(backtests_for(user=request.user).defer("trades", "equity_curve").order_by("-created_at")[:50])
     return render(request, "frontend/backtests.html", {
         "schemas": schemas, "symbols": list(Instrument.objects.order_by("symbol").values_list("symbol", flat=True)),

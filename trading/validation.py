@@ -100,7 +100,11 @@ def validate_params(strategy_key: str, params: Any) -> dict:
     if not isinstance(params, dict):
         raise ValidationError({"params": "params: must be an object of parameter names to values"})
     try:
-        return registry.get(strategy_key).validate_params(params)
+        cls = registry.get(strategy_key)
+    except KeyError as exc:  # a user strategy whose file is gone or broken
+        raise ValidationError({"strategy": f"strategy: {exc.args[0]}"}) from exc
+    try:
+        return cls.validate_params(params)
     except ParamError as exc:
         raise ValidationError({"params": f"params.{exc.field}: {exc}"}) from exc
 

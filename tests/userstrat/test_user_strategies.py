@@ -46,12 +46,18 @@ def test_scan_registers_dropped_files_and_lists_the_broken_one(dropped, people):
     assert Strategy.objects.get(key="chandelier").origin == "shipped"  # shipped ones are rows too
     error = StrategyLoadError.objects.get()
     assert error.path.endswith("broken.py") and "SyntaxError" in error.message and "broken.py" in error.traceback
+    cfg = make_config(people["account"], Strategy.objects.get(key="peeker"), leverage="20", allocation="0.10")
     # the broken file is gone from the next scan's errors once fixed; a removed strategy becomes unavailable
     (dropped / "broken.py").unlink()
     (dropped / "peeker.py").unlink()
     report = scan_strategies()
     assert report.unavailable == ["peeker"] and not StrategyLoadError.objects.exists()
     assert not Strategy.objects.get(key="peeker").available
+    # its configs are refused by validation with a clear message instead of failing later
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="unknown strategy 'peeker'"):
+        cfg.full_clean()
 
 
 def test_rescan_is_staff_only_and_reports_errors(dropped, people, client):
