@@ -6,8 +6,9 @@ results per strategy version. Each returns a ``CheckResult``: ``passed``, ``fail
 ``detail`` (one line a person can read) and ``stats`` (numbers: rows compared, rows failed, bars/s...).
 
 Equality rule (both checks that compare frames): discrete columns (int, bool) exactly; float columns NaN-equal
-and within ``atol + rtol * max(|a|, |b|)`` (defaults 1e-9 relative, 1e-12 absolute: float round-off from
-summing in a different order passes, a different state does not).
+and within ``atol + rtol * max(|a|, |b|)`` (defaults 1e-9 relative, 1e-10 absolute: float round-off passes, a
+different state does not; the absolute floor is for values near zero, e.g. the drift forecaster's confidence
+of 1e-4 from a velocity of 1e-9 carries the round-off of a log-price level of ~11, about 2e-12).
 
 - ``lookahead_check``: the strategy on a prefix ``candles[:n]`` vs the full run, for each cut ``n``; row t may
   use bars <= t only, so the prefix rows must equal the full rows (the context is passed whole, on purpose: a
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 RTOL = 1e-9
-ATOL = 1e-12
+ATOL = 1e-10
 
 
 class Failure(NamedTuple):
@@ -187,11 +188,15 @@ def window_independence_check(strategy: Strategy, candles: pd.DataFrame, context
                               max_failures: int = 50, full: pd.DataFrame | None = None) -> CheckResult:
     """Sliding live windows vs the full run: rows after the warm-up must equal the full-history rows.
 
-    ``window`` defaults to ``warmup + 1`` (what the live cycle reads), ``warmup`` to ``strategy.warmup_bars()``;
+    ``window`` defaults to ``warmup + 1`` (what the live cycle reads), ``warmup`` to ``strategy.warmup_bars_at``
+    the context's timeframe (``warmup_bars()`` without a context);
     a window of ``warmup + k`` checks its last k rows. Windows end at ``positions`` points spread over the data
     (``window_positions``), the context cut to each window's span (``context_window``).
     """
-    warmup = strategy.warmup_bars() if warmup is None else int(warmup)
+    if warmup is None:
+        tf = context.timeframe if context is not None and context.timeframe else strategy.timeframe
+        warmup = strategy.warmup_bars_at(tf)
+    warmup = int(warmup)
     window = warmup + 1 if window is None else int(window)
     if window <= warmup:
         raise ValueError(f"window {window} must be longer than the warm-up {warmup}")

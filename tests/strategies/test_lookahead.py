@@ -11,8 +11,8 @@ from strategies.algos.drift.filters import resample_closed
 
 pytestmark = pytest.mark.realdata
 
-N_BARS = 4000
-PREFIXES = (1000, 2345, 3001, 3999)
+N_BARS = 8000  # past the longest declared warm-up (logistic, 4,844 bars), so every strategy signals
+PREFIXES = (1000, 2345, 3001, 5555, 7999)
 
 
 @pytest.fixture(scope="module")
