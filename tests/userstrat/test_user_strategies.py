@@ -221,3 +221,20 @@ def test_strategies_new_writes_a_template_whose_tests_pass(folder, db):
     assert run.returncode == 0 and "5 passed" in run.stdout, run.stdout + run.stderr
     with pytest.raises(Exception, match="exists"):
         call_command("strategies", "new", "breakout_one")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", ["chandelier", "logistic", "lorentzian", "drift"])
+def test_shipped_strategies_pass_the_gate_an_enable_runs(people, settings, key):
+    """The same checks an enable runs, on each shipped strategy at its defaults (500 live windows): none may
+    block. Depends on the window-independence work of the "windows" branch (merged here)."""
+    from tests.factories import make_strategy
+
+    settings.QUANTDESK_BIAS_CHECK_BARS = 6000
+    settings.QUANTDESK_BIAS_SPEED_BARS = 20000
+    make_strategy(key)
+    scan_strategies(rescan=False)
+    check = run_bias_checks(key=key)
+    assert check.status == "done", check.error
+    assert check.blocking_failures == [], {k: v["detail"] for k, v in check.results["checks"].items()}
+    assert check.results["checks"]["window_independence"]["stats"]["positions"] >= 500
