@@ -238,3 +238,22 @@ def test_shipped_strategies_pass_the_gate_an_enable_runs(people, settings, key):
     assert check.status == "done", check.error
     assert check.blocking_failures == [], {k: v["detail"] for k, v in check.results["checks"].items()}
     assert check.results["checks"]["window_independence"]["stats"]["positions"] >= 500
+
+
+def test_scan_and_check_commands_report_broken_files_and_failing_bars(dropped, people):
+    from io import StringIO
+
+    from django.core.management.base import CommandError
+
+    out, err = StringIO(), StringIO()
+    (dropped / "running_max.py").unlink()
+    with pytest.raises(CommandError, match="1 module"):
+        call_command("strategies", "scan", stdout=out, stderr=err)
+    assert "NOT LOADED" in err.getvalue() and "broken.py" in err.getvalue() and "Traceback" in err.getvalue()
+    # the scan ran the checks of the new versions: the template passed, the peeker failed with its bar
+    text = out.getvalue()
+    assert "my_cross" in text and "all checks passed" in text
+    peek = BiasCheck.objects.get(strategy__key="peeker")
+    assert f"FAIL lookahead: bar {peek.results['checks']['lookahead']['failures'][0]['bar_time']}" in text
+    with pytest.raises(CommandError, match="biased or broken: peeker"):
+        call_command("strategies", "check", "peeker", "my_cross", stdout=StringIO())
