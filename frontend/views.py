@@ -54,7 +54,7 @@ def backtests(request):
     from strategies.algos import registry
 
     schemas = {name: cls.schema_json() for name, cls in registry.all().items()}  # shipped + user, as loaded now
-    runs = list(backtests_for(user=request.user).defer("trades", "equity_curve").order_by("-created_at")[:50])
+    runs = list(backtests_for(user=request.user).defer("trades", "equity_curve", "indicators").order_by("-created_at")[:50])
     return render(request, "frontend/backtests.html", {
         "schemas": schemas, "symbols": list(Instrument.objects.order_by("symbol").values_list("symbol", flat=True)),
         "intervals": list(TIMEFRAMES), "runs": runs})

@@ -71,3 +71,21 @@ def test_indicators_endpoint_names_a_bad_interval(dropped, people, client, inter
     cfg = make_config(people["account"], Strategy.objects.get(key="my_cross"), leverage="20", allocation="0.10")
     client.force_login(people["trader"])
     assert "interval" in client.get(f"/api/configs/{cfg.pk}/indicators/", {"interval": interval}).json()
+
+
+def test_backtests_list_marks_a_biased_run(dropped, people, client):
+    from tests.userstrat.test_user_strategies import SETTINGS
+    from trading.services.backtests import create_backtest, run_backtest_job
+
+    scan_strategies()
+    run_bias_checks(key="running_max")
+    seed_candles(1200)
+    biased = run_backtest_job(run_id=create_backtest(owner=people["trader"], strategy="running_max", params={},
+                                                     settings=SETTINGS).pk)
+    clean = run_backtest_job(run_id=create_backtest(owner=people["trader"], strategy="my_cross", params={},
+                                                    settings=SETTINGS).pk)
+    client.force_login(people["trader"])
+    html = client.get("/backtests/").content.decode()
+    row = lambda pk: html.split(f'<tr data-run="{pk}">')[1].split("</tr>")[0]  # noqa: E731
+    assert "[biased]" in row(biased.pk) and "window_independence" in row(biased.pk)
+    assert "[biased]" not in row(clean.pk)
