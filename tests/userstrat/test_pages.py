@@ -89,3 +89,23 @@ def test_backtests_list_marks_a_biased_run(dropped, people, client):
     row = lambda pk: html.split(f'<tr data-run="{pk}">')[1].split("</tr>")[0]  # noqa: E731
     assert "[biased]" in row(biased.pk) and "window_independence" in row(biased.pk)
     assert "[biased]" not in row(clean.pk)
+
+
+def test_indicators_of_a_strategy_whose_compute_raises_are_a_400_naming_it(folder, people, client):
+    from tests.strategies.user_files import HEADER, write
+
+    write(folder, {"raiser.py": HEADER + '''
+
+class Raiser(_Planted):
+    name = "raiser"
+
+    def _compute(self, candles, context):
+        raise ZeroDivisionError("no volume today")
+'''})
+    scan_strategies()
+    seed_candles(300)
+    cfg = make_config(people["account"], Strategy.objects.get(key="raiser"), leverage="20", allocation="0.10")
+    client.force_login(people["trader"])
+    resp = client.get(f"/api/configs/{cfg.pk}/indicators/", {"bars": 100})
+    assert resp.status_code == 400 and "raiser failed on these bars: ZeroDivisionError: no volume today" in \
+        resp.json()["strategy"][0]

@@ -120,7 +120,11 @@ class StrategyConfigViewSet(viewsets.ModelViewSet):
             errors["bars"] = f"bars: must be an integer in 1..{MAX_BARS}"
         if errors:
             raise serializers.ValidationError({k: [v] for k, v in errors.items()})
-        return Response(config_indicators(config=config, symbol=symbol, interval=interval, bars=bars))
+        try:
+            return Response(config_indicators(config=config, symbol=symbol, interval=interval, bars=bars))
+        except ValueError as exc:
+            field = str(exc).split(":", 1)[0]
+            raise serializers.ValidationError({field if field in ("bars", "strategy") else "detail": [str(exc)]}) from exc
 
     @extend_schema(request=None, responses={200: StrategyConfigSerializer}, summary="Disable the config")
     @action(detail=True, methods=["post"])
