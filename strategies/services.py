@@ -83,13 +83,13 @@ def scan_strategies(*, rescan: bool = True) -> ScanReport:
 
 def queue_bias_checks(*, keys: list[str]) -> list[str]:
     """One Celery task per strategy on the research queue, after the current transaction commits."""
-    from strategies.tasks import run_bias_checks_task
+    from strategies.tasks import RESEARCH_QUEUE, run_bias_checks_task
 
     ids: list[str] = []
 
     def send():
         for key in keys:
-            ids.append(run_bias_checks_task.delay(key).id)
+            ids.append(run_bias_checks_task.apply_async(args=[key], queue=RESEARCH_QUEUE).id)
 
     transaction.on_commit(send)
     return ids

@@ -13,8 +13,8 @@ from strategies.algos import registry
 from strategies.models import StrategyConfig
 from strategies.services import scan_strategies
 from tests.desk_fixtures import celery_worker, seed_candles
-from tests.factories import make_account, make_instrument, make_user
-from tests.strategies.user_files import template, write
+from tests.factories import make_account, make_config, make_instrument, make_user
+from tests.strategies.user_files import PEEKER, template, write
 from tests.web.conftest import SCREENSHOTS
 from tests.web.test_browser import TIMEOUT_MS, off_loop
 from trading.models import BacktestRun
@@ -22,8 +22,9 @@ from trading.models import BacktestRun
 
 @pytest.fixture
 def desk_with_template(transactional_db, tmp_path, settings):
-    folder = write(tmp_path / "user_strategies", {"my_cross.py": template("my_cross")})
+    folder = write(tmp_path / "user_strategies", {"my_cross.py": template("my_cross"), "peeker.py": PEEKER})
     settings.QUANTDESK_USER_STRATEGIES_DIR = folder
+    settings.QUANTDESK_BIAS_CHECK_BARS, settings.QUANTDESK_BIAS_SPEED_BARS = 2500, 5000
     registry.configure(user_dir=folder)
     make_instrument("BTCUSDT")
     user = make_user("quant", password="pw-for-the-browser-2")
@@ -92,3 +93,24 @@ def test_template_config_from_the_generated_form_and_its_indicators_on_the_backt
     assert by_name["spread (ATRs)"] == (1200 - (cutoff - 1), "y2")  # in its own pane
     assert 0 < by_name["cross up"][0] < 100
     page.screenshot(path=str(SCREENSHOTS / "11-user-strategy-backtest-indicators.png"), full_page=True)
+
+    # a planted shift(-1) peeker: Enable runs its bias checks and is refused, naming the check and the bar
+    def peeker_config():
+        from strategies.models import Strategy
+        from trading.models import Account
+
+        return make_config(Account.objects.get(name="Paper desk"), Strategy.objects.get(key="peeker"),
+                           name="peek btc", leverage=Decimal("20"), allocation=Decimal("0.10"))
+
+    cfg = off_loop(peeker_config)
+    page.goto(f"{live_asgi}/strategies/")
+    page.click(f'button.toggle[data-config="{cfg.pk}"]')
+    error = page.locator("#cfg-error")
+    expect(error).to_contain_text("fails the lookahead check at bar", timeout=TIMEOUT_MS)
+    expect(error).to_contain_text("column signal")
+    page.reload()
+    expect(page.locator('#strategies tr[data-strategy="peeker"] .bias')).to_contain_text("biased: fails lookahead")
+    page.locator('#strategies tr[data-strategy="peeker"] summary').click()
+    expect(page.locator('#strategies tr[data-strategy="peeker"] table.failures').first).to_be_visible()
+    assert not off_loop(lambda: StrategyConfig.objects.get(pk=cfg.pk).enabled)
+    page.screenshot(path=str(SCREENSHOTS / "12-biased-strategy-refused.png"), full_page=True)
