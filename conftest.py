@@ -30,6 +30,11 @@ def pytest_configure(config):
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Pages render in-process without collectstatic (the desk itself serves hashed files from STATIC_ROOT).
     settings.STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
+    # The developer's own user_strategies/ folder stays out of the suite; tests that need one make their own.
+    settings.QUANTDESK_USER_STRATEGIES_DIR = None
+    from strategies.algos import registry
+
+    registry.configure(user_dir=None)
     if uses_embedded_redis():
         from quantdesk import embedded_redis
 

@@ -93,4 +93,6 @@ def chart_context(*, user, symbol: str, interval: str, bars: int = 500) -> dict[
         "fills": [fill_payload(f) for f in fills.order_by("executed_at")[:2000]],
         "positions": [position_payload(p) for p in
                       selectors.positions_for(user=user).filter(symbol=symbol, status=PositionStatus.OPEN)],
+        "configs": [{"id": c.pk, "name": c.name, "strategy": c.strategy.key, "label": c.strategy.label}
+                    for c in selectors.configs_for(user=user) if symbol in (c.symbols or [])],
     }

@@ -14,7 +14,6 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from frontend import context
-from strategies.models import Strategy
 from trading.choices import TIMEFRAMES
 from trading.models import Instrument
 from trading.selectors import backtests_for
@@ -39,18 +38,23 @@ def chart(request):
 
 @login_required
 def strategies(request):
-    return render(request, "frontend/strategies.html", {"configs": context.strategies_context(user=request.user)})
+    from strategies import selectors as strategy_selectors
+    from trading.selectors import accounts_for
+
+    return render(request, "frontend/strategies.html", {
+        "configs": context.strategies_context(user=request.user),
+        "strategies": strategy_selectors.strategies_overview(), "load_errors": strategy_selectors.load_errors(),
+        "accounts": [{"id": a.pk, "name": a.name} for a in accounts_for(user=request.user).order_by("name")],
+        "symbols": list(Instrument.objects.order_by("symbol").values_list("symbol", flat=True)),
+        "intervals": list(TIMEFRAMES), "is_staff": request.user.is_staff})
 
 
 @login_required
 def backtests(request):
     from strategies.algos import registry
 
-    schemas = {s.key: registry.get(s.key).schema_json() for s in Strategy.objects.order_by("key")
-               if s.key in registry.names()}
-    if not schemas:
-        schemas = {name: cls.schema_json() for name, cls in registry.all().items()}
-    runs = list(backtests_for(user=request.user).defer("trades", "equity_curve").order_by("-created_at")[:50])
+    schemas = {name: cls.schema_json() for name, cls in registry.all().items()}  # shipped + user, as loaded now
+    runs = list(backtests_for(user=request.user).defer("trades", "equity_curve", "indicators").order_by("-created_at")[:50])
     return render(request, "frontend/backtests.html", {
         "schemas": schemas, "symbols": list(Instrument.objects.order_by("symbol").values_list("symbol", flat=True)),
         "intervals": list(TIMEFRAMES), "runs": runs})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from pathlib import Path
 
 import dj_database_url
 from kombu import Queue
@@ -225,6 +226,14 @@ QUANTDESK_MAX_PRICE_AGE_SECONDS = float(os.environ.get("QUANTDESK_MAX_PRICE_AGE_
 QUANTDESK_RESEARCH_HEARTBEAT_SECONDS = int(os.environ.get("QUANTDESK_RESEARCH_HEARTBEAT_SECONDS", "10"))
 QUANTDESK_RESEARCH_GRACE_SECONDS = int(os.environ.get("QUANTDESK_RESEARCH_GRACE_SECONDS", "60"))
 QUANTDESK_SIGNAL_WINDOW = int(os.environ.get("QUANTDESK_SIGNAL_WINDOW", "3000"))  # bars a signal cycle reads
+# The user's own strategies: every *.py here (not starting with "_") is imported at start and on a rescan.
+# A trust boundary: only files on this disk are loaded, never code sent over the web API.
+QUANTDESK_USER_STRATEGIES_DIR = Path(os.environ.get("QUANTDESK_USER_STRATEGIES_DIR", BASE_DIR / "user_strategies"))
+# Bias checks (lookahead, window independence, determinism, speed): bars of the check data set, and bars of
+# the speed run (a year of 5m bars). Shared real data is used when present, else a seeded synthetic series.
+QUANTDESK_BIAS_CHECK_BARS = int(os.environ.get("QUANTDESK_BIAS_CHECK_BARS", "12000"))
+QUANTDESK_BIAS_SPEED_BARS = int(os.environ.get("QUANTDESK_BIAS_SPEED_BARS", "105120"))
+QUANTDESK_BIAS_POSITIONS = int(os.environ.get("QUANTDESK_BIAS_POSITIONS", "500"))
 
 # Bybit endpoints: None = pybit's own (api.bybit.com / testnet by account). Point them at a local fake
 # exchange for offline runs (python -m fakebybit) and tests.

@@ -1,5 +1,6 @@
-"""Strategies (an algorithm of the registry) and their configs: account, symbols, leverage, sizing, TP/SL,
-typed parameters validated by the algorithm's own schema."""
+"""Strategies (an algorithm of the registry, shipped or from the user folder) and their configs: account,
+symbols, leverage, sizing, TP/SL, typed parameters validated by the algorithm's own schema; the bias-check
+results per strategy version and the user modules that failed to load."""
 
 from __future__ import annotations
 
@@ -22,6 +23,13 @@ class Strategy(models.Model):
     default_allocation = models.DecimalField(max_digits=8, decimal_places=6, null=True, blank=True)
     default_kelly_fraction = models.DecimalField(max_digits=8, decimal_places=6, null=True, blank=True)
     default_timeframe = models.CharField(max_length=4, choices=TIMEFRAME_CHOICES, default="5m")
+    # Filled by a scan (strategies/services.py): where the code lives and which version of it is loaded.
+    origin = models.CharField(max_length=8, choices=[("shipped", "shipped"), ("user", "user folder")],
+                              default="shipped")
+    source_path = models.CharField(max_length=500, blank=True, default="")
+    source_sha256 = models.CharField(max_length=64, blank=True, default="", help_text="version: sha256 of its source")
+    schema = models.JSONField(default=dict, blank=True, help_text="parameter schema and plots, as the registry declares")
+    available = models.BooleanField(default=True, help_text="found by the latest scan")
 
     class Meta:
         ordering = ["key"]
@@ -81,3 +89,43 @@ class StrategyConfig(models.Model):
         from trading.validation import validate_strategy_config
 
         validate_strategy_config(self)
+
+
+class BiasCheck(models.Model):
+    """The bias checks of one strategy version (sha256 of its source): lookahead, window independence,
+    determinism, speed. A version failing lookahead or window independence cannot be enabled."""
+
+    STATUS = [("pending", "pending"), ("running", "running"), ("done", "done"), ("error", "error")]
+
+    strategy = models.ForeignKey(Strategy, on_delete=models.CASCADE, related_name="bias_checks")
+    source_sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=8, choices=STATUS, default="pending")
+    passed = models.BooleanField(null=True, help_text="every check passed")
+    blocking_failures = models.JSONField(default=list, blank=True, help_text="failed checks that block enabling")
+    results = models.JSONField(default=dict, blank=True, help_text="per check: passed, detail, failing bars")
+    bars_per_second = models.FloatField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["strategy", "source_sha256"], name="bias_check_per_version")]
+
+    def __str__(self) -> str:
+        return f"{self.strategy.key} {self.source_sha256[:10]} {self.status}"
+
+
+class StrategyLoadError(models.Model):
+    """A module of the user strategies folder that the latest scan could not register, with its traceback."""
+
+    path = models.CharField(max_length=500, unique=True)
+    message = models.TextField()
+    traceback = models.TextField(blank=True, default="")
+    seen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["path"]
+
+    def __str__(self) -> str:
+        return self.path

@@ -104,7 +104,11 @@ def validate_params(strategy_key: str, params: Any) -> dict:
     if not isinstance(params, dict):
         raise ValidationError({"params": "params: must be an object of parameter names to values"})
     try:
-        return registry.get(strategy_key).validate_params(params)
+        cls = registry.get(strategy_key)
+    except KeyError as exc:  # a user strategy whose file is gone or broken
+        raise ValidationError({"strategy": f"strategy: {exc.args[0]}"}) from exc
+    try:
+        return cls.validate_params(params)
     except ParamError as exc:
         raise ValidationError({"params": f"params.{exc.field}: {exc}"}) from exc
 
@@ -160,6 +164,12 @@ def validate_strategy_config(cfg) -> None:
     _positive(errors, "stop_loss_pct", cfg.stop_loss_pct)
     if "stop_loss_pct" not in errors and "leverage" not in errors:
         errors.update(_stop_errors(cfg, instruments))
+    if cfg.strategy_id is not None and cfg.enabled:
+        from strategies.services import stored_refusal
+
+        refusal = stored_refusal(strategy=cfg.strategy)
+        if refusal:
+            errors["enabled"] = refusal
     if cfg.strategy_id is not None:
         try:
             cfg.params = validate_params(cfg.strategy.key, cfg.params if cfg.params is not None else {})

@@ -14,10 +14,12 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from .params import ParamError, ParamSpec, validate_params
+from .plots import PlotSpec
 from .signal_frame import CORE_COLUMNS, make_signal_frame, validate_signal_frame
 
 __all__ = [
-    "CORE_COLUMNS", "ContextNeeds", "DefaultSizing", "ParamError", "ParamSpec", "Strategy", "StrategyContext",
+    "CORE_COLUMNS", "ContextNeeds", "DefaultSizing", "ParamError", "ParamSpec", "PlotSpec", "Strategy",
+    "StrategyContext",
     "make_signal_frame", "validate_signal_frame", "REQUIRED_CANDLE_COLUMNS", "TIMEFRAME_SECONDS",
 ]
 
@@ -93,7 +95,14 @@ class Strategy(ABC):
             "timeframe": cls.timeframe,
             "default_sizing": cls.default_sizing.to_json(),
             "params": [p.to_json() for p in cls.PARAMS],
+            "plots": [p.to_json() for p in cls.plots()],
         }
+
+    @classmethod
+    def plots(cls) -> tuple[PlotSpec, ...]:
+        """What the charts draw for this strategy: indicator lines (over price or in a pane) and markers, each
+        naming a column its ``compute`` produces (plots.py). None by default."""
+        return ()
 
     @classmethod
     def validate_params(cls, params: Mapping[str, Any] | None) -> dict:

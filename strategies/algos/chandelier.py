@@ -16,6 +16,7 @@ from numba import njit
 
 from . import pine
 from .base import DefaultSizing, ParamSpec, Strategy, StrategyContext, make_signal_frame
+from .plots import PlotSpec
 from .warmup import rma_bars
 
 #: bars after the ATR has settled for the ratcheted stops and the direction to meet the full history's
@@ -87,6 +88,13 @@ class ChandelierStrategy(Strategy):
         ParamSpec("mult", "float", 3.0, 0.1, 50.0, help="ATR multiplier"),
         ParamSpec("use_close", "bool", True, help="Extremes of close (true) or of high/low (false)"),
     )
+
+    @classmethod
+    def plots(cls):
+        return (PlotSpec("long stop", "long_stop", "overlay", "#2ecc71"),
+                PlotSpec("short stop", "short_stop", "overlay", "#e74c3c"),
+                PlotSpec("buy", "buy", "marker", "#2ecc71", symbol="triangle-up"),
+                PlotSpec("sell", "sell", "marker", "#e74c3c", symbol="triangle-down"))
 
     def warmup_bars(self) -> int:
         """ATR settle + the extremum window + ``STATE_SYNC_BARS`` for the ratchets and the direction."""

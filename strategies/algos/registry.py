@@ -1,30 +1,101 @@
-"""Strategy registry: name -> class. The Django side validates StrategyConfig params and renders forms from it."""
+"""Strategy registry: name -> class, the four shipped strategies plus the user's own from a folder on disk.
+
+``configure(user_dir=...)`` points it at the folder (the Django side does this from the
+``QUANTDESK_USER_STRATEGIES_DIR`` setting at start; without it the registry holds the shipped four only).
+The folder is scanned on first use and again whenever its files change (a cheap listing of names, sizes and
+mtimes on each lookup), so every process (web, workers) serves the same strategies without a restart;
+``scan()`` forces a fresh import. Modules that fail are in ``errors()`` (loader.py), never half-registered.
+"""
 
 from __future__ import annotations
+
+import threading
+from pathlib import Path
 
 from .base import Strategy
 from .chandelier import ChandelierStrategy
 from .drift.strategy import DriftStrategy
+from .loader import LoadError, LoadResult, folder_stamp, load_folder
 from .logistic.strategy import LogisticStrategy
 from .lorentzian.strategy import LorentzianStrategy
 
-_REGISTRY: dict[str, type[Strategy]] = {
+_SHIPPED: dict[str, type[Strategy]] = {
     cls.name: cls for cls in (LorentzianStrategy, LogisticStrategy, ChandelierStrategy, DriftStrategy)
 }
+
+_lock = threading.RLock()
+_state: dict = {"folder": None, "stamp": None, "result": LoadResult()}
+
+
+def configure(*, user_dir: Path | str | None) -> None:
+    """Serve user strategies from ``user_dir`` (None: shipped strategies only). Scanned lazily."""
+    with _lock:
+        _state["folder"] = None if user_dir is None else Path(user_dir)
+        _state["stamp"] = None
+        _state["result"] = LoadResult()
+
+
+def user_dir() -> Path | None:
+    return _state["folder"]
+
+
+def scan() -> LoadResult:
+    """Import the user folder again now (the rescan button and ``manage.py strategies scan``)."""
+    with _lock:
+        folder = _state["folder"]
+        if folder is None:
+            _state["result"] = LoadResult()
+            return _state["result"]
+        _state["stamp"] = folder_stamp(folder)
+        _state["result"] = load_folder(folder, reserved=frozenset(_SHIPPED))
+        return _state["result"]
+
+
+def _current() -> LoadResult:
+    folder = _state["folder"]
+    if folder is None:
+        return _state["result"]
+    if folder_stamp(folder) != _state["stamp"]:
+        return scan()
+    return _state["result"]
 
 
 def get(name: str) -> type[Strategy]:
     """The strategy class registered as ``name``; KeyError naming the known ones otherwise."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown strategy {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+    if name in _SHIPPED:
+        return _SHIPPED[name]
+    with _lock:
+        found = _current().strategies.get(name)
+    if found is None:
+        raise KeyError(f"unknown strategy {name!r}; known: {', '.join(sorted(names()))}")
+    return found
 
 
 def all() -> dict[str, type[Strategy]]:  # noqa: A001 - the agreed API name
-    """All registered strategies, name -> class, in a stable order."""
-    return dict(_REGISTRY)
+    """All registered strategies, name -> class: the shipped ones first, then the user's, in a stable order."""
+    with _lock:
+        return {**_SHIPPED, **_current().strategies}
 
 
 def names() -> list[str]:
-    return list(_REGISTRY)
+    return list(all())
+
+
+def shipped_names() -> list[str]:
+    return list(_SHIPPED)
+
+
+def is_user(name: str) -> bool:
+    return name not in _SHIPPED and name in all()
+
+
+def user_file(name: str) -> Path | None:
+    """The file a user strategy was loaded from (None for a shipped one)."""
+    with _lock:
+        return _current().files.get(name)
+
+
+def errors() -> list[LoadError]:
+    """Modules of the user folder that were not registered, with their errors and tracebacks."""
+    with _lock:
+        return list(_current().errors)

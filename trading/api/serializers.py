@@ -83,16 +83,29 @@ class AccountSerializer(ModelCleanMixin, serializers.ModelSerializer):
 
 class StrategySerializer(serializers.ModelSerializer):
     param_schema = serializers.SerializerMethodField()
+    plots = serializers.SerializerMethodField()
+    bias_check = serializers.SerializerMethodField()
 
     class Meta:
         model = Strategy
         fields = ["id", "key", "label", "description", "default_leverage", "default_sizing_mode",
-                  "default_allocation", "default_kelly_fraction", "default_timeframe", "param_schema"]
+                  "default_allocation", "default_kelly_fraction", "default_timeframe", "param_schema", "plots",
+                  "origin", "source_path", "source_sha256", "available", "bias_check"]
 
     def get_param_schema(self, obj) -> list[dict]:
         from strategies.algos import registry
 
         return registry.get(obj.key).schema_json()["params"] if obj.key in registry.names() else []
+
+    def get_plots(self, obj) -> list[dict]:
+        from strategies.algos import registry
+
+        return registry.get(obj.key).schema_json()["plots"] if obj.key in registry.names() else []
+
+    def get_bias_check(self, obj) -> dict | None:
+        from strategies.selectors import bias_summary
+
+        return bias_summary(strategy=obj)
 
 
 class StrategyConfigSerializer(ModelCleanMixin, serializers.ModelSerializer):

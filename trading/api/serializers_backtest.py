@@ -54,7 +54,7 @@ class BacktestListSerializer(serializers.ModelSerializer):
     class Meta:
         model = BacktestRun
         fields = ["id", "name", "strategy", "params", "settings", "status", "progress", "metrics", "error",
-                  "sweep_key", "created_at", "started_at", "finished_at"]
+                  "bias", "sweep_key", "created_at", "started_at", "finished_at"]
 
 
 class BacktestDetailSerializer(serializers.ModelSerializer):
@@ -62,7 +62,7 @@ class BacktestDetailSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = BacktestRun
-        fields = [*BacktestListSerializer.Meta.fields, "trades", "equity_curve", "verdict"]
+        fields = [*BacktestListSerializer.Meta.fields, "trades", "equity_curve", "indicators", "verdict"]
 
     def get_verdict(self, obj) -> dict | None:
         from trading.services.research_verdicts import backtest_verdict

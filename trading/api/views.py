@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status, viewsets
+from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -88,8 +88,17 @@ class StrategyViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = StrategySerializer
     queryset = Strategy.objects.order_by("key")
     pagination_class = CappedPagination
-    filterset_fields = ["key"]
+    filterset_fields = ["key", "origin", "available"]
     ordering_fields = ["key", "label"]
+
+    @extend_schema(request=None, responses={200: dict}, summary="Rescan the user strategies folder (staff only)")
+    @action(detail=False, methods=["post"], permission_classes=[permissions.IsAdminUser])
+    def rescan(self, request):
+        """Import the folder on the desk's disk again (no code is ever sent here), register what it holds and
+        queue the bias checks of new versions on the research queue."""
+        from strategies.services import rescan
+
+        return Response(rescan(), status=status.HTTP_200_OK)
 
 
 class StrategyConfigViewSet(viewsets.ModelViewSet):
@@ -122,6 +131,32 @@ class StrategyConfigViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def enable(self, request, pk=None):
         return self._set_enabled(True)
+
+    @extend_schema(request=None, responses={200: dict}, summary="The config's strategy indicators on recent bars")
+    @action(detail=True, methods=["get"])
+    def indicators(self, request, pk=None):
+        from trading.choices import TIMEFRAMES
+        from trading.services.indicators import MAX_BARS, config_indicators
+
+        config = self.get_object()
+        symbol = request.query_params.get("symbol") or config.symbols[0]
+        interval = request.query_params.get("interval") or config.timeframe
+        errors = {}
+        if interval not in TIMEFRAMES:
+            errors["interval"] = f"interval: {interval!r} is not one of {', '.join(TIMEFRAMES)}"
+        try:
+            bars = int(request.query_params.get("bars", 500))
+        except ValueError:
+            bars = -1
+        if not 1 <= bars <= MAX_BARS:
+            errors["bars"] = f"bars: must be an integer in 1..{MAX_BARS}"
+        if errors:
+            raise serializers.ValidationError({k: [v] for k, v in errors.items()})
+        try:
+            return Response(config_indicators(config=config, symbol=symbol, interval=interval, bars=bars))
+        except ValueError as exc:
+            field = str(exc).split(":", 1)[0]
+            raise serializers.ValidationError({field if field in ("bars", "strategy") else "detail": [str(exc)]}) from exc
 
     @extend_schema(request=None, responses={200: StrategyConfigSerializer}, summary="Disable the config")
     @action(detail=True, methods=["post"])

@@ -1,4 +1,5 @@
-"""Backtest runs: parameters, status and progress, metrics, and result artefacts (trades, equity curve)."""
+"""Backtest runs: parameters, status and progress, metrics, and result artefacts (trades, equity curve, the
+strategy's drawn indicators, its bias mark)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ class BacktestRun(models.Model):
     trades = models.JSONField(default=list, blank=True)
     equity_curve = models.JSONField(default=list, blank=True, help_text="[[iso time, equity], ...]")
     error = models.TextField(blank=True, default="")
+    bias = models.JSONField(default=dict, blank=True,
+                            help_text="the strategy version's bias checks when it ran: version, checked, biased, failures")
+    indicators = models.JSONField(default=dict, blank=True,
+                                  help_text="what the strategy draws (its plots), over the charted bars")
     task_id = models.CharField(max_length=64, blank=True, default="")
     sweep_key = models.CharField(max_length=64, blank=True, default="", db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 MAX_EQUITY_POINTS = 5_000
 MAX_TRADES_STORED = 20_000
+MAX_CHART_BARS = 5_000  # the result page charts the first 5,000 candles; indicators are stored for those
 PROGRESS_STEP = 0.05
 # Share of the progress bar each phase fills: loading, computing signals, the engine.
 LOADED, SIGNALS = 0.05, 0.20
@@ -78,7 +79,7 @@ def run_backtest_job(*, run_id: int) -> BacktestRun | None:
         _store(run, "status", "error", "finished_at")
         return run
     run.status, run.progress, run.finished_at = RunStatus.DONE, 1.0, timezone.now()
-    _store(run, "status", "progress", "finished_at", "metrics", "trades", "equity_curve")
+    _store(run, "status", "progress", "finished_at", "metrics", "trades", "equity_curve", "bias", "indicators")
     return run
 
 
@@ -106,8 +107,14 @@ def _execute(run: BacktestRun, reporter: Callable[..., None]) -> None:
         funding = load_funding(symbol=s["symbol"], start=start, end=end)
         mark = load_mark_frame(symbol=s["symbol"], timeframe=s["timeframe"], start=start, end=end)
     reporter(LOADED)
-    strategy = registry.get(run.strategy)(**run.params)
+    from strategies.algos.plots import plot_series
+    from strategies.services import bias_mark
+
+    cls = registry.get(run.strategy)
+    run.bias = bias_mark(key=run.strategy)  # a biased version still runs; the result says so
+    strategy = cls(**run.params)
     signals = strategy.compute(candles, StrategyContext(symbol=s["symbol"], timeframe=s["timeframe"]))
+    run.indicators = plot_series(cls.plots(), signals.iloc[:MAX_CHART_BARS], candles)
     reporter(SIGNALS)
     result = run_backtest(candles, signals, instrument=engine_instrument(inst), config=to_engine_config(s, inst),
                           funding=funding, mark=mark,
@@ -142,7 +149,7 @@ def _publish(run: BacktestRun) -> None:
 
 def backtest_event(run: BacktestRun) -> dict[str, Any]:
     data = {"id": run.pk, "status": run.status, "progress": round(run.progress, 4), "error": run.error,
-            "sweep_key": run.sweep_key}
+            "sweep_key": run.sweep_key, "biased": bool((run.bias or {}).get("biased"))}
     if run.status == RunStatus.DONE:
         data["metrics"] = {k: run.metrics.get(k) for k in ("total_return", "sharpe", "max_drawdown", "trade_count")}
     return data

@@ -45,26 +45,10 @@ def load_instruments(*, path: Path = INSTRUMENTS_FILE) -> int:
 
 
 def ensure_strategies() -> int:
-    from strategies.algos import registry
+    """A Strategy row for every registered strategy, shipped and from the user folder (strategies/services)."""
+    from strategies.services import scan_strategies
 
-    created = 0
-    for key in registry.names():
-        cls = registry.get(key)
-        sizing = cls.default_sizing
-        strategy, was_created = Strategy.objects.get_or_create(
-            key=key,
-            defaults={
-                "label": cls.label,
-                "description": (cls.__doc__ or "").strip().split("\n")[0],
-                "default_leverage": Decimal(str(sizing.leverage)),
-                "default_sizing_mode": sizing.mode,
-                "default_allocation": _dec(sizing.allocation),
-                "default_kelly_fraction": _dec(sizing.kelly_fraction),
-                "default_timeframe": getattr(cls, "timeframe", "5m"),
-            },
-        )
-        created += was_created
-    return created
+    return len(scan_strategies().created)
 
 
 # (name, task, every seconds): editable afterwards in the admin (django-celery-beat)

@@ -44,7 +44,8 @@ def release_kill_switch(*, account: Account, user) -> KillSwitchResult:
 
 def set_config_enabled(*, config: StrategyConfig, enabled: bool, user=None, override_research: bool = False,
                        override_reason: str = "") -> StrategyConfig:
-    """Enable or disable one config; enabling is refused while its account's kill switch is engaged, and on a
+    """Enable or disable one config; enabling is refused while its account's kill switch is engaged, when the
+    strategy's current version fails the lookahead or window-independence check (strategies/services), and on a
     live account without a walk-forward verdict on record unless ``override_research`` (recorded with ``user``)."""
     if enabled:
         account = Account.objects.get(pk=config.account_id)
@@ -52,9 +53,11 @@ def set_config_enabled(*, config: StrategyConfig, enabled: bool, user=None, over
             raise ValidationError({"enabled": f"enabled: account {account.name!r} has its kill switch engaged; "
                                               "release it first"})
         config.full_clean()  # a config edited since it was saved must still pass every rule
+        from strategies.services import assert_may_enable
         from trading.services.research_gate import check_live_gate
 
         check_live_gate(config=config, user=user, override=override_research, reason=override_reason)
+        assert_may_enable(config=config)  # bias checks of the strategy's current version (run now if missing)
     config.enabled = enabled
     config.save(update_fields=["enabled", "updated_at"])
     return config

@@ -1,5 +1,5 @@
 /* Rendering of a finished backtest (metrics, equity and drawdown, exit reasons, trades, candles with the
-   trades and liquidations marked) and of a comparison of several runs. Used by the backtests pages. */
+   trades and liquidations marked and the strategy's declared indicators, a "biased" mark) and of a comparison of several runs. Used by the backtests pages. */
 "use strict";
 window.QDCharts = (function () {
   const METRICS = [["total_return", "Total return", "pct"], ["cagr", "CAGR", "pct"], ["sharpe", "Sharpe", 2],
@@ -14,13 +14,16 @@ window.QDCharts = (function () {
   function render(run, root) {
     const m = run.metrics || {};
     const reasons = m.by_exit_reason || {};
-    root.innerHTML = `<h2>Run #${run.id} ${QD.esc(run.name || "")} — ${QD.esc(run.strategy)} ${QD.esc(run.settings.symbol)} ${QD.esc(run.settings.timeframe)}</h2>
+    const bias = run.bias || {};
+    const badge = bias.biased ? `<p class="error" id="bt-biased">biased: this strategy version (${QD.esc(bias.version)}) fails ${QD.esc((bias.failures || []).join(", ").replace(/_/g, " "))}; its results are not trustworthy and it cannot be enabled.</p>`
+      : (bias.checked === false ? `<p class="muted" id="bt-unchecked">bias checks of version ${QD.esc(bias.version)} had not run when this backtest ran.</p>` : "");
+    root.innerHTML = `<h2>Run #${run.id} ${QD.esc(run.name || "")} — ${QD.esc(run.strategy)} ${QD.esc(run.settings.symbol)} ${QD.esc(run.settings.timeframe)}${bias.biased ? ' <span class="neg">[biased]</span>' : ""}</h2>${badge}
       <div class="two"><table class="metrics" id="metrics"><tbody>${METRICS.map(([k, label, f]) => `<tr><th>${label}</th><td class="num" data-metric="${k}">${fmt(m[k], f)}</td></tr>`).join("")}</tbody></table>
       <div><h2>By exit reason</h2><table id="exit-reasons"><thead><tr><th>Reason</th><th class="num">Count</th><th class="num">PnL</th><th class="num">Avg PnL</th></tr></thead><tbody>
       ${Object.entries(reasons).map(([r, s]) => `<tr><td>${QD.esc(r)}</td><td class="num">${s.count}</td><td class="num">${QD.num(s.pnl, 2)}</td><td class="num">${QD.num(s.avg_pnl, 4)}</td></tr>`).join("") || '<tr><td colspan="4" class="muted">No closed trades.</td></tr>'}
       </tbody></table></div></div>
       <div id="equity-plot" class="plot"></div><div id="drawdown-plot" class="plot" style="height:220px"></div>
-      <div id="candles-plot" class="plot" style="height:420px"></div>
+      <div id="candles-plot" class="plot" style="height:560px"></div>
       <h2>Trades (${run.trades.length}${m.trade_count > run.trades.length ? " of " + m.trade_count : ""})</h2>
       <table id="trades"><thead><tr><th>Entry</th><th>Exit</th><th>Side</th><th class="num">Qty</th><th class="num">Entry price</th><th class="num">Exit price</th>
       <th class="num">Fees</th><th class="num">Funding</th><th class="num">PnL</th><th>Exit reason</th></tr></thead><tbody>
@@ -51,10 +54,12 @@ window.QDCharts = (function () {
       text: ex.map((x) => x.exit_reason), marker: {symbol: "x", size: 9, color: "#f0c674"}};
     const liqs = {x: lq.map((x) => x.exit_time), y: lq.map((x) => x.exit_price), mode: "markers", type: "scatter", name: "liquidation",
       marker: {symbol: "star", size: 14, color: "#ff3b30"}};
+    const ind = run.indicators || {};
+    const layout = QDStrategy.layoutFor(ind, Object.assign({}, QD.dark, {title: {text: `${s.symbol} ${s.timeframe}${page.next ? " (first 5,000 bars)" : ""}`},
+      xaxis: {rangeslider: {visible: false}}, legend: {orientation: "h"}}));
     Plotly.newPlot("candles-plot", [{type: "candlestick", x: c.map((r) => r.open_time), open: c.map((r) => +r.open), high: c.map((r) => +r.high),
-      low: c.map((r) => +r.low), close: c.map((r) => +r.close), name: s.symbol}, entries, exits, liqs],
-      Object.assign({}, QD.dark, {title: {text: `${s.symbol} ${s.timeframe}${page.next ? " (first 5,000 bars)" : ""}`}, xaxis: {rangeslider: {visible: false}}}),
-      {responsive: true, displaylogo: false});
+      low: c.map((r) => +r.low), close: c.map((r) => +r.close), name: s.symbol}, entries, exits, liqs, ...QDStrategy.traces(ind)],
+      layout, {responsive: true, displaylogo: false});
   }
 
   function compare(runs, plot, table) {

@@ -1,4 +1,4 @@
-/* Backtests page: the form (params from the strategy's schema), start a run or a sweep, follow progress
+/* Backtests page: the form (params generated from the strategy's schema by strategy-ui.js), start a run or a sweep, follow progress
    from the socket (backtest events), then render the result; compare several finished runs. */
 "use strict";
 (function () {
@@ -7,17 +7,7 @@
   const paramsBox = document.querySelector("#bt-params > div");
   let current = null;
 
-  function renderParams() {
-    const schema = schemas[form.strategy.value];
-    paramsBox.innerHTML = (schema ? schema.params : []).map((p) => {
-      const limits = [p.min !== undefined ? "min " + p.min : "", p.max !== undefined ? "max " + p.max : ""].filter(Boolean).join(", ");
-      let input;
-      if (p.type === "bool") input = `<select data-param="${p.name}" data-type="bool"><option value="true" ${p.default ? "selected" : ""}>true</option><option value="false" ${p.default ? "" : "selected"}>false</option></select>`;
-      else if (p.type === "choice") input = `<select data-param="${p.name}" data-type="choice">${p.choices.map((c) => `<option ${c === p.default ? "selected" : ""}>${QD.esc(c)}</option>`).join("")}</select>`;
-      else input = `<input data-param="${p.name}" data-type="${p.type}" type="number" step="${p.type === "int" ? 1 : "any"}" value="${p.default}" ${p.min !== undefined ? `min="${p.min}"` : ""} ${p.max !== undefined ? `max="${p.max}"` : ""}>`;
-      return `<label title="${QD.esc(p.help)}">${QD.esc(p.name)} <span class="muted">${QD.esc(limits)}</span>${input}</label>`;
-    }).join("");
-  }
+  function renderParams() { QDStrategy.paramForm(paramsBox, schemas[form.strategy.value]); }
   form.strategy.addEventListener("change", renderParams);
   renderParams();
   if (!form.start.value) {  // default range: the last 7 days of the year of the data is not known; user sets it
@@ -26,11 +16,7 @@
   }
 
   function body() {
-    const params = {};
-    paramsBox.querySelectorAll("[data-param]").forEach((el) => {
-      const t = el.dataset.type;
-      params[el.dataset.param] = t === "bool" ? el.value === "true" : (t === "choice" ? el.value : Number(el.value));
-    });
+    const params = QDStrategy.readParams(paramsBox);
     const v = (name) => form[name].value === "" ? null : form[name].value;
     const settings = {
       symbol: v("symbol"), timeframe: v("timeframe"), start: v("start") + ":00Z", end: v("end") + ":00Z",

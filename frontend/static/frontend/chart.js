@@ -1,5 +1,6 @@
 /* Chart: candles with the strategies' signals, fills (entries/exits), open positions' TP/SL/liquidation
-   lines and the drift forecaster's forecast; closed candles from the feed are appended live. */
+   lines, the drift forecaster's forecast and a chosen config's declared indicators; closed candles from the
+   feed are appended live. */
 "use strict";
 (function () {
   const d = QD.data("chart-data");
@@ -44,4 +45,21 @@
     note.textContent = `last candle ${t} close ${k.close}`;
   });
   QD.onEvent((ev) => { if (ev.type === "position" && ev.data.symbol === d.symbol) note.textContent = "position changed — reload for its TP/SL/liquidation lines"; });
+  // the chosen config's strategy indicators, from its own plot declaration (strategy-ui.js)
+  const pick = document.getElementById("ind-config");
+  async function indicators() {
+    const gd = document.getElementById("chart");
+    const old = gd.data.map((t, i) => t.meta === "indicator" ? i : -1).filter((i) => i >= 0);
+    if (old.length) Plotly.deleteTraces(gd, old);
+    if (!pick.value || !c.t.length) return;
+    const q = new URLSearchParams({symbol: d.symbol, interval: d.interval, bars: String(c.t.length)});
+    try {
+      const ind = await QD.api("GET", `/api/configs/${pick.value}/indicators/?` + q.toString());
+      Plotly.relayout(gd, QDStrategy.layoutFor(ind, {yaxis: {gridcolor: "#233"}}));
+      Plotly.addTraces(gd, QDStrategy.traces(ind));
+      if (ind.missing.length) note.textContent = `declared but not produced: ${ind.missing.join(", ")}`;
+    } catch (err) { note.textContent = QD.errors(err); }
+  }
+  pick.addEventListener("change", indicators);
+  if (pick.options.length > 1) { pick.selectedIndex = 1; indicators(); }
 })();

@@ -27,6 +27,7 @@ from ..base import (
     StrategyContext,
     bar_seconds,
 )
+from ..plots import PlotSpec
 from ..signal_frame import make_signal_frame
 from . import filters, layers
 from .kalman import kalman_smoother, settle_bars
@@ -62,6 +63,13 @@ class DriftStrategy(Strategy):
         ParamSpec("htf", "choice", "1h", choices=("15m", "30m", "1h", "4h"), help="Higher timeframe"),
         ParamSpec("use_cross_asset", "bool", True, help="The partner asset's drift must agree (neutral if absent)"),
     )
+
+    @classmethod
+    def plots(cls):
+        return (PlotSpec("forecast", "forecast", "overlay", "#c792ea", dash=True),
+                PlotSpec("level (Kalman)", "level", "overlay", "#f0c674"),
+                PlotSpec("drift", "drift", "pane", "#6fb3ff"),
+                PlotSpec("confidence", "confidence", "pane", "#2ecc71"))
 
     def warmup_bars(self) -> int:
         return self.warmup_bars_at(self.timeframe)

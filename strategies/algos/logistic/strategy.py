@@ -15,6 +15,7 @@ import pandas as pd
 
 from .. import pine
 from ..base import DefaultSizing, ParamSpec, Strategy, StrategyContext, bar_seconds, make_signal_frame
+from ..plots import PlotSpec
 from .features import feature_matrix, feature_settle_bars
 from .walkforward import refit_bars, walk_forward_proba
 
@@ -38,6 +39,10 @@ class LogisticStrategy(Strategy):
                   help="Learn a bias; off keeps the window's base rate (trend) from tilting every prediction"),
         ParamSpec("use_scaled_loss", "bool", True, help="Add the TradingView scaled_loss distance as a feature"),
     )
+
+    @classmethod
+    def plots(cls):
+        return (PlotSpec("probability up", "probability", "pane", "#6fb3ff"),)
 
     def warmup_bars(self) -> int:
         """Features settle (``feature_settle_bars``), then a full training window plus the horizon its labels

@@ -17,6 +17,7 @@ import pandas as pd
 
 from .. import pine
 from ..base import DefaultSizing, ParamError, ParamSpec, Strategy, StrategyContext, make_signal_frame
+from ..plots import PlotSpec
 from ..warmup import ema_bars
 from . import features, filters, kernels, neighbors, trades
 
@@ -148,6 +149,14 @@ class LorentzianStrategy(Strategy):
         p = self.params
         return neighbors.predict(feats, neighbors.training_labels(src), p["neighbors_count"],
                                  p["max_bars_back"], p["neighbors"], self.vote_start() if self.rolling else 0)
+
+    @classmethod
+    def plots(cls):
+        return (PlotSpec("kernel estimate", "kernel_estimate", "overlay", "#f0c674"),
+                PlotSpec("kernel smooth", "kernel_smooth", "overlay", "#c792ea", dash=True),
+                PlotSpec("prediction", "prediction", "pane", "#6fb3ff"),
+                PlotSpec("exit long", "exit_long", "marker", "#e74c3c", symbol="x"),
+                PlotSpec("exit short", "exit_short", "marker", "#2ecc71", symbol="x"))
 
     def _compute(self, candles: pd.DataFrame, context: StrategyContext) -> pd.DataFrame:
         p = self.params
