@@ -44,7 +44,10 @@ def _ms_to_dt(ms: int) -> datetime:
 
 
 def now_ms() -> int:
-    return int(datetime.now(tz=UTC).timestamp() * 1000)
+    """The desk clock (the replay's simulated time while a replay runs)."""
+    from trading.marketdata.clock import desk_now_ms
+
+    return desk_now_ms()
 
 
 def feed_quote(symbol: str) -> dict | None:
@@ -56,6 +59,7 @@ def feed_quote(symbol: str) -> dict | None:
         return None
     out = {k: float(raw[k]) for k in ("last", "mark", "bid", "ask") if raw.get(k)}
     out["ts"] = int(float(raw.get("ts") or now_ms()))
+    out["stepped"] = raw.get("replay") == "1"  # the replay steps paper through this price itself
     return out
 
 
@@ -111,7 +115,11 @@ class PaperExchange:
                     seen["bar"] = ts
             q = self.quote(symbol)
             if q is not None and q["ts"] >= seen["tick"]:
-                sim.on_price(symbol, q["ts"], q["last"], q.get("mark"), q.get("bid"), q.get("ask"))
+                if q.get("stepped"):  # a replayed price: its sub-bar was stepped by ``step``; just take it
+                    sim.last[symbol] = q["last"]
+                    sim.mark[symbol] = q.get("mark", q["last"])
+                else:
+                    sim.on_price(symbol, q["ts"], q["last"], q.get("mark"), q.get("bid"), q.get("ask"))
                 seen["tick"] = q["ts"]
                 seen["bar"] = max(seen["bar"], q["ts"] - 1)
 
@@ -129,6 +137,22 @@ class PaperExchange:
                 return [(int(t.timestamp() * 1000), float(o), float(h), float(lo), float(c))
                         for t, o, h, lo, c in rows]
         return []
+
+    def step(self, symbol: str, *, ts: int, open: float, high: float, low: float, close: float) -> None:
+        """The replay's sub-bar (``trading.engine.detail_path``) ending at ``ts``: TP/SL/liquidation inside it by the
+        engine's ``step_bar`` (the same call the portfolio backtest makes), then its close is the price. The bars
+        table is not re-read for this span (``marked`` moves past it)."""
+        with transaction.atomic():
+            row, _ = PaperAccountState.objects.select_for_update().get_or_create(account=self.account)
+            sim = Simulator.from_state(row.state) if row.state else self._new_simulator()
+            self._refresh_instruments(sim)
+            sim.on_bar(symbol, ts, open, high, low, close)
+            seen = row.marked.setdefault(symbol, {"bar": 0, "tick": 0})
+            seen["tick"] = max(seen["tick"], ts)
+            seen["bar"] = max(seen["bar"], ts - 1)
+            row.state = sim.to_state()
+            row.version += 1
+            row.save(update_fields=["state", "version", "marked", "updated_at"])
 
     def tick(self, symbol: str, *, last: float, ts: int, mark: float | None = None, bid: float | None = None,
              ask: float | None = None) -> None:

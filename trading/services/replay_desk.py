@@ -1,0 +1,78 @@
+"""What the desk does at each step of a faithful replay (``trading/marketdata/replay.py``): which accounts hold
+positions, paper stepping a sub-bar, the monitor tick and the signal cycles — the last two as Celery tasks on the
+running worker, which the replay waits for (the replay never runs ahead of the desk).
+
+Live accounts are never driven by a replay: replayed prices must not reach a real exchange, so a desk replay
+refuses to start while an enabled config belongs to a live account.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from trading.choices import AccountMode, PositionStatus
+from trading.exchanges.paper import PaperExchange
+from trading.models import Account, Position
+
+log = logging.getLogger(__name__)
+
+
+class ReplayRefused(ValueError):
+    """The desk cannot be replayed as it stands (the message names what to change)."""
+
+
+class ReplayDesk:
+    """See the module docstring. ``timeout``: seconds to wait for one task (generous: a loaded machine);
+    ``lock_wait``: seconds a replayed task waits for its account's lock (a reconciliation may hold it)."""
+
+    def __init__(self, *, timeout: float = 300.0, lock_wait: float = 60.0):
+        from strategies.models import StrategyConfig
+
+        live = (StrategyConfig.objects.filter(enabled=True, account__mode=AccountMode.LIVE)
+                .values_list("account__name", flat=True).distinct())
+        if live:
+            raise ReplayRefused(f"account: {', '.join(live)} is live; a replay drives paper accounts only "
+                                f"(disable its configs or switch it to paper first)")
+        self.timeout = timeout
+        self.lock_wait = lock_wait
+        self._paper: dict[int, PaperExchange] = {}
+        self.errors: list[str] = []
+
+    def busy(self) -> dict[int, set[str]]:
+        out: dict[int, set[str]] = {}
+        for account_id, symbol in Position.objects.filter(status=PositionStatus.OPEN).values_list(
+                "account_id", "symbol"):
+            out.setdefault(account_id, set()).add(symbol)
+        return out
+
+    def step(self, *, account_id: int, symbol: str, ts: int, bar: tuple[float, float, float, float]) -> None:
+        exchange = self._paper.get(account_id)
+        if exchange is None:
+            account = Account.objects.get(pk=account_id)
+            if account.mode != AccountMode.PAPER:
+                return
+            exchange = self._paper[account_id] = PaperExchange(account)
+        o, h, low, c = (float(x) for x in bar)
+        exchange.step(symbol, ts=ts, open=o, high=h, low=low, close=c)
+
+    def monitor(self, *, account_ids: list[int]) -> None:
+        from trading.tasks import monitor_account
+
+        self._wait([monitor_account.delay(a, self.lock_wait) for a in account_ids], "monitor")
+
+    def cycles(self) -> int:
+        from trading.services.scheduling import due_cycles_by_account
+        from trading.tasks import run_account_cycles
+
+        due = due_cycles_by_account()
+        self._wait([run_account_cycles.delay(a, [[c, e.isoformat()] for c, e in d], self.lock_wait)
+                    for a, d in due.items()], "signal cycles")
+        return sum(len(d) for d in due.values())
+
+    def _wait(self, results, what: str) -> None:
+        for result in results:
+            try:
+                result.get(timeout=self.timeout, propagate=True, disable_sync_subtasks=False)
+            except Exception as exc:  # a failed task is the desk's error; the replay records it and goes on
+                log.warning("replay: %s task %s failed: %s", what, result.id, exc)
+                self.errors.append(f"{what}: {exc}")
