@@ -138,18 +138,19 @@ class PaperExchange:
                         for t, o, h, lo, c in rows]
         return []
 
-    def step(self, symbol: str, *, ts: int, open: float, high: float, low: float, close: float) -> None:
-        """The replay's sub-bar (``trading.engine.detail_path``) ending at ``ts``: TP/SL/liquidation inside it by the
-        engine's ``step_bar`` (the same call the portfolio backtest makes), then its close is the price. The bars
-        table is not re-read for this span (``marked`` moves past it)."""
+    def step(self, symbol: str, *, start: int, end: int, open: float, high: float, low: float, close: float) -> None:
+        """The replay's sub-bar (``trading.engine.detail_path``) from ``start`` to ``end`` (ms): TP/SL/liquidation
+        inside it by the engine's ``step_bar`` (the same call the portfolio backtest makes; a fill is stamped with
+        the sub-bar's start, as the backtest stamps it), then its close is the price. The bars table is not
+        re-read for this span (``marked`` moves past it)."""
         with transaction.atomic():
             row, _ = PaperAccountState.objects.select_for_update().get_or_create(account=self.account)
             sim = Simulator.from_state(row.state) if row.state else self._new_simulator()
             self._refresh_instruments(sim)
-            sim.on_bar(symbol, ts, open, high, low, close)
+            sim.on_bar(symbol, start, open, high, low, close)
             seen = row.marked.setdefault(symbol, {"bar": 0, "tick": 0})
-            seen["tick"] = max(seen["tick"], ts)
-            seen["bar"] = max(seen["bar"], ts - 1)
+            seen["tick"] = max(seen["tick"], end)
+            seen["bar"] = max(seen["bar"], end - 1)
             row.state = sim.to_state()
             row.version += 1
             row.save(update_fields=["state", "version", "marked", "updated_at"])

@@ -13,7 +13,9 @@ detail bar (the stored interval being replayed) and each of its ``n`` sub-bars f
 2. every paper account holding the symbol steps the sub-bar's OHLC (TP/SL/liquidation by the engine's
    ``step_bar``), then the sub-bar's close is published as the price (ts = the sub-bar's end, flagged as
    replayed so paper does not interpret it a second time);
-3. if any account holds a position, the monitor runs once per such account and the replay waits for it.
+3. if any account holds a position the monitor can act on, the monitor runs once per such account and the
+   replay waits for it (accounts holding nothing, or only positions the monitor provably holds, are skipped:
+   ``ReplayDesk.watched``).
 
 When the detail bar closes at T: the next detail bar's open is published as the price at T, the bar's kline is
 handled (candle, the feed's clock, coarser timeframes it closes), then the signal cycles due at T run (one task
@@ -49,9 +51,12 @@ PROGRESS_EVERY = 5.0  # seconds between progress reports
 class Desk(Protocol):
     """What the faithful replay asks of the desk (``trading.services.replay_desk.ReplayDesk``)."""
 
+    watched: list[int]  # accounts the monitor must visit (refreshed by ``busy``)
+
     def busy(self) -> dict[int, set[str]]: ...  # account id -> symbols it holds positions on
 
-    def step(self, *, account_id: int, symbol: str, ts: int, bar: tuple[float, float, float, float]) -> None: ...
+    def step(self, *, account_id: int, symbol: str, start: int, end: int,
+             bar: tuple[float, float, float, float]) -> None: ...
 
     def monitor(self, *, account_ids: list[int]) -> None: ...  # run and wait
 
@@ -225,10 +230,10 @@ class ReplayFeed:
                 sub = subbar(o, h, lo, c, self.n_sub, j)
                 for account_id, held in busy.items():
                     if symbol in held:
-                        self.desk.step(account_id=account_id, symbol=symbol, ts=ts, bar=sub)
+                        self.desk.step(account_id=account_id, symbol=symbol, start=ts - sub_ms, end=ts, bar=sub)
                 self.handler.handle(self.ticker(symbol, float(sub[3]), None, ts, replayed=True))
-            if busy:
-                self.desk.monitor(account_ids=sorted(busy))
+            if busy and self.desk.watched:
+                self.desk.monitor(account_ids=list(self.desk.watched))
                 busy = self._busy = self.desk.busy()
             self._keep_pace(sub_ms / 1000, t0, wait, stop)
         close_ms = start + self.bar_seconds * 1000

@@ -12,7 +12,7 @@ import logging
 
 from trading.choices import AccountMode, PositionStatus
 from trading.exchanges.paper import PaperExchange
-from trading.models import Account, Position
+from trading.models import Account, Position, Signal
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +37,23 @@ class ReplayDesk:
         self.lock_wait = lock_wait
         self._paper: dict[int, PaperExchange] = {}
         self.errors: list[str] = []
+        self.watched: list[int] = []  # accounts whose open positions the monitor can act on
 
     def busy(self) -> dict[int, set[str]]:
+        """Account id -> symbols it holds (paper steps those); also refreshes ``watched``."""
         out: dict[int, set[str]] = {}
-        for account_id, symbol in Position.objects.filter(status=PositionStatus.OPEN).values_list(
-                "account_id", "symbol"):
+        watched: set[int] = set()
+        for account_id, symbol, config_id, half_life, conf_base in Position.objects.filter(
+                status=PositionStatus.OPEN).values_list("account_id", "symbol", "config_id", "half_life_seconds",
+                                                        "confidence_baseline"):
             out.setdefault(account_id, set()).add(symbol)
+            if account_id not in watched and not _inert(config_id, symbol, half_life, conf_base):
+                watched.add(account_id)
+        self.watched = sorted(watched)
         return out
 
-    def step(self, *, account_id: int, symbol: str, ts: int, bar: tuple[float, float, float, float]) -> None:
+    def step(self, *, account_id: int, symbol: str, start: int, end: int,
+             bar: tuple[float, float, float, float]) -> None:
         exchange = self._paper.get(account_id)
         if exchange is None:
             account = Account.objects.get(pk=account_id)
@@ -53,7 +61,7 @@ class ReplayDesk:
                 return
             exchange = self._paper[account_id] = PaperExchange(account)
         o, h, low, c = (float(x) for x in bar)
-        exchange.step(symbol, ts=ts, open=o, high=h, low=low, close=c)
+        exchange.step(symbol, start=start, end=end, open=o, high=h, low=low, close=c)
 
     def monitor(self, *, account_ids: list[int]) -> None:
         from trading.tasks import monitor_account
@@ -76,3 +84,16 @@ class ReplayDesk:
             except Exception as exc:  # a failed task is the desk's error; the replay records it and goes on
                 log.warning("replay: %s task %s failed: %s", what, result.id, exc)
                 self.errors.append(f"{what}: {exc}")
+
+
+def _inert(config_id: int | None, symbol: str, half_life: float | None, confidence_baseline: float | None) -> bool:
+    """True when the monitor provably holds this position at every tick until the next signal: no half-life (no
+    timeout), no confidence baseline (no confidence rule) and a latest signal with neither forecast nor drift (no
+    drift to flip or decay; ``rebalance.decide_code`` with those inputs NaN returns HOLD). A replay skips the
+    monitor dispatch for such accounts, as it does for accounts with nothing open: the saving is most of a
+    replay's wall time for always-in-the-market strategies without a forecast (Chandelier)."""
+    if half_life is not None or confidence_baseline is not None or config_id is None:
+        return False
+    latest = (Signal.objects.filter(config_id=config_id, symbol=symbol).order_by("-bar_time")
+              .values_list("forecast", "drift").first())
+    return latest is not None and latest[0] is None and latest[1] is None
