@@ -9,8 +9,10 @@ refuses to start while an enabled config belongs to a live account.
 from __future__ import annotations
 
 import logging
+import math
 
 from trading.choices import AccountMode, PositionStatus
+from trading.engine import rules
 from trading.exchanges.paper import PaperExchange
 from trading.models import Account, Position, Signal
 
@@ -37,16 +39,20 @@ class ReplayDesk:
         self.lock_wait = lock_wait
         self._paper: dict[int, PaperExchange] = {}
         self.errors: list[str] = []
-        self.watched: list[int] = []  # accounts whose open positions the monitor can act on
+        self.watched: list[int] = []
+        self._levels: dict[tuple[int, str], tuple[float, float, float, float]] = {}  # accounts whose open positions the monitor can act on
 
     def busy(self) -> dict[int, set[str]]:
         """Account id -> symbols it holds (paper steps those); also refreshes ``watched``."""
         out: dict[int, set[str]] = {}
         watched: set[int] = set()
-        for account_id, symbol, config_id, half_life, conf_base in Position.objects.filter(
+        self._levels = {}
+        for account_id, symbol, config_id, half_life, conf_base, side, tp, sl, liq in Position.objects.filter(
                 status=PositionStatus.OPEN).values_list("account_id", "symbol", "config_id", "half_life_seconds",
-                                                        "confidence_baseline"):
+                                                        "confidence_baseline", "side", "take_profit", "stop_loss",
+                                                        "liquidation_price"):
             out.setdefault(account_id, set()).add(symbol)
+            self._levels[(account_id, symbol)] = (1.0 if side == "long" else -1.0, _f(tp), _f(sl), _f(liq))
             if account_id not in watched and not _inert(config_id, symbol, half_life, conf_base):
                 watched.add(account_id)
         self.watched = sorted(watched)
@@ -54,6 +60,8 @@ class ReplayDesk:
 
     def step(self, *, account_id: int, symbol: str, start: int, end: int,
              bar: tuple[float, float, float, float]) -> None:
+        if not self._may_trigger(account_id, symbol, bar):
+            return  # nothing inside this sub-bar: paper takes its close from the published price
         exchange = self._paper.get(account_id)
         if exchange is None:
             account = Account.objects.get(pk=account_id)
@@ -62,6 +70,21 @@ class ReplayDesk:
             exchange = self._paper[account_id] = PaperExchange(account)
         o, h, low, c = (float(x) for x in bar)
         exchange.step(symbol, start=start, end=end, open=o, high=h, low=low, close=c)
+
+    def _may_trigger(self, account_id: int, symbol: str, bar) -> bool:
+        """Whether the sub-bar can reach the position's TP, SL or liquidation (the recorded levels, widened by a
+        millionth of the price so a rounding of the stored level never hides a touch): the same ``step_bar``
+        paper runs, asked first so that a sub-bar touching nothing costs no paper transaction."""
+        levels = self._levels.get((account_id, symbol))
+        if levels is None:
+            return True
+        side, tp, sl, liq = levels
+        o, h, low, _ = (float(x) for x in bar)
+        pad = 1e-6 * o
+        wide = (math.nan if math.isnan(tp) else tp - side * pad, math.nan if math.isnan(sl) else sl + side * pad,
+                math.nan if math.isnan(liq) else liq + side * pad)
+        event, _ = rules.step_bar(side, o, h, low, h, low, wide[0], wide[1], wide[2], math.nan)
+        return event != rules.EV_NONE
 
     def monitor(self, *, account_ids: list[int]) -> None:
         from trading.tasks import monitor_account
@@ -97,3 +120,7 @@ def _inert(config_id: int | None, symbol: str, half_life: float | None, confiden
     latest = (Signal.objects.filter(config_id=config_id, symbol=symbol).order_by("-bar_time")
               .values_list("forecast", "drift").first())
     return latest is not None and latest[0] is None and latest[1] is None
+
+
+def _f(value) -> float:
+    return math.nan if value is None else float(value)
