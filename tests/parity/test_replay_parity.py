@@ -59,7 +59,7 @@ def strategy_of(config):
 
 def import_range(configs) -> dict[str, pd.DataFrame]:
     """The 5m bars of both symbols from the warm-up before START to one bar past END, stored and returned."""
-    warm = max(strategy_of(c).warmup_bars() for c in configs) + 2
+    warm = max(strategy_of(c).warmup_bars_at(SIGNAL_TF) for c in configs) + 2
     first = START - timedelta(seconds=warm * SIGNAL_S)
     frames = {}
     for symbol in SYMBOLS:

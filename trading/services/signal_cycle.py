@@ -36,9 +36,9 @@ class CycleReport:
     notes: list[str] = field(default_factory=list)
 
 
-def window_bars(strategy) -> int:
-    """Bars a cycle reads: the strategy's declared warm-up plus the bar being decided."""
-    return int(strategy.warmup_bars()) + 1
+def window_bars(strategy, timeframe: str) -> int:
+    """Bars a cycle reads: the strategy's declared warm-up at the config's timeframe plus the bar being decided."""
+    return int(strategy.warmup_bars_at(timeframe)) + 1
 
 
 def _higher_bars(*, timeframe: str, higher: str, bars: int) -> int:
@@ -77,7 +77,7 @@ def compute_frame(*, config: StrategyConfig, symbol: str, end: datetime | None =
     config's timeframe ending at ``end`` when given, resampled from the stored base interval if needed) with the
     context it declares."""
     strategy = registry.get(config.strategy.key)(**config.params)
-    bars = window_bars(strategy)
+    bars = window_bars(strategy, config.timeframe)
     candles = read_bars(symbol=symbol, interval=config.timeframe, bars=bars, end=end)
     if candles.empty:
         return candles, pd.DataFrame()
