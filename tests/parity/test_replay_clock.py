@@ -15,7 +15,7 @@ from tests.factories import make_account, make_config, make_instrument, make_str
 from trading.engine.detail_path import subbar
 from trading.exchanges.paper import PaperExchange
 from trading.marketdata.clock import clear_replay_time, replay_time_ms, set_replay_time
-from trading.marketdata.feed import FeedHandler, last_closed_bar, latest_price
+from trading.marketdata.feed import FeedHandler, feed_status, last_closed_bar, latest_price
 from trading.marketdata.reader import read_bars
 from trading.marketdata.replay import ReplayFeed
 from trading.marketdata.store import dt_to_ms
@@ -80,6 +80,21 @@ def test_replay_walks_sub_bars_then_closes_at_the_next_open():
     # the close of bar 2 (00:15) closes the 15m bar of 00:00; no next bar: its own close (103)
     assert cycles[2][1:] == (t0 + 900_000, "103", t0)
     assert replay_time_ms() is None  # the desk is handed back to the wall clock
+    status = feed_status()
+    assert (status["bars_done"], status["bars_total"], status["bar_time"]) == (3, 3, (T0 + timedelta(minutes=10))
+                                                                               .isoformat())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_speed_paces_sub_bars_against_simulated_time_and_never_skips_one():
+    store("BTCUSDT", 2)
+    desk = FakeDesk({1: {"BTCUSDT"}}, [1])
+    waits: list[float] = []
+    handler = FeedHandler(mode="replay", persist=False, publish=lambda **kw: None)
+    ReplayFeed(handler=handler, symbols=["BTCUSDT"], interval="5m", speed=300, desk=desk, wait=waits.append).run()
+    # 30 simulated seconds at 300x = 0.1 s per sub-bar, less the time the desk took; every sub-bar was played
+    assert len([c for c in desk.calls if c[0] == "monitor"]) == 20
+    assert waits and all(0 < w <= 0.1 for w in waits) and len(waits) <= 20
 
 
 @pytest.mark.django_db(transaction=True)
