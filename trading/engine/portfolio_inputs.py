@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from . import portfolio_kernel as K
+from . import portfolio_layout as K
 from .funding import _ns, funding_events
 
 MONITOR_COLUMNS = ("forecast", "drift", "confidence", "half_life")
@@ -50,7 +50,7 @@ class Prices:
 
 
 def align_prices(symbols: list[str], detail: dict[str, pd.DataFrame], mark: dict[str, pd.DataFrame] | None,
-                 detail_seconds: float | None = None) -> Prices:
+                 detail_seconds: float | None = None, stamps: list[np.ndarray] | None = None) -> Prices:
     """The union axis of the symbols' detail bars and every price array on it (see the module doc)."""
     for sym in symbols:
         frame = detail.get(sym)
@@ -66,17 +66,20 @@ def align_prices(symbols: list[str], detail: dict[str, pd.DataFrame], mark: dict
             if sec != detail_seconds:
                 raise ValueError(f"detail[{sym!r}]: bar length {sec:g} s differs from {symbols[0]}'s "
                                  f"{detail_seconds:g} s; every symbol needs the same detail bar length")
-    stamps = [_ns(detail[sym].index) for sym in symbols]
-    axis = stamps[0] if len(stamps) == 1 else np.unique(np.concatenate(stamps))
+    stamps = stamps or [_ns(detail[sym].index) for sym in symbols]
+    axis = union_sorted(stamps)
     n, s = axis.shape[0], len(symbols)
     arrays = {}
-    for key, col in (("o", "open"), ("h", "high"), ("lo", "low"), ("c", "close")):
-        if s == 1:  # the axis is the symbol's own bars: no copy beyond the column's
-            arrays[key] = np.ascontiguousarray(detail[symbols[0]][col].to_numpy(np.float64)).reshape(1, n)
-        else:
-            arrays[key] = np.full((s, n), np.nan)
-            for x, sym in enumerate(symbols):
-                arrays[key][x, np.searchsorted(axis, stamps[x])] = detail[sym][col].to_numpy(np.float64)
+    for key in ("o", "h", "lo", "c"):
+        arrays[key] = np.empty((s, n)) if all(st is axis for st in stamps) else np.full((s, n), np.nan)
+    for x, sym in enumerate(symbols):
+        where = slice(None) if stamps[x] is axis else np.searchsorted(axis, stamps[x])
+        for key, col in (("o", "open"), ("h", "high"), ("lo", "low"), ("c", "close")):
+            values = detail[sym][col].to_numpy(np.float64)
+            if s == 1:  # the axis is the symbol's own bars: no copy beyond the column's
+                arrays[key] = np.ascontiguousarray(values).reshape(1, n)
+            else:
+                arrays[key][x, where] = values
     use_mark = np.zeros(s, dtype=np.bool_)
     trigger = {}
     fine = []
@@ -99,6 +102,17 @@ def align_prices(symbols: list[str], detail: dict[str, pd.DataFrame], mark: dict
         _aggregate_mark(axis, detail_seconds, mt, m, x, arrays)
     return Prices(axis, float(detail_seconds), arrays["o"], arrays["h"], arrays["lo"], arrays["c"], arrays["mo"],
                   arrays["mh"], arrays["ml"], arrays["mc"], use_mark, trigger)
+
+
+def union_sorted(stamps: list[np.ndarray]) -> np.ndarray:
+    """The sorted union of sorted int64 time arrays; the first array itself when they are all equal."""
+    first = stamps[0]
+    if all(st.shape == first.shape and (st is first or np.array_equal(st, first)) for st in stamps[1:]):
+        for i in range(1, len(stamps)):
+            stamps[i] = first
+        return first
+    merged = np.sort(np.concatenate(stamps), kind="stable")
+    return merged[np.r_[True, merged[1:] != merged[:-1]]]
 
 
 def _aggregate_mark(axis, detail_seconds, mt, m, x, arrays) -> None:
@@ -172,7 +186,8 @@ def signal_rows(axis: np.ndarray, frames: list[pd.DataFrame], timeframes_ns: lis
     first detail bar opening at or after that close; rows closing before the axis starts are not acted on."""
     parts = []
     offsets = [0]
-    monitor = []
+    monitor = [any(c in frame.columns for c in MONITOR_COLUMNS) for frame in frames]
+    wanted = MONITOR_COLUMNS if any(monitor) else ()
     for k, (frame, tf) in enumerate(zip(frames, timeframes_ns, strict=True)):
         if "signal" not in frame.columns:
             raise ValueError(f"{names[k]}.signals: no 'signal' column")
@@ -185,11 +200,12 @@ def signal_rows(axis: np.ndarray, frames: list[pd.DataFrame], timeframes_ns: lis
         if sig.dtype != np.int8:
             sig = np.nan_to_num(sig.astype(np.float64)).astype(np.int8)
         cols = (_steps(axis, t[first:] + tf), sig, _flags(frame, "exit_long", n), _flags(frame, "exit_short", n),
-                *(_f64(frame, c, n) for c in MONITOR_COLUMNS))
+                *(_f64(frame, c, n) for c in wanted))
         parts.append((cols[0], *(np.ascontiguousarray(a[first:]) for a in cols[1:])))
         offsets.append(offsets[-1] + n - first)
-        monitor.append(any(c in frame.columns for c in MONITOR_COLUMNS))
-    cat = list(parts[0]) if len(parts) == 1 else [np.concatenate([p[i] for p in parts]) for i in range(8)]
+    count = len(parts[0])  # without any monitor column in any slot, those arrays are a single NaN each
+    cat = list(parts[0]) if len(parts) == 1 else [np.concatenate([p[i] for p in parts]) for i in range(count)]
+    cat += [np.full(1, np.nan) for _ in range(8 - count)]
     return SignalRows(np.array(offsets, dtype=np.int64), *cat, monitor=monitor)
 
 
