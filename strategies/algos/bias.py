@@ -150,14 +150,18 @@ def _cap(failures: list[Failure], max_failures: int) -> list[Failure]:
 
 
 def lookahead_check(strategy: Strategy, candles: pd.DataFrame, context: StrategyContext | None = None, *,
-                    cut_points: Iterable[int], columns: Sequence[str] | None = None, rtol: float = RTOL,
+                    cut_points: Iterable[int] | None = None, columns: Sequence[str] | None = None, rtol: float = RTOL,
                     atol: float = ATOL, max_failures: int = 50, full: pd.DataFrame | None = None) -> CheckResult:
     """Prefix vs full: for each cut n, ``compute(candles[:n])`` must equal the first n rows of the full run.
 
+    ``cut_points`` default: five cuts spread over the data (a fifth, two fifths, ... and one bar short of the end).
     ``full`` may pass a full-history frame already computed. Fails on the first unequal cell of each bad row;
     ``detail`` names the earliest failing bar and column.
     """
     full = strategy.compute(candles, context) if full is None else full
+    if cut_points is None:
+        n = len(candles)
+        cut_points = [max(1, n * i // 5) for i in range(1, 5)] + [max(1, n - 1)]
     cuts = sorted({int(c) for c in cut_points})
     bad = [c for c in cuts if not 0 < c <= len(candles)]
     if bad:

@@ -107,6 +107,13 @@ def test_running_max_fails_window_independence_at_the_expected_bar(candles):
     assert res.stats["rows_compared"] == 500 * 10
 
 
+def test_default_cut_points_spread_over_the_data(candles):
+    # 3000 bars: cuts at 600, 1200, 1800, 2400 and 2999; the peek fails on the last bar of each prefix
+    res = bias.lookahead_check(PeekAhead(), candles)
+    assert res.stats["cuts"] == 5 and res.stats["rows_compared"] == 600 + 1200 + 1800 + 2400 + 2999
+    assert [f.bar_time for f in res.failures] == [candles.index[c - 1] for c in (600, 1200, 1800, 2400, 2999)]
+
+
 def test_running_max_passes_lookahead_and_peek_fails_windows_too(candles):
     assert bias.lookahead_check(RunningMax(), candles, cut_points=[100, 1500, 2999]).passed
     assert not bias.window_independence_check(PeekAhead(), candles, positions=50).passed
