@@ -157,7 +157,6 @@ QUANTDESK_SHARED_DATA = os.environ.get("QUANTDESK_SHARED_DATA", str(BASE_DIR.par
 QUANTDESK_SIZING_CONFIG = BASE_DIR / "configs" / "leverage_position_sizing_config.yaml"
 # How long a per-account lock outlives a killed worker (seconds).
 QUANTDESK_ACCOUNT_LOCK_SECONDS = float(os.environ.get("QUANTDESK_ACCOUNT_LOCK_SECONDS", "120"))
-QUANTDESK_SIGNAL_WINDOW = int(os.environ.get("QUANTDESK_SIGNAL_WINDOW", "3000"))  # bars a signal cycle reads
 
 # Bybit endpoints: None = pybit's own (api.bybit.com / testnet by account). Point them at a local fake
 # exchange for offline runs (python -m fakebybit) and tests.
