@@ -225,7 +225,6 @@ QUANTDESK_MAX_PRICE_AGE_SECONDS = float(os.environ.get("QUANTDESK_MAX_PRICE_AGE_
 # Optuna trial heartbeats: a trial silent for the grace period (its worker died) is failed and retried.
 QUANTDESK_RESEARCH_HEARTBEAT_SECONDS = int(os.environ.get("QUANTDESK_RESEARCH_HEARTBEAT_SECONDS", "10"))
 QUANTDESK_RESEARCH_GRACE_SECONDS = int(os.environ.get("QUANTDESK_RESEARCH_GRACE_SECONDS", "60"))
-QUANTDESK_SIGNAL_WINDOW = int(os.environ.get("QUANTDESK_SIGNAL_WINDOW", "3000"))  # bars a signal cycle reads
 # The user's own strategies: every *.py here (not starting with "_") is imported at start and on a rescan.
 # A trust boundary: only files on this disk are loaded, never code sent over the web API.
 QUANTDESK_USER_STRATEGIES_DIR = Path(os.environ.get("QUANTDESK_USER_STRATEGIES_DIR", BASE_DIR / "user_strategies"))
