@@ -1,7 +1,10 @@
 """Backtests run from the browser or the API: ``start_backtest`` validates and queues a run (one Celery
-task), ``run_backtest_job`` does the work inside the worker: load candles (+ funding and mark when stored),
-compute the strategy's SignalFrame, run the engine with throttled progress (stored and pushed to the owner's
-socket as ``backtest`` events), then store metrics, trades and a downsampled equity curve."""
+task), ``start_config_backtest`` does the same for one StrategyConfig (its own leverage, sizing and TP/SL),
+``run_backtest_job`` does the work inside the worker: load candles with the strategy's warm-up from before the
+start and the context it declares (trading/services/strategy_context.py), funding and mark when stored, compute
+the strategy's SignalFrame, run the engine over the chosen range with throttled progress (stored and pushed to
+the owner's socket as ``backtest`` events), then store metrics, trades and a downsampled equity curve. A desk
+run (several configs as one portfolio) is handed to trading/services/desk_backtests.py."""
 
 from __future__ import annotations
 
@@ -13,13 +16,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from trading.choices import RunStatus
 from trading.events import publish_user
 from trading.models import BacktestRun, Candle, FundingRate, Instrument
-from trading.services.backtest_settings import clean_backtest_inputs, to_engine_config
+from trading.services.backtest_settings import (
+    clean_backtest_inputs,
+    config_settings,
+    to_engine_config,
+    with_default_range,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +41,10 @@ LOADED, SIGNALS = 0.05, 0.20
 
 def create_backtest(*, owner, strategy: str, params: dict | None, settings: dict[str, Any], name: str = "",
                     sweep_key: str = "") -> BacktestRun:
-    """Validate (ValidationError {field: message}) and store a queued run; nothing is enqueued."""
-    clean_params, clean_settings = clean_backtest_inputs(strategy=strategy, params=params, settings=settings)
+    """Validate (ValidationError {field: message}) and store a queued run; nothing is enqueued. A missing
+    start/end is the stored range of the symbol at the timeframe."""
+    clean_params, clean_settings = clean_backtest_inputs(strategy=strategy, params=params,
+                                                         settings=with_default_range(settings))
     return BacktestRun.objects.create(owner=owner, name=name, strategy=strategy, params=clean_params,
                                       settings=clean_settings, sweep_key=sweep_key)
 
@@ -42,6 +53,25 @@ def start_backtest(*, owner, strategy: str, params: dict | None, settings: dict[
                    name: str = "") -> BacktestRun:
     """Create a run and queue its Celery task once the row is committed."""
     run = create_backtest(owner=owner, strategy=strategy, params=params, settings=settings, name=name)
+    transaction.on_commit(lambda: enqueue_backtest(run_id=run.pk))
+    return run
+
+
+def start_config_backtest(*, owner, config, settings: dict[str, Any], name: str = "") -> BacktestRun:
+    """Queue a backtest of one StrategyConfig as it trades: its algorithm, parameters, timeframe, leverage,
+    sizing and TP/SL, its account's fees and starting capital. ``settings`` holds the range (``start``/``end``,
+    default: the stored range), ``funding`` and optionally ``symbol`` (one of the config's symbols)."""
+    extra = sorted(set(settings) - {"start", "end", "funding", "symbol"})
+    if extra:
+        raise ValidationError({extra[0]: f"{extra[0]}: not allowed with a config (it brings its own); "
+                                         "allowed: start, end, funding, symbol"})
+    strategy, params, base = config_settings(config=config, symbol=settings.get("symbol"))
+    merged = {**base, **{k: v for k, v in settings.items() if k != "symbol"}}
+    with transaction.atomic():
+        run = create_backtest(owner=owner, strategy=strategy, params=params, settings=merged,
+                              name=name or config.name)
+        run.settings = {**run.settings, "config": {"id": config.pk, "name": config.name}}
+        run.save(update_fields=["settings"])
     transaction.on_commit(lambda: enqueue_backtest(run_id=run.pk))
     return run
 
@@ -90,15 +120,23 @@ def _store(run: BacktestRun, *fields: str) -> None:
 
 
 def _execute(run: BacktestRun, reporter: Callable[..., None]) -> None:
+    if run.settings.get("kind") == "portfolio":
+        from trading.services.desk_backtests import execute_portfolio
+
+        execute_portfolio(run=run, reporter=reporter)
+        return
     from strategies.algos import registry
-    from strategies.algos.base import StrategyContext
     from trading.engine.backtest import run_backtest
     from trading.engine_adapters import engine_instrument
+    from trading.services.strategy_context import read_strategy_inputs
 
     s = run.settings
     inst = Instrument.objects.get(symbol=s["symbol"])
     start, end = datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"])
-    candles = load_candle_frame(symbol=s["symbol"], interval=s["timeframe"], start=start, end=end)
+    strategy = registry.get(run.strategy)(**run.params)
+    inputs = read_strategy_inputs(strategy=strategy, symbol=s["symbol"], timeframe=s["timeframe"], start=start,
+                                  end=end)
+    candles = inputs.candles.iloc[inputs.first_in_range:]
     if len(candles) < 2:
         raise ValueError(f"only {len(candles)} candle(s) stored for {s['symbol']} {s['timeframe']} in the range")
     funding = mark = None
@@ -106,18 +144,24 @@ def _execute(run: BacktestRun, reporter: Callable[..., None]) -> None:
         funding = load_funding(symbol=s["symbol"], start=start, end=end)
         mark = load_mark_frame(symbol=s["symbol"], timeframe=s["timeframe"], start=start, end=end)
     reporter(LOADED)
-    strategy = registry.get(run.strategy)(**run.params)
-    signals = strategy.compute(candles, StrategyContext(symbol=s["symbol"], timeframe=s["timeframe"]))
+    signals = strategy.compute(inputs.candles, inputs.context).iloc[inputs.first_in_range:]
     reporter(SIGNALS)
     result = run_backtest(candles, signals, instrument=engine_instrument(inst), config=to_engine_config(s, inst),
                           funding=funding, mark=mark,
                           progress=lambda f: reporter(SIGNALS + (0.99 - SIGNALS) * f))
     run.metrics = json_safe(result.metrics())
-    run.metrics["bars"] = len(candles)
+    run.metrics.update(bars=len(candles), warmup_bars=inputs.warmup_read, warmup_bars_wanted=inputs.warmup_wanted,
+                       context=context_summary(inputs.context))
     trades = result.trades
     run.metrics["trades_stored"] = min(len(trades), MAX_TRADES_STORED)
     run.trades = trades_to_json(trades.iloc[:MAX_TRADES_STORED])
     run.equity_curve = downsample_equity(result.equity, max_points=MAX_EQUITY_POINTS)
+
+
+def context_summary(context) -> dict[str, Any]:
+    """Which context series a run's strategy was given, and how many bars of each (for the result page)."""
+    return {"other": {k: len(v) for k, v in context.other.items()},
+            "higher": {k: len(v) for k, v in context.higher.items()}}
 
 
 class _ProgressReporter:
