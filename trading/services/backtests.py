@@ -253,11 +253,16 @@ def json_safe(value: Any) -> Any:
 
 
 def trades_to_json(trades: pd.DataFrame) -> list[dict[str, Any]]:
+    """Round-trip trades as JSON rows; a portfolio run's also say which slot and symbol, and list the partial
+    closes (monitor reduces) inside each trade when the engine gives them."""
     cols = ["entry_time", "exit_time", "side", "qty", "entry_price", "exit_price", "fees", "funding",
             "gross_pnl", "pnl", "exit_reason"]
+    cols += [c for c in ("slot", "symbol", "exits", "partials") if c in trades.columns]
     out = [json_safe(dict(zip(cols, row, strict=True))) for row in trades[cols].itertuples(index=False)]
     for t in out:
-        t["side"], t["exit_reason"] = str(t["side"]), str(t["exit_reason"])
+        for key in ("side", "exit_reason", "slot", "symbol"):
+            if key in t:
+                t[key] = str(t[key])
     return out
 
 
