@@ -124,3 +124,105 @@ def test_mixed_owners_are_refused_even_for_staff(two_symbols):
     run = create_desk_backtest(owner=d["staff"], config_ids=[d["btc"].pk],
                                settings={"start": T0.isoformat(), "end": END.isoformat()})
     assert run.owner == d["staff"] and run.settings["slots"][0]["config_id"] == d["btc"].pk
+
+
+def _seed_minutes(symbol: str, n5: int, *, seed: int, price: float) -> None:
+    """``n5`` five-minute bars that ARE the aggregation of 5 x n5 stored one-minute bars (both stored), so the
+    1m series is the detail under the 5m signals."""
+    from tests.desk_fixtures import synthetic_candles
+    from trading.marketdata.resample import resample_frame
+    from trading.models import Candle
+
+    rows = synthetic_candles(5 * n5, seed=seed, symbol=symbol, interval="1m", price=price)
+    for i, c in enumerate(rows):
+        c.open_time = T0 + timedelta(minutes=i)
+    Candle.objects.bulk_create(rows)
+    from trading.services.backtests import load_candle_frame
+
+    minutes = load_candle_frame(symbol=symbol, interval="1m", start=T0, end=T0 + timedelta(minutes=5 * n5))
+    five = resample_frame(minutes, source="1m", target="5m")
+    Candle.objects.bulk_create([Candle(symbol=symbol, interval="5m", kind="trade", open_time=t.to_pydatetime(),
+                                       open=r.open, high=r.high, low=r.low, close=r.close, volume=r.volume)
+                                for t, r in five.iterrows()])
+
+
+@pytest.fixture
+def minute_desk(desk):
+    """Account A (1,000 USDT, at most ONE open position) with a BTCUSDT and an ETHUSDT chandelier config;
+    400 five-minute bars of each symbol built from 2,000 stored one-minute bars; funding stored for ETHUSDT."""
+    from datetime import UTC, datetime
+
+    from trading.models import FundingRate
+
+    make_instrument("ETHUSDT", tick_size=Decimal("0.01"), qty_step=Decimal("0.01"), min_qty=Decimal("0.01"))
+    acc = desk["acc_a"]
+    acc.starting_capital, acc.max_open_positions = Decimal("1000"), 1
+    acc.save()
+    btc = make_config(acc, desk["strategy"], name="btc", leverage=Decimal("20"), sizing_mode="fixed",
+                      allocation=Decimal("0.15"), stop_loss_pct=Decimal("2"), params={"length": 10}, enabled=True)
+    eth = make_config(acc, desk["strategy"], name="eth", symbols=["ETHUSDT"], leverage=Decimal("10"),
+                      sizing_mode="kelly", allocation=None, kelly_fraction=Decimal("0.5"),
+                      take_profit_pct=Decimal("1"), stop_loss_pct=Decimal("3"), params={"length": 8}, enabled=True)
+    _seed_minutes("BTCUSDT", 400, seed=7, price=90_000.0)
+    _seed_minutes("ETHUSDT", 400, seed=11, price=3_000.0)
+    FundingRate.objects.bulk_create([FundingRate(symbol="ETHUSDT", rate=Decimal("0.0005"),
+                                                 funding_time=datetime(2025, 3, 1, 8 * h, tzinfo=UTC))
+                                     for h in (1, 2)])
+    return {**desk, "btc": btc, "eth": eth}
+
+
+def test_a_desk_run_equals_run_portfolio_called_directly(minute_desk, api, monkeypatch):
+    """Two configs through the API as one run == ``run_portfolio`` on the same stored data, built here by hand:
+    1m detail under 5m signals, ETH's funding, the account's 1,000 USDT and max ONE open position (so the
+    second symbol's entries are refused while the first is held), each config's own sizing and stops."""
+    from trading.engine.portfolio import PortfolioSlot, PortfolioSpec, run_portfolio
+
+    from strategies.algos import registry
+    from trading.engine.backtest import BacktestConfig
+    from trading.engine.fees import FeeSchedule
+    from trading.engine_adapters import engine_instrument
+    from trading.models import Instrument
+    from trading.services.backtests import load_candle_frame, load_funding, run_backtest_job
+
+    monkeypatch.setattr(registry.get("chandelier"), "warmup_bars", lambda self: 0)
+    d = minute_desk
+    last5 = T0 + 399 * STEP
+    api.login(d["alice"])
+    resp = api.post("/api/backtests/", {"configs": [d["btc"].pk, d["eth"].pk]})
+    assert resp.status_code == 202, resp.content
+    run = run_backtest_job(run_id=resp.json()["id"])
+    assert run.status == "done", run.error
+
+    def slot(cfg, symbol, bt):
+        frame = load_candle_frame(symbol=symbol, interval="5m", start=T0, end=last5)
+        signals = registry.get("chandelier")(**cfg.params).compute(frame)
+        return PortfolioSlot(key=str(cfg.pk), symbol=symbol, instrument=engine_instrument(
+            Instrument.objects.get(symbol=symbol)), config=bt, signals=signals, timeframe_seconds=300)
+
+    fees = FeeSchedule(maker=0.0002, taker=0.0006)
+    slots = [slot(d["btc"], "BTCUSDT", BacktestConfig(leverage=20.0, sizing="fixed", allocation=0.15,
+                                                      initial_capital=1000.0, stop_loss_pct=0.02, fees=fees)),
+             slot(d["eth"], "ETHUSDT", BacktestConfig(leverage=10.0, sizing="kelly", kelly_fraction=0.5,
+                                                      initial_capital=1000.0, take_profit_pct=0.01,
+                                                      stop_loss_pct=0.03, fees=fees))]
+    end_detail = T0 + timedelta(minutes=1999)
+    detail = {s: load_candle_frame(symbol=s, interval="1m", start=T0, end=end_detail) for s in ("BTCUSDT", "ETHUSDT")}
+    assert len(detail["BTCUSDT"]) == len(detail["ETHUSDT"]) == 2000
+    funding = {"ETHUSDT": load_funding(symbol="ETHUSDT", start=T0, end=end_detail)}
+    direct = run_portfolio(slots=slots, detail=detail, funding=funding,
+                           spec=PortfolioSpec(initial_capital=1000.0, max_open_positions=1))
+    expected = direct.metrics()
+    m = run.metrics
+    assert m["trade_count"] == expected["trade_count"] == len(run.trades) > 0
+    assert m["final_equity"] == pytest.approx(expected["final_equity"])
+    assert m["funding_paid"] == pytest.approx(expected["funding_paid"])
+    assert [(t["slot"], t["symbol"], t["side"], t["exit_reason"]) for t in run.trades] == [
+        (str(r.slot), str(r.symbol), str(r.side), str(r.exit_reason)) for r in direct.trades.itertuples()]
+    assert [t["pnl"] for t in run.trades] == pytest.approx(list(direct.trades["pnl"]))
+    assert run.equity_curve[-1][1] == pytest.approx(float(direct.equity.iloc[-1]))
+    # the account's cap of one position reached the run: the other symbol's entries were refused
+    counts = direct.refusals["reason"].value_counts().to_dict()
+    assert m["refusals_by_reason"] == counts and counts.get("max-open-positions", 0) > 0
+    assert {k: v["detail_interval"] for k, v in m["symbols"].items()} == {"BTCUSDT": "1m", "ETHUSDT": "1m"}
+    assert m["bars"] == 4000 and m["slots"][str(d["eth"].pk)]["bars"] == 400
+    assert set(m["trigger_series"]) == {"BTCUSDT", "ETHUSDT"}
