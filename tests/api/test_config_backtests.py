@@ -182,3 +182,22 @@ def test_declared_partner_and_hourly_context_reach_the_backtest(desk, monkeypatc
     expected = run_backtest(btc, with_ctx, instrument=inst, config=cfg).metrics()
     assert run.metrics["trade_count"] == expected["trade_count"] > 0
     assert run.metrics["final_equity"] == pytest.approx(expected["final_equity"])
+
+
+def test_every_sweep_point_gets_the_declared_context(desk, monkeypatch):
+    """A sweep's runs go through the same loading: each point's run was given ETHUSDT's candles."""
+    from trading.services.sweeps import start_sweep
+
+    make_instrument("ETHUSDT")
+    cls = registry.get("drift")
+    monkeypatch.setattr(cls, "context_needs", lambda self, *, symbol: ContextNeeds(other_symbols=("ETHUSDT",)))
+    monkeypatch.setattr(cls, "warmup_bars", lambda self: 0)
+    seed_candles(400)
+    seed_candles(400, seed=11, symbol="ETHUSDT", price=3000.0)
+    settings = {"symbol": "BTCUSDT", "timeframe": "5m", "leverage": "10", "sizing_mode": "kelly",
+                "kelly_fraction": "0.5", "funding": False}
+    key = start_sweep(owner=desk["alice"], strategy="drift", base_params={}, grid={"horizon": [6, 12]},
+                      settings=settings, metric="total_return")
+    runs = [_run_job(r.pk) for r in BacktestRun.objects.filter(sweep_key=key).order_by("id")]
+    assert [r.params["horizon"] for r in runs] == [6, 12]
+    assert [r.metrics["context"] for r in runs] == [{"other": {"ETHUSDT": 400}, "higher": {}}] * 2
