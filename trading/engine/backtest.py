@@ -59,7 +59,8 @@ def run_backtest(
     ts = _ns(candles.index)
     bar_s = float(np.median(np.diff(ts[: min(n, 1000)]))) / 1e9 if n > 1 else 60.0
     sym = instrument.symbol
-    prices = align_prices([sym], {sym: candles}, None if mark is None else {sym: mark}, detail_seconds=bar_s)
+    prices = align_prices([sym], {sym: candles}, None if mark is None else {sym: mark}, detail_seconds=bar_s,
+                          stamps=[ts])
     n_sub = 1 if monitor_seconds is None else checkpoints(int(bar_s), monitor_seconds)
     slot = PortfolioSlot(key=sym, symbol=sym, instrument=instrument, config=config, signals=signals,
                          timeframe_seconds=bar_s)
@@ -67,8 +68,7 @@ def run_backtest(
     raw = simulate(slots=[slot], symbols=[sym], prices=prices, mark=None if mark is None else {sym: mark},
                    funding=None if funding is None else {sym: funding}, n_sub=n_sub, balance=start_balance,
                    capitals=[config.initial_capital], max_open=1, funding_on=config.funding, kelly_available=False,
-                   progress=progress, opens=[ts])
-    raw.index = candles.index
+                   progress=progress, opens=[ts], index=candles.index)
     return BacktestResult(raw=raw, index=candles.index, initial_balance=start_balance, config=config,
                           instrument=instrument, candles_close=candles["close"], trigger_series=prices.trigger[sym])
 

@@ -125,7 +125,8 @@ def run_portfolio(*, slots: list[PortfolioSlot], detail: dict[str, pd.DataFrame]
 
 
 def simulate(*, slots, symbols, prices, mark, funding, n_sub: int, balance: float, capitals: list[float],
-             max_open: int, funding_on: bool, kelly_available: bool, progress=None, opens=None) -> Raw:
+             max_open: int, funding_on: bool, kelly_available: bool, progress=None, opens=None,
+             index: pd.DatetimeIndex | None = None) -> Raw:
     """Run the kernel over the whole axis in chunks and collect its records (shared by both runners)."""
     sym_index = [symbols.index(s.symbol) for s in slots]
     instruments = [next(s.instrument for s in slots if s.symbol == sym) for sym in symbols]
@@ -151,27 +152,31 @@ def simulate(*, slots, symbols, prices, mark, funding, n_sub: int, balance: floa
     wallet, pos = K.new_state(len(symbols), balance)
     kp = rows.off[:-1].copy()
     equity = np.empty(n)
-    trel = (prices.axis - prices.axis[0]) / 1e9
     sub_s = prices.detail_seconds / n_sub
     out_f, out_d, out_r = [], [], []
     start = 0
     while start < n:
         end = min(n, start + CHUNK)
-        start = K.run_steps(start, end, n_sub, sub_s, trel, prices.o, prices.h, prices.lo, prices.c, prices.mo,
+        start = K.run_steps(start, end, n_sub, sub_s, prices.axis, prices.o, prices.h, prices.lo, prices.c, prices.mo,
                             prices.mh, prices.ml, prices.mc, prices.use_mark, fstep, fsym, frate, fmark, params, rl,
                             mmr, ded, maxlev, rows.off, rows.astep, rows.sig, rows.exl, rows.exs, rows.fc, rows.dr,
                             rows.cf, rows.hl, float(max_open), kelly_available, wallet, kp, pos, equity, fills, decs,
                             refs, room)
-        for buf, out, w in ((fills, out_f, K.W_NF), (decs, out_d, K.W_ND), (refs, out_r, K.W_NR)):
-            if wallet[w]:
-                out.append(buf[: int(wallet[w])].copy())
-                wallet[w] = 0.0
+        if wallet[K.W_NF]:  # hand the filled part over and write on in a fresh buffer (no copy)
+            out_f.append(fills[: int(wallet[K.W_NF])])
+            fills = np.empty_like(fills)
+        if wallet[K.W_ND]:
+            out_d.append(decs[: int(wallet[K.W_ND])])
+            decs = np.empty_like(decs)
+        if wallet[K.W_NR]:
+            out_r.append(refs[: int(wallet[K.W_NR])])
+            refs = np.empty_like(refs)
+        wallet[K.W_NF] = wallet[K.W_ND] = wallet[K.W_NR] = 0.0
         if progress is not None and start == end:
             progress(end / n)
-    index = pd.DatetimeIndex(prices.axis.astype("datetime64[ns]")).tz_localize("UTC")
     return Raw(
         index=index, axis=prices.axis, sub_ns=int(round(sub_s * 1e9)), equity=equity,
         fills=np.concatenate(out_f) if out_f else np.empty((0, K.N_FILL)),
         decisions=np.concatenate(out_d) if out_d else np.empty((0, K.N_DEC)),
         refusals=np.concatenate(out_r) if out_r else np.empty((0, K.N_REF)),
-        final_balance=float(wallet[K.W_BAL]), positions=pos.copy(), trel=trel)
+        final_balance=float(wallet[K.W_BAL]), positions=pos)

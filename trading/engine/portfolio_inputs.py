@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from . import portfolio_kernel as K
 from .funding import _ns, funding_events
@@ -49,7 +50,7 @@ class Prices:
 
 
 def align_prices(symbols: list[str], detail: dict[str, pd.DataFrame], mark: dict[str, pd.DataFrame] | None,
-                 detail_seconds: float | None = None) -> Prices:
+                 detail_seconds: float | None = None, stamps: list[np.ndarray] | None = None) -> Prices:
     """The union axis of the symbols' detail bars and every price array on it (see the module doc)."""
     for sym in symbols:
         frame = detail.get(sym)
@@ -65,17 +66,21 @@ def align_prices(symbols: list[str], detail: dict[str, pd.DataFrame], mark: dict
             if sec != detail_seconds:
                 raise ValueError(f"detail[{sym!r}]: bar length {sec:g} s differs from {symbols[0]}'s "
                                  f"{detail_seconds:g} s; every symbol needs the same detail bar length")
-    stamps = [_ns(detail[sym].index) for sym in symbols]
+    stamps = stamps or [_ns(detail[sym].index) for sym in symbols]
     axis = stamps[0] if len(stamps) == 1 else np.unique(np.concatenate(stamps))
     n, s = axis.shape[0], len(symbols)
-    arrays = {k: np.full((s, n), np.nan) for k in ("o", "h", "lo", "c", "mo", "mh", "ml", "mc")}
+    arrays = {}
+    for key, col in (("o", "open"), ("h", "high"), ("lo", "low"), ("c", "close")):
+        if s == 1:  # the axis is the symbol's own bars: no copy beyond the column's
+            arrays[key] = np.ascontiguousarray(detail[symbols[0]][col].to_numpy(np.float64)).reshape(1, n)
+        else:
+            arrays[key] = np.full((s, n), np.nan)
+            for x, sym in enumerate(symbols):
+                arrays[key][x, np.searchsorted(axis, stamps[x])] = detail[sym][col].to_numpy(np.float64)
     use_mark = np.zeros(s, dtype=np.bool_)
     trigger = {}
+    fine = []
     for x, sym in enumerate(symbols):
-        pos = np.searchsorted(axis, stamps[x])
-        frame = detail[sym]
-        for key, col in (("o", "open"), ("h", "high"), ("lo", "low"), ("c", "close")):
-            arrays[key][x, pos] = frame[col].to_numpy(np.float64)
         m = None if mark is None else mark.get(sym)
         if m is None or len(m) == 0:
             trigger[sym] = TRIGGER_LAST
@@ -84,9 +89,14 @@ def align_prices(symbols: list[str], detail: dict[str, pd.DataFrame], mark: dict
         if mt.shape[0] >= 2 and np.median(np.diff(mt)) / 1e9 > detail_seconds:
             trigger[sym] = TRIGGER_LAST_COARSE  # a coarser mark low may come later in its bar: no trigger
             continue
-        _aggregate_mark(axis, detail_seconds, mt, m, x, arrays)
+        fine.append((x, mt, m))
         use_mark[x] = True
         trigger[sym] = TRIGGER_MARK
+    shape = (s, n) if fine else (s, 1)  # the kernel reads mark prices only for symbols with use_mark
+    for key in ("mo", "mh", "ml", "mc"):
+        arrays[key] = np.full(shape, np.nan)
+    for x, mt, m in fine:
+        _aggregate_mark(axis, detail_seconds, mt, m, x, arrays)
     return Prices(axis, float(detail_seconds), arrays["o"], arrays["h"], arrays["lo"], arrays["c"], arrays["mo"],
                   arrays["mh"], arrays["ml"], arrays["mc"], use_mark, trigger)
 
@@ -162,24 +172,40 @@ def signal_rows(axis: np.ndarray, frames: list[pd.DataFrame], timeframes_ns: lis
     first detail bar opening at or after that close; rows closing before the axis starts are not acted on."""
     parts = []
     offsets = [0]
-    monitor = []
+    monitor = [any(c in frame.columns for c in MONITOR_COLUMNS) for frame in frames]
+    wanted = MONITOR_COLUMNS if any(monitor) else ()
     for k, (frame, tf) in enumerate(zip(frames, timeframes_ns, strict=True)):
         if "signal" not in frame.columns:
             raise ValueError(f"{names[k]}.signals: no 'signal' column")
         t = _ns(frame.index) if opens is None or opens[k] is None else opens[k]
         n = t.shape[0]
-        keep = t + tf >= axis[0]
-        step = np.searchsorted(axis, t + tf, side="left").astype(np.int64)
+        if n > 1 and not (t[1:] > t[:-1]).all():
+            raise ValueError(f"{names[k]}.signals: the index (bar open times) must be strictly increasing")
+        first = int(np.searchsorted(t, axis[0] - tf, side="left"))  # rows closing before the axis: not acted on
         sig = frame["signal"].to_numpy()
         if sig.dtype != np.int8:
             sig = np.nan_to_num(sig.astype(np.float64)).astype(np.int8)
-        cols = (step, sig, _flags(frame, "exit_long", n), _flags(frame, "exit_short", n),
-                *(_f64(frame, c, n) for c in MONITOR_COLUMNS))
-        parts.append(tuple(np.ascontiguousarray(a[keep]) for a in cols))
-        offsets.append(offsets[-1] + int(keep.sum()))
-        monitor.append(any(c in frame.columns for c in MONITOR_COLUMNS))
-    cat = [np.concatenate([p[i] for p in parts]) for i in range(8)]
+        cols = (_steps(axis, t[first:] + tf), sig, _flags(frame, "exit_long", n), _flags(frame, "exit_short", n),
+                *(_f64(frame, c, n) for c in wanted))
+        parts.append((cols[0], *(np.ascontiguousarray(a[first:]) for a in cols[1:])))
+        offsets.append(offsets[-1] + n - first)
+    count = len(parts[0])  # without any monitor column in any slot, those arrays are a single NaN each
+    cat = list(parts[0]) if len(parts) == 1 else [np.concatenate([p[i] for p in parts]) for i in range(count)]
+    cat += [np.full(1, np.nan) for _ in range(8 - count)]
     return SignalRows(np.array(offsets, dtype=np.int64), *cat, monitor=monitor)
+
+
+@njit(cache=True)
+def _steps(axis, closes):
+    """For sorted ``closes``: the first axis index whose open is at or after each (a merge, O(n))."""
+    out = np.empty(closes.shape[0], dtype=np.int64)
+    j = 0
+    n = axis.shape[0]
+    for i in range(closes.shape[0]):
+        while j < n and axis[j] < closes[i]:
+            j += 1
+        out[i] = j
+    return out
 
 
 def tier_arrays(instruments: list) -> tuple[np.ndarray, ...]:

@@ -215,9 +215,10 @@ def _apply_row(k, r, s, tnow, o, c, params, rl, mmr, ded, maxlev, sig, exl, exs,
     pos[x, X_TP] = tp
     pos[x, X_SL] = sl
     pos[x, X_ETIME] = tnow
-    pos[x, X_BASE] = dr[r]
-    pos[x, X_CBASE] = cf[r]
-    pos[x, X_HL] = hl[r]
+    has = r < dr.shape[0]  # the monitor columns are one NaN when no slot has them
+    pos[x, X_BASE] = dr[r] if has else math.nan
+    pos[x, X_CBASE] = cf[r] if has else math.nan
+    pos[x, X_HL] = hl[r] if has else math.nan
     pos[x, X_TRADE] = trade
     pos[x, X_LAST] = price
     nf = int(wallet[W_NF])
@@ -225,25 +226,10 @@ def _apply_row(k, r, s, tnow, o, c, params, rl, mmr, ded, maxlev, sig, exl, exs,
 
 
 @njit(cache=True)
-def _monitor(x, s, j1, tnow, px, params, rl, mmr, ded, off, fc, dr, cf, kp, pos, wallet, fills, decs):
-    """The 30-second monitor for symbol ``x``'s position at a sub-bar close (price ``px``, time ``tnow``):
-    drift re-priced from the owner slot's latest signal row's forecast (its drift when it has none)."""
+def _act(x, s, j1, px, action, frac, why, nbase, ncbase, d, conf, age, params, rl, mmr, ded, pos, wallet, fills,
+         decs):
+    """Record a monitor reduce / close of symbol ``x``'s position and fill it at ``px`` (the sub-bar close)."""
     k = int(pos[x, X_OWNER])
-    r = kp[k] - 1
-    d = math.nan
-    conf = math.nan
-    if r >= off[k]:
-        f = fc[r]
-        d = (f - px) / px if f == f else dr[r]
-        conf = cf[r]
-    side = pos[x, X_SIDE]
-    base = pos[x, X_BASE]
-    cbase = pos[x, X_CBASE]
-    age = tnow - pos[x, X_ETIME]
-    action, frac, why, nbase, ncbase = decide_code(side, base, d, cbase, conf, age, pos[x, X_HL], params[k, P_DECAY],
-                                                   params[k, P_TMULT], params[k, P_CDROP], params[k, P_RFRAC])
-    if action == HOLD:
-        return
     qty = pos[x, X_QTY]
     q = qty if action == CLOSE else reduce_qty(qty, frac, params[k, P_STEP], params[k, P_MINQTY])
     nd = int(wallet[W_ND])
@@ -255,9 +241,9 @@ def _monitor(x, s, j1, tnow, px, params, rl, mmr, ded, off, fc, dr, cf, kp, pos,
     decs[nd, D_REASON] = why
     decs[nd, D_PRICE] = px
     decs[nd, D_DRIFT] = d
-    decs[nd, D_BASE] = base
+    decs[nd, D_BASE] = pos[x, X_BASE]
     decs[nd, D_CONF] = conf
-    decs[nd, D_CBASE] = cbase
+    decs[nd, D_CBASE] = pos[x, X_CBASE]
     decs[nd, D_AGE] = age
     decs[nd, D_HL] = pos[x, X_HL]
     decs[nd, D_QTY] = q
@@ -269,7 +255,7 @@ def _monitor(x, s, j1, tnow, px, params, rl, mmr, ded, off, fc, dr, cf, kp, pos,
         pos[x, X_CBASE] = ncbase
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _next_signal_step(kp, off, astep):
     nxt = NEVER
     for k in range(kp.shape[0]):
@@ -279,7 +265,7 @@ def _next_signal_step(kp, off, astep):
 
 
 @njit(cache=True)
-def run_steps(start, end, n_sub, sub_s, trel, o, h, lo, c, mo, mh, ml, mc, use_mark, fstep, fsym, frate, fmark,
+def run_steps(start, end, n_sub, sub_s, axis, o, h, lo, c, mo, mh, ml, mc, use_mark, fstep, fsym, frate, fmark,
               params, rl, mmr, ded, maxlev, off, astep, sig, exl, exs, fc, dr, cf, hl, max_open, kelly_available,
               wallet, kp, pos, equity, fills, decs, refs, room):
     """Advance over steps [start, end); returns the next step. Stops early, before a step, when a record
@@ -307,7 +293,7 @@ def run_steps(start, end, n_sub, sub_s, trel, o, h, lo, c, mo, mh, ml, mc, use_m
                 break
         if wallet[W_NF] > cap_f or wallet[W_ND] > cap_d or wallet[W_NR] > cap_r:
             break
-        t0 = trel[s]
+        t0 = (axis[s] - axis[0]) * 1e-9  # seconds since the first detail open
         # 1. at the open (= the previous step's close, after its monitor): funding, then signal rows in slot order
         while fk < n_fund and fstep[fk] <= s:
             x = fsym[fk]
@@ -325,9 +311,14 @@ def run_steps(start, end, n_sub, sub_s, trel, o, h, lo, c, mo, mh, ml, mc, use_m
         if nxt <= s:
             for k in range(kp.shape[0]):
                 while kp[k] < off[k + 1] and astep[kp[k]] <= s:
-                    _apply_row(k, kp[k], s, t0, o, c, params, rl, mmr, ded, maxlev, sig, exl, exs, dr, cf, hl,
-                               max_open, kelly_available, pos, wallet, fills, refs)
-                    kp[k] += 1
+                    r = kp[k]
+                    x = int(params[k, P_SYM])
+                    mine = int(pos[x, X_OWNER]) == k
+                    do_exit, enter = signal_decision(pos[x, X_SIDE] if mine else 0.0, float(sig[r]), exl[r], exs[r])
+                    if do_exit or enter != 0.0:  # the call is made only when the row acts
+                        _apply_row(k, r, s, t0, o, c, params, rl, mmr, ded, maxlev, sig, exl, exs, dr, cf, hl,
+                                   max_open, kelly_available, pos, wallet, fills, refs)
+                    kp[k] = r + 1
             nxt = _next_signal_step(kp, off, astep)
         # 2. the detail bar's sub-bars: TP / SL / liquidation (step_bar), then the monitor at each sub-bar's close
         if wallet[W_OPEN] > 0.0:
@@ -357,9 +348,23 @@ def run_steps(start, end, n_sub, sub_s, trel, o, h, lo, c, mo, mh, ml, mc, use_m
                         _close(x, pos[x, X_QTY], px, reason, s, float(j), params, rl, mmr, ded, pos, wallet, fills)
                         continue
                     pos[x, X_LAST] = sc
-                    if params[int(pos[x, X_OWNER]), P_MONITOR] > 0.5:
-                        _monitor(x, s, float(j + 1), t0 + (j + 1) * sub_s, sc, params, rl, mmr, ded, off, fc, dr,
-                                 cf, kp, pos, wallet, fills, decs)
+                    k = int(pos[x, X_OWNER])
+                    if params[k, P_MONITOR] > 0.5:
+                        # the monitor: drift re-priced from the owner's latest row's forecast (its drift without one)
+                        r = kp[k] - 1
+                        d = math.nan
+                        conf = math.nan
+                        if r >= off[k]:
+                            f = fc[r]
+                            d = (f - sc) / sc if f == f else dr[r]
+                            conf = cf[r]
+                        age = t0 + (j + 1) * sub_s - pos[x, X_ETIME]
+                        action, frac, why, nbase, ncbase = decide_code(
+                            side, pos[x, X_BASE], d, pos[x, X_CBASE], conf, age, pos[x, X_HL], params[k, P_DECAY],
+                            params[k, P_TMULT], params[k, P_CDROP], params[k, P_RFRAC])
+                        if action != HOLD:
+                            _act(x, s, float(j + 1), sc, action, frac, why, nbase, ncbase, d, conf, age, params, rl,
+                                 mmr, ded, pos, wallet, fills, decs)
         # 3. equity at the step's close: wallet + unrealised at each held symbol's last price
         eq = wallet[W_BAL]
         if wallet[W_OPEN] > 0.0:

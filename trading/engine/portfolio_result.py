@@ -19,7 +19,7 @@ from .roundtrips import SIDES, fill_times, fills_frame, labels, round_trips
 class Raw:
     """The kernel's output for one run."""
 
-    index: pd.DatetimeIndex
+    index: pd.DatetimeIndex | None  # the detail axis; None: built from ``axis`` on first use
     axis: np.ndarray
     sub_ns: int
     equity: np.ndarray
@@ -28,7 +28,10 @@ class Raw:
     refusals: np.ndarray
     final_balance: float
     positions: np.ndarray
-    trel: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.index is None:
+            self.index = pd.DatetimeIndex(self.axis.view("datetime64[ns]"), copy=False).tz_localize("UTC")
 
     def open_positions(self, slots: list[str], symbols: list[str]) -> list[dict]:
         out = []
