@@ -46,7 +46,7 @@ def test_config_picker_default_range_and_a_desk_run_from_the_page(desk_user, liv
     expect(page).to_have_url(f"{live_asgi}/backtests/", timeout=TIMEOUT_MS)
     single = page.locator("#bt-form")
     # the stored range, not the last 7 days by the clock
-    expect(single.locator("input[name=start]")).to_have_value("2025-03-01T00:00")
+    expect(single.locator("input[name=start]")).to_have_value("2025-03-01T00:00", timeout=TIMEOUT_MS)
     expect(single.locator("input[name=end]")).to_have_value("2025-03-03T01:55")
     page.select_option("#bt-config", str(btc.pk))
     expect(single.locator("input[name=leverage]")).to_have_value("20")
@@ -60,6 +60,7 @@ def test_config_picker_default_range_and_a_desk_run_from_the_page(desk_user, liv
     expect(desk.locator("input[name=start]")).to_have_value("2025-03-01T00:00")
     expect(desk.locator(f'#desk-configs input[value="{btc.pk}"]')).to_be_checked()
     expect(desk.locator(f'#desk-configs input[value="{eth.pk}"]')).to_be_checked()
+    page.screenshot(path=str(SCREENSHOTS / "04-backtests-forms.png"))
     with celery_worker():
         page.click("#desk-run")
         expect(page.locator("#bt-pct")).to_have_text("100 %", timeout=TIMEOUT_MS)
@@ -72,4 +73,6 @@ def test_config_picker_default_range_and_a_desk_run_from_the_page(desk_user, liv
     assert run.settings["kind"] == "portfolio" and [s["config_id"] for s in run.settings["slots"]] == [btc.pk, eth.pk]
     assert run.settings["max_open_positions"] == 1
     expect(page.locator("#trades tr.trade")).to_have_count(min(len(run.trades), 500))
-    page.screenshot(path=str(SCREENSHOTS / "04-desk-backtest-done.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "05-desk-backtest-done.png"), full_page=True)
+    page.locator("#bt-result h2").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "06-desk-backtest-result.png"))

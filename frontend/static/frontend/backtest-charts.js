@@ -44,9 +44,9 @@ window.QDCharts = (function () {
         <td class="num">${x.bars}</td><td class="num">${x.warmup_bars}/${x.warmup_bars_wanted}</td><td>${QD.esc(Object.keys((x.context || {}).other || {}).concat(Object.keys((x.context || {}).higher || {})).join(", ") || "none")}</td></tr>`).join("")}</tbody></table></div>
       <div><h2>Series per symbol</h2><table id="series"><thead><tr><th>Symbol</th><th>Detail bars</th><th class="num">Count</th><th>Liquidation trigger</th></tr></thead><tbody>
       ${syms.map(([k, x]) => `<tr><td>${QD.esc(k)}</td><td>${QD.esc(x.detail_interval)}</td><td class="num">${x.detail_bars}</td><td>${QD.esc(typeof trig[k] === "object" ? JSON.stringify(trig[k]) : trig[k] || "")}</td></tr>`).join("")}</tbody></table></div></div>
-      <h2>Refused entries (${Object.entries(m.refusals_by_reason || {}).map(([r, n]) => `${QD.esc(r)}: ${n}`).join(", ") || "none"})</h2>
+      <details><summary>Refused entries: ${Object.entries(m.refusals_by_reason || {}).map(([r, n]) => `${QD.esc(r)} ${n}`).join(", ") || "none"}${refs.length ? ` (first ${Math.min(refs.length, 200)} listed)` : ""}</summary>
       ${refs.length ? `<table id="refusals"><thead><tr><th>Time</th><th>Slot</th><th>Symbol</th><th>Side</th><th>Reason</th><th>Held by</th></tr></thead><tbody>
-      ${refs.slice(0, 200).map((r) => `<tr><td>${QD.esc(String(r.time).slice(0, 16))}</td><td>${QD.esc(r.slot)}</td><td>${QD.esc(r.symbol)}</td><td>${QD.esc(r.side)}</td><td>${QD.esc(r.reason)}</td><td>${QD.esc(r.held_by || "")}</td></tr>`).join("")}</tbody></table>` : ""}`;
+      ${refs.slice(0, 200).map((r) => `<tr><td>${QD.esc(String(r.time).slice(0, 16))}</td><td>${QD.esc(r.slot)}</td><td>${QD.esc(r.symbol)}</td><td>${QD.esc(r.side)}</td><td>${QD.esc(r.reason)}</td><td>${QD.esc(r.held_by || "")}</td></tr>`).join("")}</tbody></table>` : ""}</details>`;
   }
 
   function tradeRows(trades, desk) {

@@ -72,7 +72,7 @@
     const box = document.querySelector("#desk-configs > div");
     const acc = deskForm.account.value;
     const mine = pickers.configs.filter((c) => String(c.account) === acc);
-    box.innerHTML = mine.map((c) => `<label><input type="checkbox" value="${c.id}" ${c.enabled ? "checked" : ""}> ${QD.esc(c.name)}
+    box.innerHTML = mine.map((c) => `<label class="check"><input type="checkbox" value="${c.id}" ${c.enabled ? "checked" : ""}> ${QD.esc(c.name)}
       <span class="muted">${QD.esc(c.strategy)} ${QD.esc(c.symbols.join(","))} ${QD.esc(c.timeframe)} ${c.leverage}x ${c.sizing_mode}${c.enabled ? "" : " (disabled)"}</span></label>`).join("")
       || '<span class="muted">This account has no configs.</span>';
     const picked = mine.filter((c) => c.enabled).length ? mine.filter((c) => c.enabled) : mine;
