@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from tests.desk_fixtures import T0, seed_candles
-from tests.factories import make_account, make_config, make_instrument
+from tests.factories import make_account, make_config, make_instrument, make_strategy
 from trading.models import BacktestRun
 from trading.services.desk_backtests import create_desk_backtest
 
@@ -175,11 +175,10 @@ def test_a_desk_run_equals_run_portfolio_called_directly(minute_desk, api, monke
     """Two configs through the API as one run == ``run_portfolio`` on the same stored data, built here by hand:
     1m detail under 5m signals, ETH's funding, the account's 1,000 USDT and max ONE open position (so the
     second symbol's entries are refused while the first is held), each config's own sizing and stops."""
-    from trading.engine.portfolio import PortfolioSlot, PortfolioSpec, run_portfolio
-
     from strategies.algos import registry
     from trading.engine.backtest import BacktestConfig
     from trading.engine.fees import FeeSchedule
+    from trading.engine.portfolio import PortfolioSlot, PortfolioSpec, run_portfolio
     from trading.engine_adapters import engine_instrument
     from trading.models import Instrument
     from trading.services.backtests import load_candle_frame, load_funding, run_backtest_job
@@ -226,3 +225,80 @@ def test_a_desk_run_equals_run_portfolio_called_directly(minute_desk, api, monke
     assert {k: v["detail_interval"] for k, v in m["symbols"].items()} == {"BTCUSDT": "1m", "ETHUSDT": "1m"}
     assert m["bars"] == 4000 and m["slots"][str(d["eth"].pk)]["bars"] == 400
     assert set(m["trigger_series"]) == {"BTCUSDT", "ETHUSDT"}
+
+
+def test_real_data_desk_run_with_drift_configs_funding_and_mark(desk, monkeypatch):
+    """Real Bybit data (../shared/data): the drift forecaster on BTCUSDT and ETHUSDT, 3,000 warm-up bars read from
+    before the start, 1,000 bars in the range, the stored 1h mark and 8h funding reaching the run: the service's
+    result equals ``run_portfolio`` on the same frames (trades with their partial closes, funding, equity), and
+    the run says which series triggered liquidation (the hourly mark is coarser than the 5m detail)."""
+    from strategies.algos import registry
+    from strategies.algos.base import ContextNeeds
+    from tests import shared_data
+    from trading.engine.backtest import BacktestConfig
+    from trading.engine.fees import FeeSchedule
+    from trading.engine.portfolio import PortfolioSlot, PortfolioSpec, run_portfolio
+    from trading.engine_adapters import engine_instrument
+    from trading.models import Candle, FundingRate, Instrument
+    from trading.services.backtests import run_backtest_job
+
+    cls = registry.get("drift")
+    monkeypatch.setattr(cls, "warmup_bars", lambda self: 3000)
+    monkeypatch.setattr(cls, "context_needs", lambda self, *, symbol: ContextNeeds())
+    make_instrument("ETHUSDT", tick_size=Decimal("0.01"), qty_step=Decimal("0.01"), min_qty=Decimal("0.01"))
+    drift = make_strategy("drift")
+    acc = desk["acc_a"]
+    frames, marks, rates = {}, {}, {}
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        frames[symbol] = shared_data.load_candles(symbol, nrows=4000)
+        marks[symbol] = shared_data.load_mark(symbol, nrows=400)
+        rates[symbol] = shared_data.load_funding(symbol)
+        Candle.objects.bulk_create([Candle(symbol=symbol, interval="5m", kind="trade", open_time=t.to_pydatetime(),
+                                           open=r.open, high=r.high, low=r.low, close=r.close, volume=r.volume)
+                                    for t, r in frames[symbol].iterrows()])
+        Candle.objects.bulk_create([Candle(symbol=symbol, interval="1h", kind="mark", open_time=t.to_pydatetime(),
+                                           open=r.open, high=r.high, low=r.low, close=r.close, volume=0)
+                                    for t, r in marks[symbol].iterrows()])
+        FundingRate.objects.bulk_create([FundingRate(symbol=symbol, funding_time=t.to_pydatetime(),
+                                                     rate=Decimal(str(v))) for t, v in rates[symbol].iloc[:60].items()])
+    configs = [make_config(acc, drift, name=f"drift-{s[:3].lower()}", symbols=[s], leverage=Decimal("50"),
+                           sizing_mode="kelly", allocation=None, kelly_fraction=Decimal("0.5"),
+                           stop_loss_pct=Decimal("0.5"), enabled=True) for s in ("BTCUSDT", "ETHUSDT")]
+    index = frames["BTCUSDT"].index
+    start, end = index[3000], index[3999]
+    run = run_backtest_job(run_id=create_desk_backtest(
+        owner=desk["alice"], config_ids=[c.pk for c in configs],
+        settings={"start": start.isoformat(), "end": end.isoformat()}).pk)
+    assert run.status == "done", run.error
+
+    fees = FeeSchedule(maker=0.0002, taker=0.0006)
+    slots, detail, funding, mark = [], {}, {}, {}
+    last = end + timedelta(minutes=5)
+    for cfg in configs:
+        symbol = cfg.symbols[0]
+        candles = frames[symbol]
+        signals = cls().compute(candles).iloc[3000:]  # all 4,000 bars feed the indicators; the run is the last 1,000
+        slots.append(PortfolioSlot(key=str(cfg.pk), symbol=symbol, timeframe_seconds=300, signals=signals,
+                                   instrument=engine_instrument(Instrument.objects.get(symbol=symbol)),
+                                   config=BacktestConfig(leverage=50.0, kelly_fraction=0.5, initial_capital=500.0,
+                                                         stop_loss_pct=0.005, fees=fees)))
+        detail[symbol] = candles.iloc[3000:]
+        f = rates[symbol].iloc[:60]
+        funding[symbol] = f[(f.index >= start) & (f.index < last)]
+        m = marks[symbol]
+        mark[symbol] = m[(m.index >= start) & (m.index < last)]
+    direct = run_portfolio(slots=slots, detail=detail, mark=mark, funding=funding,
+                           spec=PortfolioSpec(initial_capital=500.0, max_open_positions=2))
+    expected = direct.metrics()
+    got = run.metrics
+    print(f"\nreal data desk run: {len(run.trades)} round trips, "
+          f"{sum(len(t.get('partials', [])) for t in run.trades)} partial closes, funding {got['funding_paid']:.4f}, "
+          f"final equity {got['final_equity']:.4f} (direct {expected['final_equity']:.4f}), "
+          f"trigger {got['trigger_series']}")
+    assert got["trade_count"] == expected["trade_count"] == len(run.trades) > 0
+    assert got["final_equity"] == pytest.approx(expected["final_equity"], rel=1e-12)
+    assert got["funding_paid"] == pytest.approx(expected["funding_paid"]) and got["funding_paid"] != 0
+    assert [len(t.get("partials", [])) for t in run.trades] == [len(p) for p in direct.trades["partials"]]
+    assert [t["pnl"] for t in run.trades] == pytest.approx(list(direct.trades["pnl"]))
+    assert got["trigger_series"] == {k: str(v) for k, v in direct.trigger_series.items()}
+    assert got["slots"][str(configs[0].pk)]["warmup_bars"] == 3000
