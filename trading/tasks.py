@@ -22,22 +22,34 @@ def run_signal_cycle(config_id: int, end: str | None = None) -> list[str]:
     return run(config_id=config_id, end=datetime.fromisoformat(end) if end else None).notes
 
 
+@shared_task(acks_late=True)
+def run_account_cycles(account_id: int, due: list[list], lock_wait: float = 0.0) -> list[str]:
+    """``due``: [[config id, bar open time ISO], ...] of one account, run in config id order."""
+    from trading.services.signal_cycle import run_account_cycles as run
+
+    reports = run(account_id=account_id, due=[(int(c), datetime.fromisoformat(e)) for c, e in due],
+                  lock_wait=lock_wait)
+    return [note for r in reports for note in r.notes]
+
+
 @shared_task
 def dispatch_signal_cycles() -> int:
-    from trading.services.scheduling import due_signal_cycles
+    from trading.services.scheduling import beat_yields_to_replay, due_cycles_by_account
 
-    due = due_signal_cycles()
-    for config_id, end in due:
-        run_signal_cycle.delay(config_id, end.isoformat())
-    return len(due)
+    if beat_yields_to_replay():
+        return 0
+    by_account = due_cycles_by_account()
+    for account_id, due in by_account.items():
+        run_account_cycles.delay(account_id, [[c, e.isoformat()] for c, e in due])
+    return sum(len(d) for d in by_account.values())
 
 
 @shared_task(acks_late=True)
-def monitor_account(account_id: int) -> int:
+def monitor_account(account_id: int, lock_wait: float = 0.0) -> int:
     from trading.services.monitor import run_monitor
 
     try:
-        return len(run_monitor(account_id=account_id))
+        return len(run_monitor(account_id=account_id, lock_wait=lock_wait))
     except AccountBusy as exc:
         log.info("monitor skipped: %s", exc)
         return 0
@@ -45,8 +57,10 @@ def monitor_account(account_id: int) -> int:
 
 @shared_task
 def monitor_positions() -> int:
-    from trading.services.scheduling import accounts_with_open_positions
+    from trading.services.scheduling import accounts_with_open_positions, beat_yields_to_replay
 
+    if beat_yields_to_replay():
+        return 0
     ids = accounts_with_open_positions()
     for account_id in ids:
         monitor_account.delay(account_id)

@@ -109,6 +109,19 @@ class Strategy(ABC):
         their parameters need."""
         return 3000
 
+    def warmup_bars_at(self, timeframe: str) -> int:
+        """``warmup_bars()`` in bars of ``timeframe`` when the strategy runs at a timeframe other than its default
+        (a config's timeframe). The default is ``warmup_bars()``; a strategy whose warm-up is set by a higher
+        timeframe (the drift forecaster's hourly filter) overrides this, so a 15-minute config reads a third of
+        the 5-minute bars. Callers that know the timeframe call this one."""
+        return self.warmup_bars()
+
+    def window_independent(self) -> bool:
+        """False for a mode that cannot honour the window-independence contract at any warm-up (Lorentzian
+        ``pine`` mode reproduces TradingView, whose training set is the data's first bars); such a mode may be
+        backtested but its live rows are not its backtest's."""
+        return True
+
     def context_needs(self, *, symbol: str) -> ContextNeeds:
         """The other symbols and higher timeframes ``compute`` reads from its context when it trades ``symbol``
         (none by default).

@@ -2,6 +2,10 @@
 
 As a strategy it is always in the market after the first flip: ``signal`` = direction once the first buy or
 sell has fired (0 before), ``exit_long`` on a sell flip, ``exit_short`` on a buy flip.
+
+Window independence: the ATR (a Wilder average) forgets its start after ``warmup.rma_bars(length)``; the
+ratchets and the direction remember their last reset or flip, which on real data every start reaches within
+``STATE_SYNC_BARS`` (measured: at most 204 bars from the data's start over 300 random starts of BTCUSDT 5m).
 """
 
 from __future__ import annotations
@@ -12,6 +16,10 @@ from numba import njit
 
 from . import pine
 from .base import DefaultSizing, ParamSpec, Strategy, StrategyContext, make_signal_frame
+from .warmup import rma_bars
+
+#: bars after the ATR has settled for the ratcheted stops and the direction to meet the full history's
+STATE_SYNC_BARS = 300
 
 
 def raw_stops(high, low, close, length: int = 22, mult: float = 3.0, use_close: bool = True):
@@ -79,6 +87,10 @@ class ChandelierStrategy(Strategy):
         ParamSpec("mult", "float", 3.0, 0.1, 50.0, help="ATR multiplier"),
         ParamSpec("use_close", "bool", True, help="Extremes of close (true) or of high/low (false)"),
     )
+
+    def warmup_bars(self) -> int:
+        """ATR settle + the extremum window + ``STATE_SYNC_BARS`` for the ratchets and the direction."""
+        return rma_bars(self.params["length"]) + self.params["length"] + STATE_SYNC_BARS
 
     def _compute(self, candles: pd.DataFrame, context: StrategyContext) -> pd.DataFrame:
         p = self.params

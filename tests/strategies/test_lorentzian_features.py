@@ -91,6 +91,39 @@ def test_normalize_extremes_stick_and_na_leaves_them():
     np.testing.assert_allclose(out, [0.0, 1.0, np.nan, 0.0, 2 / 3], equal_nan=True)
 
 
+def test_window_normalize_uses_the_last_window_bars_only():
+    # window 2: (min, max) of the non-NaN values among the last 2 bars: (1,1) (1,3) (3,3) (0,0) (0,2) (2,5)
+    out = features.normalize([1.0, 3.0, np.nan, 0.0, 2.0, 5.0], window=2)
+    np.testing.assert_allclose(out, [0.0, 1.0, np.nan, 0.0, 1.0, 1.0], equal_nan=True)
+    # against a literal loop on noisy data with NaNs, and independence from the start: a series cut at bar s
+    # gives the same values from bar s + window - 1 on
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=3000)
+    x[[5, 6, 700, 701, 702]] = np.nan
+    ours = features.normalize(x, 0.0, 1.0, window=50)
+    ref = []
+    for t in range(len(x)):
+        win = x[max(0, t - 49): t + 1]
+        win = win[~np.isnan(win)]
+        ref.append(math.nan if math.isnan(x[t]) else (x[t] - win.min()) / max(win.max() - win.min(), 1e-9))
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=0, equal_nan=True)
+    cut = features.normalize(x[1234:], 0.0, 1.0, window=50)
+    assert np.array_equal(cut[49:], ours[1234 + 49:], equal_nan=True)
+    assert not np.array_equal(cut[:49], ours[1234:1234 + 49], equal_nan=True)
+
+
+def test_rolling_regime_smoother_restarts_lookback_bars_back(btc5000):
+    o, h, lo, c = (btc5000[k].to_numpy()[:1500] for k in ("open", "high", "low", "close"))
+    o4 = pine.ohlc4(o, h, lo, c)
+    ours = filters._regime_klmf_window(o4, h, lo, 400)
+    for t in (0, 10, 399, 400, 401, 1499):  # bar t = the bar-0 smoother run on bars max(0, t - 399) .. t
+        j0 = max(0, t - 399)
+        np.testing.assert_equal(ours[t], filters._regime_klmf(o4[j0:t + 1], h[j0:t + 1], lo[j0:t + 1])[-1])
+    # the bar-0 smoother has forgotten its start within 400 bars on this data: the same values to round-off
+    full = filters._regime_klmf(o4, h, lo)
+    np.testing.assert_allclose(ours[400:], full[400:], rtol=1e-12)
+
+
 def ref_regime(o4, h, lo, threshold):
     v1 = v2 = k = math.nan
     klmf = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from trading.choices import DecisionAction, ExitReason
+from trading.marketdata.clock import desk_now
 
 from .fields import money_field, price_field
 
@@ -26,7 +27,7 @@ class Signal(models.Model):
     layers = models.JSONField(default=dict, blank=True)
     acted = models.BooleanField(default=False)
     note = models.CharField(max_length=200, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=desk_now, editable=False)  # replay time during a replay
 
     class Meta:
         constraints = [

@@ -39,6 +39,24 @@ def due_signal_cycles() -> list[tuple[int, datetime]]:
     return due
 
 
+def due_cycles_by_account() -> dict[int, list[tuple[int, datetime]]]:
+    """``due_signal_cycles`` grouped by account, each account's cycles in config id order (one task per account
+    per bar runs them in that order, as the portfolio backtest's slots act at a shared close)."""
+    accounts = dict(StrategyConfig.objects.filter(enabled=True).values_list("pk", "account_id"))
+    out: dict[int, list[tuple[int, datetime]]] = {}
+    for config_id, end in sorted(due_signal_cycles()):
+        out.setdefault(accounts[config_id], []).append((config_id, end))
+    return out
+
+
+def beat_yields_to_replay() -> bool:
+    """While a replay drives the desk's clock it runs the cycles and the monitor at simulated time itself (and
+    waits for them); beat's wall-clock dispatchers then stand aside so nothing acts twice or off the clock."""
+    from trading.marketdata.clock import replay_time_ms
+
+    return replay_time_ms() is not None
+
+
 def accounts_with_open_positions() -> list[int]:
     return list(Account.objects.filter(positions__status=PositionStatus.OPEN).distinct().values_list("pk", flat=True))
 

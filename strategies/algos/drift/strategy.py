@@ -5,6 +5,11 @@ filter agreeing. Context rules: the hourly filter uses ``context.higher["1h"]`` 
 candles; an hourly bar counts only once closed. The cross-asset filter uses ``context.other[partner]``; when the
 partner's candles are absent it is neutral (passes) and ``cross_available`` is 0, so the dashboard can see that
 the layer did not vote. Exits: drift flipped against the side (exit_long when drift < 0, exit_short when > 0).
+
+Window independence: every layer is a finite look-back or a Kalman filter, which forgets its start after
+``kalman.settle_bars``; the hourly filter's Kalman counts in hourly bars, so it sets the warm-up when it is on.
+``context_needs`` declares the partner symbol and the higher timeframe, which the live cycle and backtests
+pass over the same span as the candles.
 """
 
 from __future__ import annotations
@@ -12,9 +17,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..base import DefaultSizing, ParamSpec, Strategy, StrategyContext, bar_seconds, make_signal_frame
+from ..base import (
+    TIMEFRAME_SECONDS,
+    ContextNeeds,
+    DefaultSizing,
+    ParamError,
+    ParamSpec,
+    Strategy,
+    StrategyContext,
+    bar_seconds,
+)
+from ..signal_frame import make_signal_frame
 from . import filters, layers
-from .kalman import kalman_smoother
+from .kalman import kalman_smoother, settle_bars
 
 
 def drift_layers(close: np.ndarray, horizon: float, process_noise: float, obs_noise: float) -> dict:
@@ -48,6 +63,31 @@ class DriftStrategy(Strategy):
         ParamSpec("use_cross_asset", "bool", True, help="The partner asset's drift must agree (neutral if absent)"),
     )
 
+    def warmup_bars(self) -> int:
+        return self.warmup_bars_at(self.timeframe)
+
+    def warmup_bars_at(self, timeframe: str) -> int:
+        """The Kalman's settle time (the partner's too), the AR(1) fit's look-back (rolling mean, then the
+        pairs), the order-flow sums, and with the hourly filter on the Kalman's settle time in hourly bars plus
+        one hourly bar that may be partial at the window's start and one still open at its end, counted in bars
+        of ``timeframe`` (at least one bar per higher bar)."""
+        p = self.params
+        kalman = settle_bars(p["process_noise"], p["obs_noise"])
+        need = [kalman, p["mean_window"] + p["half_life_window"] + 1, p["flow_window"]]
+        if p["use_htf_filter"]:
+            if timeframe not in TIMEFRAME_SECONDS:
+                raise ParamError("timeframe", f"{timeframe!r} is not one of {', '.join(TIMEFRAME_SECONDS)}")
+            per = max(1, -(-TIMEFRAME_SECONDS[p["htf"]] // TIMEFRAME_SECONDS[timeframe]))
+            need.append((kalman + 2) * per)
+        return max(need)
+
+    def context_needs(self, *, symbol: str) -> ContextNeeds:
+        p = self.params
+        return ContextNeeds(
+            other_symbols=(filters.partner_symbol(symbol),) if p["use_cross_asset"] else (),
+            higher_timeframes=(p["htf"],) if p["use_htf_filter"] else (),
+        )
+
     def _compute(self, candles: pd.DataFrame, context: StrategyContext) -> pd.DataFrame:
         p = self.params
         close = candles["close"].to_numpy(np.float64)
@@ -63,8 +103,11 @@ class DriftStrategy(Strategy):
         flow, flow_source = filters.order_flow(candles, p["flow_window"])
         flow_ok = filters.agrees(direction, flow) if p["use_order_flow"] else np.ones(len(close), bool)
 
-        htf_drift = self._htf_drift(candles, context, sec)
-        htf_ok = filters.agrees(direction, htf_drift) if p["use_htf_filter"] else np.ones(len(close), bool)
+        if p["use_htf_filter"]:  # the hourly layer is computed only when it votes (NaN otherwise)
+            htf_drift = self._htf_drift(candles, context, sec)
+            htf_ok = filters.agrees(direction, htf_drift)
+        else:
+            htf_drift, htf_ok = np.full(len(close), np.nan), np.ones(len(close), bool)
 
         cross_drift, available = self._cross_drift(candles, context)
         if p["use_cross_asset"] and available:

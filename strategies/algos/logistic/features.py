@@ -7,7 +7,16 @@ import numpy as np
 import pandas as pd
 
 from .. import pine
+from ..warmup import rma_bars
 from .tv_loss import scaled_loss
+
+
+def feature_settle_bars(return_horizons=(1, 3, 12, 48), rsi_length: int = 14, atr_length: int = 14,
+                        volume_window: int = 48) -> int:
+    """Bars from the data's start until every feature equals its full-history value (to round-off): the longest
+    finite look-back, and the settle time of the Wilder averages inside RSI (after its 1-bar change) and ATR.
+    The scaled-loss distance looks back 2(p-1) + nlbk = 6 bars."""
+    return max(max(return_horizons) + 1, rma_bars(rsi_length) + 1, rma_bars(atr_length), volume_window, 6)
 
 
 def feature_matrix(candles: pd.DataFrame, return_horizons=(1, 3, 12, 48), rsi_length: int = 14,

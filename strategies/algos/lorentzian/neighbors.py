@@ -7,7 +7,8 @@ Two modes share the distance, the backward 4-bar label, the ``% 4`` sampling and
 - ``rolling_predictions``: candidates are the maxBarsBack bars strictly before t, skipping those whose distance
   in bars from t is a multiple of 4, and the lists start empty at every bar, so the vote at t depends only on
   bars [t - maxBarsBack, t]: causal and independent of where the data starts. Bars are independent, so the
-  loop runs in parallel over t.
+  loop runs in parallel over t. Bars before ``first`` (the caller's warm-up: features settled at every candidate)
+  get no vote (0), in every run, so the vote never depends on unsettled features.
 """
 
 from __future__ import annotations
@@ -84,11 +85,11 @@ def pine_predictions(feats, labels, k, max_bars_back, idx, start=-1):
 
 
 @njit(cache=True, parallel=True)
-def rolling_predictions(feats, labels, k, max_bars_back, idx):
+def rolling_predictions(feats, labels, k, max_bars_back, idx, first=0):
     n = feats.shape[1]
     nf = feats.shape[0]
     out = np.zeros(n, dtype=np.int64)
-    for t in prange(n):
+    for t in prange(first, n):
         warm = True
         for f in range(nf):
             if np.isnan(feats[f, t]):
@@ -112,9 +113,15 @@ def rolling_predictions(feats, labels, k, max_bars_back, idx):
     return out
 
 
-def predict(feats, labels, k: int = 8, max_bars_back: int = 2000, mode: str = "rolling") -> np.ndarray:
-    """Integer votes in [-k, k] per bar for a (features, bars) matrix and the training labels."""
+def predict(feats, labels, k: int = 8, max_bars_back: int = 2000, mode: str = "rolling",
+            first: int = 0) -> np.ndarray:
+    """Integer votes in [-k, k] per bar for a (features, bars) matrix and the training labels; in rolling mode
+    bars before ``first`` get 0."""
     feats = np.ascontiguousarray(feats, dtype=np.float64)
     labels = np.ascontiguousarray(labels, dtype=np.int64)
-    fn = {"pine": pine_predictions, "rolling": rolling_predictions}[mode]
-    return fn(feats, labels, int(k), int(max_bars_back), admission_index(int(k)))
+    args = (feats, labels, int(k), int(max_bars_back), admission_index(int(k)))
+    if mode == "pine":
+        return pine_predictions(*args)
+    if mode == "rolling":
+        return rolling_predictions(*args, int(max(first, 0)))
+    raise ValueError(f"unknown neighbour mode {mode!r}; expected 'rolling' or 'pine'")

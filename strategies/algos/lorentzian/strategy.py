@@ -2,6 +2,12 @@
 
 The SignalFrame ``signal`` is the position implied by the script's trade stream (open on startLong/startShort,
 close on endLong/endShort, reverse on the opposite start); the script's own held signal is ``lc_signal``.
+
+Window independence (``rolling`` mode): features normalised over ``normalize_window`` bars, the regime smoother
+restarted ``filters.REGIME_LOOKBACK`` bars back, and no vote before every candidate's features have settled
+(``vote_start``); ``warmup_bars`` adds ``STATE_SYNC_BARS`` for the held signal and trade state to meet the full
+history's. ``pine`` mode reproduces TradingView (running normalize, training set at the data's start) and is not
+window independent at any warm-up (``window_independent()`` is False).
 """
 
 from __future__ import annotations
@@ -11,7 +17,12 @@ import pandas as pd
 
 from .. import pine
 from ..base import DefaultSizing, ParamError, ParamSpec, Strategy, StrategyContext, make_signal_frame
+from ..warmup import ema_bars
 from . import features, filters, kernels, neighbors, trades
+
+#: bars after the first vote for the held signal, bars-held counter and trade state (which remember their last
+#: event) to agree with the full history's; measured on real data (README: warm-up per strategy)
+STATE_SYNC_BARS = 300
 
 SOURCES = ("close", "open", "high", "low", "hl2", "hlc3", "ohlc4")
 _DEFAULT_FEATURES = (("RSI", 14, 1), ("WT", 10, 11), ("CCI", 20, 1), ("ADX", 20, 2), ("RSI", 9, 1))
@@ -48,6 +59,8 @@ class LorentzianStrategy(Strategy):
         ParamSpec("source", "choice", "close", choices=SOURCES, help="Price source for labels and kernel"),
         ParamSpec("neighbors_count", "int", 8, 1, 100, help="k, the number of neighbours"),
         ParamSpec("max_bars_back", "int", 2000, 20, 20000, help="Candidate window in bars"),
+        ParamSpec("normalize_window", "int", 2000, 20, 20000,
+                  help="rolling mode: bars of the min/max that scale the WT and CCI features (pine: since bar 0)"),
         ParamSpec("feature_count", "int", 5, 2, 5, help="Number of features used"),
         *_feature_params(),
         ParamSpec("use_dynamic_exits", "bool", False, help="Kernel-based exits (only without EMA/SMA filter or smoothing)"),
@@ -79,6 +92,32 @@ class LorentzianStrategy(Strategy):
         p = self.params
         return [(p[f"f{n}_kind"], p[f"f{n}_param_a"], p[f"f{n}_param_b"]) for n in range(1, p["feature_count"] + 1)]
 
+    @property
+    def rolling(self) -> bool:
+        return self.params["neighbors"] == "rolling"
+
+    def window_independent(self) -> bool:
+        return self.rolling
+
+    def vote_start(self) -> int:
+        """First bar (from the data's start) with a rolling-mode vote: every candidate's features have settled."""
+        p = self.params
+        settle = max(features.feature_settle_bars(k, a, b, p["normalize_window"]) for k, a, b in self.feature_specs())
+        return settle + p["max_bars_back"]
+
+    def warmup_bars(self) -> int:
+        """The vote start, or the slowest enabled filter / trend average / kernel if later, plus
+        ``STATE_SYNC_BARS``; pine mode declares the same (a live window as long), without the guarantee."""
+        p = self.params
+        need = [self.vote_start(), p["kernel_regression_level"] + 4,
+                filters.settle_bars(volatility=p["use_volatility_filter"], regime=p["use_regime_filter"],
+                                    adx_length=14 if p["use_adx_filter"] else None)]
+        if p["use_ema_filter"]:
+            need.append(ema_bars(p["ema_period"]) + 4)
+        if p["use_sma_filter"]:
+            need.append(p["sma_period"] + 4)
+        return max(need) + STATE_SYNC_BARS
+
     def filters(self, candles: pd.DataFrame, src: np.ndarray) -> np.ndarray:
         """filter_all = volatility & regime & adx, each true when switched off."""
         p = self.params
@@ -87,7 +126,8 @@ class LorentzianStrategy(Strategy):
         if p["use_volatility_filter"]:
             ok &= filters.volatility_filter(h, lo, c)
         if p["use_regime_filter"]:
-            ok &= filters.regime_filter(pine.ohlc4(o, h, lo, c), h, lo, p["regime_threshold"])
+            ok &= filters.regime_filter(pine.ohlc4(o, h, lo, c), h, lo, p["regime_threshold"],
+                                        filters.REGIME_LOOKBACK if self.rolling else None)
         if p["use_adx_filter"]:
             ok &= filters.adx_filter(h, lo, src, p["adx_threshold"])
         return ok
@@ -107,13 +147,14 @@ class LorentzianStrategy(Strategy):
     def predictions(self, feats: np.ndarray, src: np.ndarray) -> np.ndarray:
         p = self.params
         return neighbors.predict(feats, neighbors.training_labels(src), p["neighbors_count"],
-                                 p["max_bars_back"], p["neighbors"])
+                                 p["max_bars_back"], p["neighbors"], self.vote_start() if self.rolling else 0)
 
     def _compute(self, candles: pd.DataFrame, context: StrategyContext) -> pd.DataFrame:
         p = self.params
         src = source_series(candles, p["source"])
         close = candles["close"].to_numpy(np.float64)
-        feats = features.build_features(candles, self.feature_specs())
+        feats = features.build_features(candles, self.feature_specs(),
+                                        p["normalize_window"] if self.rolling else None)
         prediction = self.predictions(feats, src)
         filter_all = self.filters(candles, src)
         yhat1 = kernels.rational_quadratic(src, p["kernel_lookback"], p["kernel_relative_weight"],
