@@ -183,7 +183,7 @@ def test_a_desk_run_equals_run_portfolio_called_directly(minute_desk, api, monke
     from trading.models import Instrument
     from trading.services.backtests import load_candle_frame, load_funding, run_backtest_job
 
-    monkeypatch.setattr(registry.get("chandelier"), "warmup_bars", lambda self: 0)
+    monkeypatch.setattr(registry.get("chandelier"), "warmup_bars_at", lambda self, timeframe: 0)
     d = minute_desk
     last5 = T0 + 399 * STEP
     api.login(d["alice"])
@@ -243,7 +243,7 @@ def test_real_data_desk_run_with_drift_configs_funding_and_mark(desk, monkeypatc
     from trading.services.backtests import run_backtest_job
 
     cls = registry.get("drift")
-    monkeypatch.setattr(cls, "warmup_bars", lambda self: 3000)
+    monkeypatch.setattr(cls, "warmup_bars_at", lambda self, timeframe: 3000)
     monkeypatch.setattr(cls, "context_needs", lambda self, *, symbol: ContextNeeds())
     make_instrument("ETHUSDT", tick_size=Decimal("0.01"), qty_step=Decimal("0.01"), min_qty=Decimal("0.01"))
     drift = make_strategy("drift")

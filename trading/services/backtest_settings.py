@@ -64,7 +64,7 @@ def _num(errors: dict, field: str, value: Any, *, lo: float | None = None, hi: f
 def clean_backtest_inputs(*, strategy: str, params: Any, settings: dict[str, Any]) -> tuple[dict, dict]:
     """(params with defaults, settings as plain JSON) or ValidationError {field: message}."""
     from strategies.algos import registry
-    from trading.models import Candle, DeskSettings, Instrument
+    from trading.models import DeskSettings, Instrument
     from trading.validation import validate_params
 
     errors: dict[str, str] = {}
@@ -115,8 +115,7 @@ def clean_backtest_inputs(*, strategy: str, params: Any, settings: dict[str, Any
                "initial_capital": capital, "take_profit_pct": tp, "stop_loss_pct": sl,
                "maker_fee": maker, "taker_fee": taker, "funding": funding}
     _engine_checks(cleaned, inst, desk.leverage_bands)
-    bars = Candle.objects.filter(symbol=symbol, interval=timeframe, kind="trade", open_time__gte=start,
-                                 open_time__lte=end).count()
+    bars = stored_bars(symbol=symbol, interval=timeframe, start=start, end=end)
     if bars < 2:
         raise ValidationError({"start": f"start: only {bars} {symbol} {timeframe} candle(s) stored between "
                                         f"{start.isoformat()} and {end.isoformat()}; at least 2 are needed"})
@@ -164,14 +163,32 @@ def to_engine_config(settings: dict, inst):
     return BacktestConfig(**kw)
 
 
-def stored_range(*, symbol: str, interval: str) -> tuple[datetime, datetime] | None:
-    """(first, last) open time of the stored trade candles of ``symbol`` at ``interval``; None when none."""
-    from django.db.models import Max, Min
-
+def stored_bars(*, symbol: str, interval: str, start: datetime, end: datetime) -> int:
+    """How many ``interval`` bars the store holds (or can resample from its base interval) in ``start..end``."""
+    from trading.marketdata.reader import stored_base_interval
     from trading.models import Candle
 
-    agg = Candle.objects.filter(symbol=symbol, interval=interval, kind="trade").aggregate(a=Min("open_time"),
-                                                                                       b=Max("open_time"))
+    base = stored_base_interval(symbol=symbol, interval=interval)
+    if base is None:
+        return 0
+    rows = Candle.objects.filter(symbol=symbol, interval=base, kind="trade", open_time__gte=start,
+                                 open_time__lte=end).count()
+    return rows // (TIMEFRAMES[interval][0] // TIMEFRAMES[base][0])
+
+
+def stored_range(*, symbol: str, interval: str) -> tuple[datetime, datetime] | None:
+    """(first, last) open time of the stored trade candles of ``symbol`` at ``interval`` (or at the base interval
+    it is resampled from); None when none."""
+    from django.db.models import Max, Min
+
+    from trading.marketdata.reader import stored_base_interval
+    from trading.models import Candle
+
+    base = stored_base_interval(symbol=symbol, interval=interval)
+    if base is None:
+        return None
+    agg = Candle.objects.filter(symbol=symbol, interval=base, kind="trade").aggregate(a=Min("open_time"),
+                                                                                    b=Max("open_time"))
     return None if agg["a"] is None else (agg["a"], agg["b"])
 
 

@@ -1,25 +1,62 @@
-"""What a strategy reads from the store, the same way everywhere (backtests, sweeps, the API and the live cycle).
+"""What a strategy reads from the store, ONE way for the live cycle, backtests, sweeps and the API.
 
-``read_strategy_context`` builds the ``StrategyContext`` a strategy declares with ``context_needs(symbol=)``: the
-other symbols' candles at its own timeframe and its symbol's higher-timeframe candles, over one time range
-(open times ``start..end``). A higher timeframe comes from the store when that interval is stored for the
-symbol, else it is resampled (complete buckets only) from the stored bars of the strategy's timeframe.
-``read_strategy_inputs`` adds the candles themselves, with the declared warm-up (``warmup_bars()``) read from
-BEFORE ``start``, so a backtest's signals from ``start`` on are computed on the same history a live window holds.
+``read_strategy_context`` builds exactly the ``StrategyContext`` a strategy declares with
+``context_needs(symbol=)`` for a window of ``bars`` bars of ``timeframe`` ending at the bar opening at ``end``:
+the other symbols' candles at the same timeframe over the same window, and the symbol's higher-timeframe candles
+closed by that bar's close (stored ones, else resampled from the stored base interval: ``read_bars``). The live
+signal cycle (signal_cycle.compute_frame) calls it with its window; a backtest calls it with its whole span
+(warm-up + range), which is the window a live cycle at the range's last bar would read if it were that long.
+
+``read_strategy_inputs`` is the backtest's read: candles opening in ``start..end`` preceded by the strategy's
+declared warm-up (``warmup_bars_at(timeframe)`` bars opening BEFORE ``start``), and the context over that span.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pandas as pd
 
 from strategies.algos.base import Strategy, StrategyContext
 from trading.choices import TIMEFRAMES
-from trading.marketdata.reader import read_range, read_window
-from trading.marketdata.resample import resample_frame
-from trading.models import Candle
+from trading.marketdata.reader import read_bars
+
+
+def _higher_bars(*, timeframe: str, higher: str, bars: int) -> int:
+    """Higher-timeframe bars covering the same span as ``bars`` bars of ``timeframe`` (plus one)."""
+    ratio = TIMEFRAMES[higher][0] / TIMEFRAMES[timeframe][0]
+    return int(math.ceil(bars / max(ratio, 1.0))) + 1
+
+
+def _higher_end(*, end: datetime | None, timeframe: str, higher: str) -> datetime | None:
+    """Open time of the newest ``higher`` bar closed by the close of the ``timeframe`` bar opening at ``end``."""
+    if end is None:
+        return None
+    close = end.timestamp() + TIMEFRAMES[timeframe][0]
+    h = TIMEFRAMES[higher][0]
+    return datetime.fromtimestamp(math.floor(close / h) * h - h, tz=end.tzinfo)
+
+
+def read_strategy_context(*, strategy: Strategy, symbol: str, timeframe: str, bars: int,
+                          end: datetime | None) -> StrategyContext:
+    """Exactly the context ``strategy.context_needs(symbol=)`` declares: partner symbols at ``timeframe`` over the
+    same window, and this symbol's higher timeframes (closed bars only; resampled from the stored base
+    interval when the store lacks them). A declared series with nothing stored is left out (each strategy
+    documents what it does without it)."""
+    needs = strategy.context_needs(symbol=symbol)
+    other = {s: read_bars(symbol=s, interval=timeframe, bars=bars, end=end) for s in needs.other_symbols if s != symbol}
+    higher = {}
+    for h in needs.higher_timeframes:
+        if h not in TIMEFRAMES:
+            raise ValueError(f"{type(strategy).__name__}.context_needs: higher timeframe {h!r} is not one of "
+                             f"{', '.join(TIMEFRAMES)}")
+        frame = read_bars(symbol=symbol, interval=h, bars=_higher_bars(timeframe=timeframe, higher=h, bars=bars),
+                          end=_higher_end(end=end, timeframe=timeframe, higher=h))
+        higher[h] = frame
+    return StrategyContext(symbol, timeframe, other={k: v for k, v in other.items() if not v.empty},
+                           higher={k: v for k, v in higher.items() if not v.empty})
 
 
 @dataclass(frozen=True)
@@ -37,62 +74,20 @@ class StrategyInputs:
         return self.warmup_read
 
 
-def _stored(symbol: str, interval: str) -> bool:
-    return Candle.objects.filter(symbol=symbol, interval=interval, kind="trade").exists()
-
-
-def _higher(symbol: str, timeframe: str, higher: str, start: datetime, end: datetime) -> pd.DataFrame:
-    """``symbol``'s ``higher`` candles from the bucket holding ``start`` that have CLOSED by the close of the
-    ``timeframe`` bar opening at ``end`` (what a live cycle at that close could have stored)."""
-    seconds = TIMEFRAMES[higher][0]
-    bucket_start = datetime.fromtimestamp(int(start.timestamp()) // seconds * seconds, tz=start.tzinfo)
-    if _stored(symbol, higher):
-        frame = read_range(symbol=symbol, interval=higher, start=bucket_start, end=end)
-    else:
-        base = read_range(symbol=symbol, interval=timeframe, start=bucket_start, end=end)
-        if base.empty:
-            return base
-        frame = resample_frame(base, source=timeframe, target=higher)
-    closed_by = pd.Timestamp(end) + pd.Timedelta(seconds=TIMEFRAMES[timeframe][0] - seconds)
-    return frame[frame.index <= closed_by]
-
-
-def read_strategy_context(*, strategy: Strategy, symbol: str, timeframe: str, start: datetime,
-                          end: datetime) -> StrategyContext:
-    """The context ``strategy`` declares for ``symbol``: ``other[s]`` = ``s``'s ``timeframe`` candles opening in
-    ``start..end``; ``higher[tf]`` = ``symbol``'s ``tf`` candles from the ``tf`` bar holding ``start`` to ``end``.
-    A declared series with no stored rows is left out (the strategy documents what it does without it)."""
-    needs = strategy.context_needs(symbol=symbol)
-    other = {}
-    for s in needs.other_symbols:
-        if s == symbol:
-            continue
-        frame = read_range(symbol=s, interval=timeframe, start=start, end=end)
-        if not frame.empty:
-            other[s] = frame
-    higher = {}
-    for tf in needs.higher_timeframes:
-        if tf not in TIMEFRAMES:
-            raise ValueError(f"{type(strategy).__name__}.context_needs: higher timeframe {tf!r} is not one of "
-                             f"{', '.join(TIMEFRAMES)}")
-        if TIMEFRAMES[tf][0] <= TIMEFRAMES[timeframe][0] or TIMEFRAMES[tf][0] % TIMEFRAMES[timeframe][0]:
-            continue  # not a higher timeframe of this run's bars
-        frame = _higher(symbol, timeframe, tf, start, end)
-        if not frame.empty:
-            higher[tf] = frame
-    return StrategyContext(symbol=symbol, timeframe=timeframe, other=other, higher=higher)
-
-
 def read_strategy_inputs(*, strategy: Strategy, symbol: str, timeframe: str, start: datetime,
                          end: datetime) -> StrategyInputs:
-    """Candles opening in ``start..end`` preceded by up to ``strategy.warmup_bars()`` stored bars opening before
-    ``start``, and the context over that whole span."""
-    wanted = max(0, int(strategy.warmup_bars()))
-    in_range = read_range(symbol=symbol, interval=timeframe, start=start, end=end)
-    before = pd.DataFrame()
-    if wanted:
-        before = read_window(symbol=symbol, interval=timeframe, bars=wanted, end=start - timedelta(microseconds=1))
+    """Candles opening in ``start..end`` (stored, or resampled from the stored base interval) preceded by up to
+    ``strategy.warmup_bars_at(timeframe)`` bars opening before ``start``, and the context over that whole span."""
+    wanted = max(0, int(strategy.warmup_bars_at(timeframe)))
+    span = int((end - start).total_seconds() // TIMEFRAMES[timeframe][0]) + 1
+    frame = read_bars(symbol=symbol, interval=timeframe, bars=wanted + span, end=end)
+    stamp = pd.Timestamp(start)
+    before, in_range = frame[frame.index < stamp], frame[frame.index >= stamp]
+    before = before.iloc[len(before) - wanted:] if wanted else before.iloc[:0]
     candles = pd.concat([before, in_range]) if len(before) else in_range
-    first = candles.index[0].to_pydatetime() if len(candles) else start
-    context = read_strategy_context(strategy=strategy, symbol=symbol, timeframe=timeframe, start=first, end=end)
+    if candles.empty:
+        context = StrategyContext(symbol, timeframe)
+    else:
+        context = read_strategy_context(strategy=strategy, symbol=symbol, timeframe=timeframe, bars=len(candles),
+                                        end=candles.index[-1].to_pydatetime())
     return StrategyInputs(candles=candles, context=context, warmup_wanted=wanted, warmup_read=len(before))

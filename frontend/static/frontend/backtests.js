@@ -30,7 +30,8 @@
   function setRange(f, symbols, timeframes) {  // the span every (symbol, timeframe) has stored
     let first = null, last = null;
     symbols.forEach((sym, i) => {
-      const r = (pickers.ranges[sym] || {})[timeframes[i] || timeframes[0]];
+      const stored = pickers.ranges[sym] || {};  // a timeframe not stored is resampled from a stored one
+      const r = stored[timeframes[i] || timeframes[0]] || Object.values(stored)[0];
       if (!r) return;
       first = first === null || r[0] > first ? r[0] : first;
       last = last === null || r[1] < last ? r[1] : last;
