@@ -9,7 +9,6 @@ run (several configs as one portfolio) is handed to trading/services/desk_backte
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -23,6 +22,14 @@ from django.utils import timezone
 from trading.choices import RunStatus
 from trading.events import publish_user
 from trading.models import BacktestRun, Candle, FundingRate, Instrument
+from trading.services.backtest_results import (
+    MAX_EQUITY_POINTS,
+    MAX_TRADES_STORED,
+    context_summary,
+    downsample_equity,
+    json_safe,
+    trades_to_json,
+)
 from trading.services.backtest_settings import (
     clean_backtest_inputs,
     config_settings,
@@ -32,8 +39,6 @@ from trading.services.backtest_settings import (
 
 log = logging.getLogger(__name__)
 
-MAX_EQUITY_POINTS = 5_000
-MAX_TRADES_STORED = 20_000
 PROGRESS_STEP = 0.05
 # Share of the progress bar each phase fills: loading, computing signals, the engine.
 LOADED, SIGNALS = 0.05, 0.20
@@ -121,9 +126,9 @@ def _store(run: BacktestRun, *fields: str) -> None:
 
 def _execute(run: BacktestRun, reporter: Callable[..., None]) -> None:
     if run.settings.get("kind") == "portfolio":
-        from trading.services.desk_backtests import execute_portfolio
+        from trading.services.desk_execute import run_portfolio_job
 
-        execute_portfolio(run=run, reporter=reporter)
+        run_portfolio_job(run=run, reporter=reporter)
         return
     from strategies.algos import registry
     from trading.engine.backtest import run_backtest
@@ -156,12 +161,6 @@ def _execute(run: BacktestRun, reporter: Callable[..., None]) -> None:
     run.metrics["trades_stored"] = min(len(trades), MAX_TRADES_STORED)
     run.trades = trades_to_json(trades.iloc[:MAX_TRADES_STORED])
     run.equity_curve = downsample_equity(result.equity, max_points=MAX_EQUITY_POINTS)
-
-
-def context_summary(context) -> dict[str, Any]:
-    """Which context series a run's strategy was given, and how many bars of each (for the result page)."""
-    return {"other": {k: len(v) for k, v in context.other.items()},
-            "higher": {k: len(v) for k, v in context.higher.items()}}
 
 
 class _ProgressReporter:
@@ -231,57 +230,3 @@ def load_funding(*, symbol: str, start: datetime, end: datetime) -> pd.Series | 
         return None
     frame = _frame(rows, ["rate"])
     return frame["rate"].rename("funding_rate")
-
-
-# --- results as JSON ----------------------------------------------------------------------------------
-
-def json_safe(value: Any) -> Any:
-    """Metrics as plain JSON: NaN/inf -> None, timestamps -> ISO text, timedeltas -> seconds."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, pd.Timestamp | datetime):
-        return value.isoformat()
-    if isinstance(value, pd.Timedelta):
-        return value.total_seconds()
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def trades_to_json(trades: pd.DataFrame) -> list[dict[str, Any]]:
-    """Round-trip trades as JSON rows; a portfolio run's also say which slot and symbol, and list the partial
-    closes (monitor reduces) inside each trade when the engine gives them."""
-    cols = ["entry_time", "exit_time", "side", "qty", "entry_price", "exit_price", "fees", "funding",
-            "gross_pnl", "pnl", "exit_reason"]
-    cols += [c for c in ("slot", "symbol", "exits", "partials") if c in trades.columns]
-    out = [json_safe(dict(zip(cols, row, strict=True))) for row in trades[cols].itertuples(index=False)]
-    for t in out:
-        for key in ("side", "exit_reason", "slot", "symbol"):
-            if key in t:
-                t[key] = str(t[key])
-    return out
-
-
-def downsample_equity(equity: pd.Series, *, max_points: int) -> list[list]:
-    """[[iso time, equity], ...] with at most ``max_points`` points: for each of max_points/2 buckets the
-    lowest and the highest point in time order, so drawdowns and peaks survive; first and last kept."""
-    n = len(equity)
-    values = equity.to_numpy(dtype=np.float64)
-    if n <= max_points:
-        keep = np.arange(n)
-    else:
-        buckets = (max_points - 2) // 2
-        edges = np.linspace(0, n, buckets + 1).astype(np.int64)
-        picks = {0, n - 1}
-        for a, b in zip(edges[:-1], edges[1:], strict=True):
-            if b > a:
-                seg = values[a:b]
-                picks.add(a + int(np.argmin(seg)))
-                picks.add(a + int(np.argmax(seg)))
-        keep = np.array(sorted(picks))
-    index = equity.index
-    return [[index[i].isoformat(), float(values[i])] for i in keep]

@@ -7,8 +7,7 @@ when stored and funding is on.
 
 ``create_desk_backtest`` validates (every config x symbol through the same rules as a single backtest, errors
 named ``configs`` / ``account``) and stores a queued run whose settings hold a snapshot of each slot, so a config
-edited later does not change what the run means. ``execute_portfolio`` (trading/services/desk_execute.py) is the
-worker side.
+edited later does not change what the run means. The worker side is trading/services/desk_execute.py.
 """
 
 from __future__ import annotations
@@ -139,8 +138,3 @@ def start_desk_backtest(*, owner, config_ids: list[int] | None = None, account_i
     transaction.on_commit(lambda: enqueue_backtest(run_id=run.pk))
     return run
 
-
-def execute_portfolio(*, run: BacktestRun, reporter) -> None:
-    from trading.services.desk_execute import run_portfolio_job
-
-    run_portfolio_job(run=run, reporter=reporter)

@@ -15,9 +15,18 @@ import pandas as pd
 
 from trading.choices import TIMEFRAMES
 from trading.models import BacktestRun, Candle, Instrument
+from trading.services.backtest_results import (
+    MAX_EQUITY_POINTS,
+    MAX_TRADES_STORED,
+    context_summary,
+    downsample_equity,
+    json_safe,
+    trades_to_json,
+)
 from trading.services.backtest_settings import to_engine_config
 
 MAX_LISTED = 500  # refusals and monitor decisions listed on the run (all are counted)
+LOADED, SIGNALS = 0.05, 0.20  # share of the progress bar after loading and after the signals
 
 
 def detail_interval(*, symbol: str, timeframes: list[str]) -> str:
@@ -54,8 +63,6 @@ def _slot_signals(slot: dict[str, Any], start: datetime, end: datetime) -> tuple
     if len(signals) < 2:
         raise ValueError(f"slot {slot['key']}: only {len(signals)} {slot['symbol']} {slot['timeframe']} candle(s) "
                          "stored in the range")
-    from trading.services.backtests import context_summary
-
     info = {"bars": len(signals), "warmup_bars": inputs.warmup_read, "warmup_bars_wanted": inputs.warmup_wanted,
             "context": context_summary(inputs.context)}
     return signals, info
@@ -101,15 +108,6 @@ def build_portfolio_inputs(*, settings: dict[str, Any]) -> dict[str, Any]:
 
 def run_portfolio_job(*, run: BacktestRun, reporter: Callable[..., None]) -> None:
     from trading.engine.portfolio import run_portfolio
-    from trading.services.backtests import (
-        LOADED,
-        MAX_EQUITY_POINTS,
-        MAX_TRADES_STORED,
-        SIGNALS,
-        downsample_equity,
-        json_safe,
-        trades_to_json,
-    )
 
     reporter(LOADED)
     kw = build_portfolio_inputs(settings=run.settings)
@@ -135,8 +133,6 @@ def run_portfolio_job(*, run: BacktestRun, reporter: Callable[..., None]) -> Non
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as plain JSON dicts (categoricals as text, times ISO, NaN as null)."""
-    from trading.services.backtests import json_safe
-
     out = []
     for row in frame.to_dict(orient="records"):
         out.append(json_safe({k: (str(v) if isinstance(v, str) or hasattr(v, "categories") else v)
