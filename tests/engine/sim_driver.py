@@ -31,7 +31,7 @@ def drive(candles, signals, instrument, config, balance, frate=None, fmark=None)
     has_drift = "drift" in signals.columns
     sim = Simulator({sym: instrument}, balance, config.fees, max_open_positions=config.max_open_positions)
     sim.set_leverage(sym, config.leverage)
-    pend_exit = pend_reduce = None
+    pend_exit = None
     pend_entry, pbase, pconf, phl = 0, math.nan, math.nan, math.nan
     base = cbase = hl = math.nan
     entry_bar = -1
@@ -43,14 +43,13 @@ def drive(candles, signals, instrument, config, balance, frate=None, fmark=None)
         if config.funding and frate is not None and pos is not None and not math.isnan(frate[i]):
             m = fmark[i] if fmark is not None and not math.isnan(fmark[i]) else o[i]
             sim.apply_funding(sym, i, frate[i], m)
-        if pos is not None and (pend_exit or pend_reduce):
-            qty = pos.qty if pend_exit else reduce_qty(pos.qty, pend_reduce[0], instrument.qty_step, instrument.min_qty)
+        if pos is not None and pend_exit:
             close_side = "Sell" if pos.side > 0 else "Buy"
-            r = sim.place_order(OrderRequest(sym, close_side, "Market", qty, reduce_only=True,
-                                             exit_reason=pend_exit or pend_reduce[1]), ts=i)
+            r = sim.place_order(OrderRequest(sym, close_side, "Market", pos.qty, reduce_only=True,
+                                             exit_reason=pend_exit), ts=i)
             assert r.accepted, r
         sim.on_price(sym, i, o[i])
-        pend_exit = pend_reduce = None
+        pend_exit = None
         if pend_entry and sym not in sim.positions:
             if config.sizing == "kelly":
                 size = size_kelly(balance=sim.balance, kelly_fraction=config.kelly_fraction,

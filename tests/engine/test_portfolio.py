@@ -124,6 +124,8 @@ def test_third_signal_refused_by_max_open_positions():
     ref = r.refusals
     assert list(zip(ref["slot"], ref["time"], ref["reason"], strict=True)) == [
         ("sol", T0 + pd.Timedelta("5min"), "max-open-positions")]
+    exits = r.fills[r.fills["kind"] == "exit"]
+    assert list(zip(exits["slot"], exits["reason"], exits["reverse"], strict=True)) == [("btc", "signal", True)]
 
 
 def test_max_open_positions_frees_a_place_when_a_position_closes():
@@ -139,6 +141,8 @@ def test_max_open_positions_frees_a_place_when_a_position_closes():
     assert list(zip(sol["time"], sol["kind"], sol["qty"], strict=True)) == [(T0 + pd.Timedelta("10min"), "entry",
                                                                              20.0)]
     assert r.refusals["reason"].tolist() == ["max-open-positions"]
+    btc_exit = r.fills[(r.fills["slot"] == "btc") & (r.fills["kind"] == "exit")]
+    assert btc_exit[["reason", "reverse"]].values.tolist() == [["signal", False]]  # an exit flag, no reversal
 
 
 def test_second_slot_on_a_held_symbol_is_refused():
@@ -253,3 +257,28 @@ def test_single_slot_portfolio_equals_run_backtest():
     cols = ["time", "kind", "qty", "price", "fee", "pnl", "reason"]
     pd.testing.assert_frame_equal(one.fills[cols], port.fills[cols])
     assert len(one.trades) > 20 and math.isclose(one.final_balance, port.final_balance)
+
+
+def test_rows_closing_before_the_detail_starts_are_not_acted_on():
+    # warm-up rows: 23:50 (+1, closes 23:55, before the first detail bar) is history; 23:55 closes at 00:00,
+    # the first detail open, and is acted on there (it says 0: nothing); 00:00 (+1) closes at 00:05 -> entry
+    idx = pd.date_range(T0 - pd.Timedelta("10min"), periods=4, freq="5min", tz="UTC")
+    sig = pd.DataFrame({"signal": [1, 0, 1, 0], "exit_long": False, "exit_short": False}, index=idx)
+    r = run_portfolio(slots=[slot("x", BTCUSDT, sig)], detail={"BTCUSDT": flat(50_000.0, 3)},
+                      spec=PortfolioSpec(initial_capital=1000, max_open_positions=1, funding=False))
+    assert r.fills["time"].tolist() == [T0 + pd.Timedelta("5min")]
+
+
+def test_a_symbol_without_bars_yet_is_refused_for_want_of_a_price():
+    # ETH's detail starts at 00:10: its 00:00 row (closing 00:05) finds no ETH price yet -> refused "no-price";
+    # its 00:05 row closes at 00:10, ETH's first open 2,500 -> entered there. BTC trades all along.
+    eth = flat(2_500.0, 2).set_axis(pd.date_range(T0 + pd.Timedelta("10min"), periods=2, freq="5min", tz="UTC"))
+    slots = [slot("btc", BTCUSDT, signals([1, 0, 0, 0])), slot("eth", ETHUSDT, signals([1, 1, 0, 0]))]
+    r = run_portfolio(slots=slots, detail={"BTCUSDT": flat(50_000.0, 4), "ETHUSDT": eth},
+                      spec=PortfolioSpec(initial_capital=1000, max_open_positions=2, funding=False))
+    assert list(zip(r.refusals["slot"], r.refusals["reason"], strict=True)) == [("eth", "no-price")]
+    entries = r.fills[r.fills["kind"] == "entry"]
+    assert list(zip(entries["slot"], entries["time"], entries["price"], strict=True)) == [
+        ("btc", T0 + pd.Timedelta("5min"), 50_000.0), ("eth", T0 + pd.Timedelta("10min"), 2_500.0)]
+    # equity at 00:05's close: ETH has no bar yet, BTC flat: wallet 1000 - BTC's entry fee 1.2
+    assert r.equity.iloc[1] == pytest.approx(998.8)

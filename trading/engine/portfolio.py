@@ -42,7 +42,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import portfolio_kernel as K
+from . import portfolio_kernel
+from . import portfolio_layout as K
 from .backtest_config import BacktestConfig
 from .detail_path import MONITOR_SECONDS, checkpoints
 from .instruments import Instrument
@@ -157,7 +158,7 @@ def simulate(*, slots, symbols, prices, mark, funding, n_sub: int, balance: floa
     start = 0
     while start < n:
         end = min(n, start + CHUNK)
-        start = K.run_steps(start, end, n_sub, sub_s, prices.axis, prices.o, prices.h, prices.lo, prices.c, prices.mo,
+        start = portfolio_kernel.run_steps(start, end, n_sub, sub_s, prices.axis, prices.o, prices.h, prices.lo, prices.c, prices.mo,
                             prices.mh, prices.ml, prices.mc, prices.use_mark, fstep, fsym, frate, fmark, params, rl,
                             mmr, ded, maxlev, rows.off, rows.astep, rows.sig, rows.exl, rows.exs, rows.fc, rows.dr,
                             rows.cf, rows.hl, float(max_open), kelly_available, wallet, kp, pos, equity, fills, decs,

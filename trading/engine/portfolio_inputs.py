@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from . import portfolio_kernel as K
+from . import portfolio_layout as K
 from .funding import _ns, funding_events
 
 MONITOR_COLUMNS = ("forecast", "drift", "confidence", "half_life")
@@ -67,16 +67,19 @@ def align_prices(symbols: list[str], detail: dict[str, pd.DataFrame], mark: dict
                 raise ValueError(f"detail[{sym!r}]: bar length {sec:g} s differs from {symbols[0]}'s "
                                  f"{detail_seconds:g} s; every symbol needs the same detail bar length")
     stamps = stamps or [_ns(detail[sym].index) for sym in symbols]
-    axis = stamps[0] if len(stamps) == 1 else np.unique(np.concatenate(stamps))
+    axis = union_sorted(stamps)
     n, s = axis.shape[0], len(symbols)
     arrays = {}
-    for key, col in (("o", "open"), ("h", "high"), ("lo", "low"), ("c", "close")):
-        if s == 1:  # the axis is the symbol's own bars: no copy beyond the column's
-            arrays[key] = np.ascontiguousarray(detail[symbols[0]][col].to_numpy(np.float64)).reshape(1, n)
-        else:
-            arrays[key] = np.full((s, n), np.nan)
-            for x, sym in enumerate(symbols):
-                arrays[key][x, np.searchsorted(axis, stamps[x])] = detail[sym][col].to_numpy(np.float64)
+    for key in ("o", "h", "lo", "c"):
+        arrays[key] = np.empty((s, n)) if all(st is axis for st in stamps) else np.full((s, n), np.nan)
+    for x, sym in enumerate(symbols):
+        where = slice(None) if stamps[x] is axis else np.searchsorted(axis, stamps[x])
+        for key, col in (("o", "open"), ("h", "high"), ("lo", "low"), ("c", "close")):
+            values = detail[sym][col].to_numpy(np.float64)
+            if s == 1:  # the axis is the symbol's own bars: no copy beyond the column's
+                arrays[key] = np.ascontiguousarray(values).reshape(1, n)
+            else:
+                arrays[key][x, where] = values
     use_mark = np.zeros(s, dtype=np.bool_)
     trigger = {}
     fine = []
@@ -99,6 +102,17 @@ def align_prices(symbols: list[str], detail: dict[str, pd.DataFrame], mark: dict
         _aggregate_mark(axis, detail_seconds, mt, m, x, arrays)
     return Prices(axis, float(detail_seconds), arrays["o"], arrays["h"], arrays["lo"], arrays["c"], arrays["mo"],
                   arrays["mh"], arrays["ml"], arrays["mc"], use_mark, trigger)
+
+
+def union_sorted(stamps: list[np.ndarray]) -> np.ndarray:
+    """The sorted union of sorted int64 time arrays; the first array itself when they are all equal."""
+    first = stamps[0]
+    if all(st.shape == first.shape and (st is first or np.array_equal(st, first)) for st in stamps[1:]):
+        for i in range(1, len(stamps)):
+            stamps[i] = first
+        return first
+    merged = np.sort(np.concatenate(stamps), kind="stable")
+    return merged[np.r_[True, merged[1:] != merged[:-1]]]
 
 
 def _aggregate_mark(axis, detail_seconds, mt, m, x, arrays) -> None:

@@ -12,11 +12,93 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit
 
 from . import reasons as R
 from .detail_path import subbar
+from .portfolio_layout import (
+    D_ACTION,
+    D_AGE,
+    D_BASE,
+    D_CBASE,
+    D_CONF,
+    D_DRIFT,
+    D_HL,
+    D_OFF,
+    D_PRICE,
+    D_QTY,
+    D_REASON,
+    D_SLOT,
+    D_STEP,
+    D_SYM,
+    D_TRADE,
+    F_FEE,
+    F_KIND,
+    F_OFF,
+    F_PNL,
+    F_PRICE,
+    F_QTY,
+    F_REASON,
+    F_SIDE,
+    F_SLOT,
+    F_STEP,
+    F_SYM,
+    F_TRADE,
+    NEVER,
+    P_ALLOC,
+    P_CAPITAL,
+    P_CDROP,
+    P_DECAY,
+    P_FUNDING,
+    P_KELLY,
+    P_LEV,
+    P_MINNOT,
+    P_MINQTY,
+    P_MODE,
+    P_MONITOR,
+    P_RFRAC,
+    P_SL,
+    P_STEP,
+    P_SYM,
+    P_TAKER,
+    P_TICK,
+    P_TMULT,
+    P_TP,
+    RF_CODE,
+    RF_MAX_OPEN,
+    RF_NO_PRICE,
+    RF_OTHER,
+    RF_SIDE,
+    RF_SLOT,
+    RF_STEP,
+    RF_SYM,
+    RF_SYMBOL_HELD,
+    W_BAL,
+    W_FK,
+    W_ND,
+    W_NEXT_SIG,
+    W_NF,
+    W_NR,
+    W_OPEN,
+    W_TRADES,
+    W_USED,
+    X_BASE,
+    X_BK,
+    X_CBASE,
+    X_ENTRY,
+    X_ETIME,
+    X_HL,
+    X_LAST,
+    X_LIQ,
+    X_MARGIN,
+    X_OWNER,
+    X_QTY,
+    X_SIDE,
+    X_SL,
+    X_TP,
+    X_TRADE,
+)
+from .portfolio_quiet import _next_signal_step, _quiet, _quiet_one, _unmonitored
 from .rebalance import CLOSE, HOLD, REDUCE, decide_code
 from .rules import (
     EV_LIQ,
@@ -35,51 +117,6 @@ from .rules import (
     sized_qty,
     step_bar,
 )
-
-# slot params
-(P_LEV, P_MODE, P_KELLY, P_CAPITAL, P_ALLOC, P_TP, P_SL, P_TAKER, P_STEP, P_MINQTY, P_MINNOT, P_TICK,
- P_DECAY, P_TMULT, P_CDROP, P_RFRAC, P_FUNDING, P_MONITOR, P_SYM) = range(19)
-N_PARAMS = 19
-# position state per symbol
-(X_OWNER, X_SIDE, X_QTY, X_ENTRY, X_MARGIN, X_LIQ, X_BK, X_TP, X_SL, X_ETIME, X_BASE, X_CBASE, X_HL, X_TRADE,
- X_LAST) = range(15)
-N_POS = 15
-# wallet / counters
-W_BAL, W_USED, W_OPEN, W_NF, W_ND, W_NR, W_FK, W_TRADES, W_NEXT_SIG = range(9)
-N_WALLET = 9
-# fill rows
-(F_STEP, F_OFF, F_SLOT, F_SYM, F_KIND, F_SIDE, F_QTY, F_PRICE, F_FEE, F_PNL, F_REASON, F_TRADE) = range(12)
-N_FILL = 12
-# monitor decision rows (reduce / close only)
-(D_STEP, D_OFF, D_SLOT, D_SYM, D_ACTION, D_REASON, D_PRICE, D_DRIFT, D_BASE, D_CONF, D_CBASE, D_AGE, D_HL,
- D_QTY, D_TRADE) = range(15)
-N_DEC = 15
-# refused entries
-RF_STEP, RF_SLOT, RF_SYM, RF_SIDE, RF_CODE, RF_OTHER = range(6)
-N_REF = 6
-# refusal codes: 1..5 are rules.entry_check's codes; then the desk's own checks
-RF_SYMBOL_HELD, RF_MAX_OPEN, RF_NO_PRICE = 10, 11, 12
-REFUSALS = {1: "below-min-qty", 2: "below-min-notional", 3: "insufficient-balance", 4: "beyond-risk-limit",
-            5: "leverage-above-tier", RF_SYMBOL_HELD: "symbol-held", RF_MAX_OPEN: "max-open-positions",
-            RF_NO_PRICE: "no-price"}
-NEVER = np.iinfo(np.int64).max
-
-
-def new_state(n_symbols: int, balance: float) -> tuple[np.ndarray, np.ndarray]:
-    """(wallet, positions) before the first step."""
-    wallet = np.zeros(N_WALLET)
-    wallet[W_BAL] = balance
-    pos = np.zeros((n_symbols, N_POS))
-    pos[:, X_OWNER] = -1.0
-    pos[:, X_LAST] = math.nan
-    wallet[W_NEXT_SIG] = -1.0
-    return wallet, pos
-
-
-def room_per_step(n_symbols: int, n_slots: int, n_sub: int, funding_per_step: int) -> int:
-    """Fill rows one step can write at most: funding, a signal exit + entry per slot, and per symbol and
-    sub-bar a TP/SL/liquidation or monitor fill."""
-    return funding_per_step + 2 * n_slots + 2 * n_symbols * n_sub + 1
 
 
 @njit(cache=True, inline="always")
@@ -255,15 +292,6 @@ def _act(x, s, j1, px, action, frac, why, nbase, ncbase, d, conf, age, params, r
         pos[x, X_CBASE] = ncbase
 
 
-@njit(cache=True, inline="always")
-def _next_signal_step(kp, off, astep):
-    nxt = NEVER
-    for k in range(kp.shape[0]):
-        if kp[k] < off[k + 1] and astep[kp[k]] < nxt:
-            nxt = astep[kp[k]]
-    return nxt
-
-
 @njit(cache=True)
 def run_steps(start, end, n_sub, sub_s, axis, o, h, lo, c, mo, mh, ml, mc, use_mark, fstep, fsym, frate, fmark,
               params, rl, mmr, ded, maxlev, off, astep, sig, exl, exs, fc, dr, cf, hl, max_open, kelly_available,
@@ -289,6 +317,15 @@ def run_steps(start, end, n_sub, sub_s, axis, o, h, lo, c, mo, mh, ml, mc, use_m
             while s < stop:
                 equity[s] = bal
                 s += 1
+            if s >= end:
+                break
+        if s < nfs and _unmonitored(pos, params):
+            if kp.shape[0] == 1 and n_sym == 1:
+                s, nxt = _quiet_one(s, min(end, nfs), o, h, lo, c, mh, ml, use_mark, off, astep, sig, exl, exs, kp,
+                                    pos, wallet, equity)
+            else:
+                s, nxt = _quiet(s, min(end, nfs), nxt, o, h, lo, c, mh, ml, use_mark, params, off, astep, sig, exl,
+                                exs, kp, pos, wallet, equity)
             if s >= end:
                 break
         if wallet[W_NF] > cap_f or wallet[W_ND] > cap_d or wallet[W_NR] > cap_r:

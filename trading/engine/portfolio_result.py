@@ -10,7 +10,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from . import portfolio_kernel as K
+from . import portfolio_layout as K
 from .rebalance import ACTIONS, REASONS
 from .roundtrips import SIDES, fill_times, fills_frame, labels, round_trips
 

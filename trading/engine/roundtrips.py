@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import portfolio_kernel as K
+from . import portfolio_layout as K
 from . import reasons as R
 
 SIDES = ("long", "short")
@@ -29,7 +29,12 @@ def fill_times(raw: np.ndarray, axis: np.ndarray, sub_ns: int, step_col: int, of
 
 
 def fills_frame(raw: np.ndarray, axis: np.ndarray, sub_ns: int, slots: list[str], symbols: list[str]) -> pd.DataFrame:
-    """One row per entry, exit (signal, TP, SL, liquidation, monitor-*) and funding record, in time order."""
+    """One row per entry, exit (signal, TP, SL, liquidation, monitor-*) and funding record, in time order.
+    ``side`` is the position's side; ``reverse`` marks a signal exit whose slot entered the other way at once;
+    ``trade`` numbers the position (round trip) a row belongs to; ``bar`` is the detail bar's index."""
+    nxt = np.r_[raw[1:], np.full((1, raw.shape[1]), np.nan)] if len(raw) else raw
+    reverse = ((raw[:, K.F_KIND] == R.KIND_EXIT) & (raw[:, K.F_REASON] == R.SIGNAL) & (nxt[:, K.F_KIND] == R.KIND_ENTRY)
+               & (nxt[:, K.F_SLOT] == raw[:, K.F_SLOT]) & (nxt[:, K.F_STEP] == raw[:, K.F_STEP]))
     return pd.DataFrame({
         "time": fill_times(raw, axis, sub_ns, K.F_STEP, K.F_OFF),
         "slot": labels(raw[:, K.F_SLOT], slots),
@@ -41,6 +46,7 @@ def fills_frame(raw: np.ndarray, axis: np.ndarray, sub_ns: int, slots: list[str]
         "fee": raw[:, K.F_FEE],
         "pnl": raw[:, K.F_PNL],
         "reason": labels(raw[:, K.F_REASON], R.EXIT_REASONS),
+        "reverse": reverse,
         "trade": raw[:, K.F_TRADE].astype(np.int64),
         "bar": raw[:, K.F_STEP].astype(np.int64),
     }, copy=False)
