@@ -103,3 +103,21 @@ def test_two_runs_are_identical(data, name):
     btc, ctx = data
     res = bias.determinism_check(registry.get(name)(), btc.iloc[:20_000], ctx)
     assert res.passed, res.detail
+
+
+@pytest.mark.parametrize(("name", "params", "positions"), [
+    ("chandelier", {"length": 50, "mult": 5.0}, 200),
+    ("chandelier", {"length": 10, "mult": 1.5, "use_close": False}, 200),
+    ("logistic", {"horizon": 24, "refit_every": 100, "window": 2000}, 100),
+    ("drift", {"htf": "15m", "horizon": 48}, 100),
+    ("lorentzian", {"use_dynamic_exits": True, "neighbors_count": 12, "max_bars_back": 1000}, 50),
+    ("lorentzian", {"use_ema_filter": True, "use_adx_filter": True, "normalize_window": 500}, 50),
+])
+def test_warm_up_follows_the_parameters(data, name, params, positions):
+    """The declared warm-up is derived from the parameters, not tuned to the defaults."""
+    btc, full_ctx = data
+    strat = registry.get(name)(**params)
+    assert strat.warmup_bars() != registry.get(name)().warmup_bars()
+    ctx = full_ctx if name == "drift" else None
+    res = bias.window_independence_check(strat, btc, ctx, positions=positions, window=strat.warmup_bars() + 10)
+    assert res.passed, res.detail

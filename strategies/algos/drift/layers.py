@@ -1,11 +1,17 @@
-"""Layers 2-4 of the drift forecaster: Taylor forecast, velocity-SNR confidence, AR(1)/OU half-life."""
+"""Layers 2-4 of the drift forecaster: Taylor forecast, velocity-SNR confidence, AR(1)/OU half-life.
+
+The rolling statistics are summed afresh over each window (two passes, a fixed order), not updated by adding and
+removing values as pandas does: the value at t is then a function of the window's values alone, bit for bit,
+whatever bar the data starts at (a half-life of 800 bars has ln b ~ -0.0009, so a 1e-12 round-off difference in
+b would show as 1e-9 in the half-life).
+"""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-import pandas as pd
+from numba import njit
 
 
 def taylor_forecast(level, velocity, acceleration, price, horizon: float):
@@ -26,14 +32,38 @@ def velocity_confidence(velocity, velocity_var):
     return out, snr
 
 
+@njit(cache=True)
+def _ar1(x, window):
+    n = len(x)
+    out = np.full(n, np.nan)
+    for t in range(window, n):
+        ok = True
+        mc = 0.0
+        mp = 0.0
+        for j in range(t - window + 1, t + 1):
+            if np.isnan(x[j]) or np.isnan(x[j - 1]):
+                ok = False
+                break
+            mc += x[j]
+            mp += x[j - 1]
+        if not ok:
+            continue
+        mc /= window
+        mp /= window
+        cov = 0.0
+        var = 0.0
+        for j in range(t - window + 1, t + 1):
+            dp = x[j - 1] - mp
+            cov += (x[j] - mc) * dp
+            var += dp * dp
+        out[t] = cov / var if var != 0.0 else np.nan
+    return out
+
+
 def ar1_coefficient(x, window: int) -> np.ndarray:
-    """Rolling OLS slope b of x_t = a + b x_{t-1} over the last ``window`` pairs ending at t (NaN until then)."""
-    x = pd.Series(np.asarray(x, dtype=np.float64))
-    prev = x.shift(1)
-    cov = x.rolling(window).cov(prev)
-    var = prev.rolling(window).var()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return (cov / var).to_numpy()
+    """Rolling OLS slope b of x_t = a + b x_{t-1} over the last ``window`` pairs ending at t (NaN until then, or
+    while a pair in the window has a NaN)."""
+    return _ar1(np.ascontiguousarray(np.asarray(x, dtype=np.float64)), int(window))
 
 
 def half_life(b) -> np.ndarray:
@@ -45,7 +75,19 @@ def half_life(b) -> np.ndarray:
     return out
 
 
+@njit(cache=True)
+def _rolling_mean(x, window):
+    n = len(x)
+    out = np.full(n, np.nan)
+    for t in range(window - 1, n):
+        acc = 0.0
+        for j in range(t - window + 1, t + 1):
+            acc += x[j]
+        out[t] = acc / window
+    return out
+
+
 def deviations(log_price, window: int) -> np.ndarray:
     """Deviation of log price from its rolling mean: the series whose reversion the half-life measures."""
-    s = pd.Series(np.asarray(log_price, dtype=np.float64))
-    return (s - s.rolling(window).mean()).to_numpy()
+    x = np.ascontiguousarray(np.asarray(log_price, dtype=np.float64))
+    return x - _rolling_mean(x, int(window))
