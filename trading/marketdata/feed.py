@@ -3,9 +3,12 @@
 Both sources hand it Bybit public-WebSocket messages (``kline.{code}.{symbol}``, ``tickers.{symbol}``), so the
 desk behaves the same live and offline:
 
-- a closed kline (``confirm: true``) is upserted into ``Candle`` and broadcast as a ``candle`` event;
-- a ticker updates the Redis hash ``qd:price:{SYMBOL}`` (last, mark, bid, ask, ts) and is broadcast as a
-  ``tick`` event (at most every ``tick_every`` seconds per symbol);
+- a closed kline (``confirm: true``) is upserted into ``Candle`` and broadcast as a ``candle`` event; the feed's
+  clock ``qd:bar:{SYMBOL}:{interval}`` moves to it, and to the coarser ``derived_intervals`` it ends (the 5m bar
+  ending on the quarter hour closes the 15m bar a strategy reads resampled from the stored 5m);
+- a ticker updates the Redis hash ``qd:price:{SYMBOL}`` (last, mark, bid, ask, ts, replay) and is broadcast as a
+  ``tick`` event (at most every ``tick_every`` seconds per symbol); ``replay`` = "1" marks a replayed price whose
+  sub-bar the replay stepped through paper itself;
 - the Redis hash ``qd:feed:status`` (connected, mode live|replay, last message time, lag, counters) is
   rewritten on every message and heartbeat (it expires when the feed stops refreshing it) and broadcast as a
   ``feed`` event on every connect/disconnect and at most every ``status_every`` seconds otherwise.
