@@ -156,7 +156,8 @@ def _execute(run: BacktestRun, reporter: Callable[..., None]) -> None:
                           progress=lambda f: reporter(SIGNALS + (0.99 - SIGNALS) * f))
     run.metrics = json_safe(result.metrics())
     run.metrics.update(bars=len(candles), warmup_bars=inputs.warmup_read, warmup_bars_wanted=inputs.warmup_wanted,
-                       context=context_summary(inputs.context))
+                       context=context_summary(inputs.context),
+                       trigger_series={s["symbol"]: str(getattr(result, "trigger_series", "last"))})
     trades = result.trades
     run.metrics["trades_stored"] = min(len(trades), MAX_TRADES_STORED)
     run.trades = trades_to_json(trades.iloc[:MAX_TRADES_STORED])

@@ -64,7 +64,11 @@ window.QDCharts = (function () {
     const m = run.metrics || {};
     const reasons = m.by_exit_reason || {};
     const desk = (run.settings || {}).kind === "portfolio";
-    root.innerHTML = `<h2>${title(run)}</h2>
+    const ctx = m.context || {};
+    const note = desk ? "" : `<p class="muted" id="run-inputs">Liquidation trigger: ${QD.esc(Object.values(m.trigger_series || {}).join(", ") || "n/a")};
+      warm-up: ${m.warmup_bars ?? "n/a"} of ${m.warmup_bars_wanted ?? "n/a"} declared bars read before the start;
+      context: ${QD.esc(Object.keys(ctx.other || {}).concat(Object.keys(ctx.higher || {})).join(", ") || "none")}</p>`;
+    root.innerHTML = `<h2>${title(run)}</h2>${note}
       <div class="two"><table class="metrics" id="metrics"><tbody>${METRICS.filter(([k]) => m[k] !== undefined).map(([k, label, f]) => `<tr><th>${label}</th><td class="num" data-metric="${k}">${fmt(m[k], f)}</td></tr>`).join("")}</tbody></table>
       <div><h2>By exit reason</h2><table id="exit-reasons"><thead><tr><th>Reason</th><th class="num">Count</th><th class="num">PnL</th><th class="num">Avg PnL</th></tr></thead><tbody>
       ${Object.entries(reasons).map(([r, s]) => `<tr><td>${QD.esc(r)}</td><td class="num">${s.count}</td><td class="num">${QD.num(s.pnl, 2)}</td><td class="num">${QD.num(s.avg_pnl, 4)}</td></tr>`).join("") || '<tr><td colspan="4" class="muted">No closed trades.</td></tr>'}
