@@ -302,3 +302,49 @@ def test_real_data_desk_run_with_drift_configs_funding_and_mark(desk, monkeypatc
     assert [t["pnl"] for t in run.trades] == pytest.approx(list(direct.trades["pnl"]))
     assert got["trigger_series"] == {k: str(v) for k, v in direct.trigger_series.items()}
     assert got["slots"][str(configs[0].pk)]["warmup_bars"] == 3000
+
+
+def test_fifteen_minute_configs_run_on_the_stored_five_minute_bars(two_symbols, monkeypatch):
+    """Only 5m is stored: 15m configs get their signals from 15m bars resampled from it (as the live cycle reads
+    them) and the 5m bars are the detail series: equal to ``run_portfolio`` on those frames built here."""
+    from strategies.algos import registry
+    from trading.engine.backtest import BacktestConfig
+    from trading.engine.fees import FeeSchedule
+    from trading.engine.portfolio import PortfolioSlot, PortfolioSpec, run_portfolio
+    from trading.engine_adapters import engine_instrument
+    from trading.marketdata.resample import resample_frame
+    from trading.models import Instrument
+    from trading.services.backtests import load_candle_frame, run_backtest_job
+
+    d = two_symbols
+    monkeypatch.setattr(registry.get("chandelier"), "warmup_bars_at", lambda self, timeframe: 0)
+    type(d["btc"]).objects.filter(pk__in=[d["btc"].pk, d["eth"].pk]).update(timeframe="15m")
+    run = run_backtest_job(run_id=create_desk_backtest(owner=d["alice"], config_ids=[d["btc"].pk, d["eth"].pk],
+                                                       settings={"funding": False}).pk)
+    assert run.status == "done", run.error
+    # the default range is the stored 5m range: 00:00 on the 1st .. 01:55 on the 3rd (599 x 5 min later), i.e.
+    # 600 five-minute bars = 200 whole fifteen-minute bars, the last opening at 01:45 (01:45, 01:50, 01:55)
+    assert (run.settings["start"], run.settings["end"]) == (T0.isoformat(), END.isoformat())
+    fees = FeeSchedule(maker=0.0002, taker=0.0006)
+    cfgs = {"BTCUSDT": BacktestConfig(leverage=20.0, sizing="fixed", allocation=0.15, initial_capital=1000.0,
+                                      stop_loss_pct=0.02, fees=fees, funding=False),
+            "ETHUSDT": BacktestConfig(leverage=10.0, kelly_fraction=0.5, initial_capital=1000.0,
+                                      take_profit_pct=0.01, stop_loss_pct=0.03, fees=fees, funding=False)}
+    slots, detail = [], {}
+    for cfg in (d["btc"], d["eth"]):
+        symbol = cfg.symbols[0]
+        five = load_candle_frame(symbol=symbol, interval="5m", start=T0, end=END)
+        fifteen = resample_frame(five, source="5m", target="15m")
+        assert len(fifteen) == 200
+        signals = registry.get("chandelier")(**cfg.params).compute(fifteen)
+        slots.append(PortfolioSlot(key=str(cfg.pk), symbol=symbol, config=cfgs[symbol], signals=signals,
+                                   instrument=engine_instrument(Instrument.objects.get(symbol=symbol)),
+                                   timeframe_seconds=900))
+        detail[symbol] = five
+    direct = run_portfolio(slots=slots, detail=detail, spec=PortfolioSpec(initial_capital=1000.0, max_open_positions=2,
+                                                                          funding=False))
+    expected = direct.metrics()
+    assert run.metrics["slots"][str(d["btc"].pk)]["bars"] == 200
+    assert {k: v["detail_interval"] for k, v in run.metrics["symbols"].items()} == {"BTCUSDT": "5m", "ETHUSDT": "5m"}
+    assert run.metrics["trade_count"] == expected["trade_count"] > 0
+    assert run.metrics["final_equity"] == pytest.approx(expected["final_equity"])
