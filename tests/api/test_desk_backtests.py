@@ -348,3 +348,18 @@ def test_fifteen_minute_configs_run_on_the_stored_five_minute_bars(two_symbols, 
     assert {k: v["detail_interval"] for k, v in run.metrics["symbols"].items()} == {"BTCUSDT": "5m", "ETHUSDT": "5m"}
     assert run.metrics["trade_count"] == expected["trade_count"] > 0
     assert run.metrics["final_equity"] == pytest.approx(expected["final_equity"])
+
+
+def test_unknown_or_misspelt_fields_are_refused_not_dropped(two_symbols, api):
+    d = two_symbols
+    api.login(d["alice"])
+    resp = api.post("/api/backtests/", {"configs": [d["btc"].pk], "settings": {"leverage": "5"}})
+    assert resp.status_code == 400 and "leverage: unknown field" in str(resp.json())
+    assert "start" in str(resp.json()) and "funding" in str(resp.json())  # the allowed ones are named
+    resp = api.post("/api/backtests/", {"account": d["acc_a"].pk, "params": {"length": 3}})
+    assert resp.status_code == 400 and "params: unknown field" in str(resp.json())
+    body = {"strategy": "chandelier", "settings": {"symbol": "BTCUSDT", "leverage": "10", "kelly_fraction": "0.5",
+                                                   "stop_los_pct": "1"}}
+    resp = api.post("/api/backtests/", body)
+    assert resp.status_code == 400 and "stop_los_pct: unknown field" in str(resp.json())
+    assert not BacktestRun.objects.exists()

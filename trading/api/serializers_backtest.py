@@ -13,7 +13,20 @@ from trading.services.desk_backtests import MAX_CONFIGS
 from trading.services.sweeps import MAX_POINTS, RANKABLE
 
 
-class BacktestSettingsSerializer(serializers.Serializer):
+class StrictFields:
+    """Refuse keys the serializer does not define (DRF would drop them silently: a misspelt setting must not
+    quietly fall back to its default)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({unknown[0]: [
+                    f"{unknown[0]}: unknown field; allowed: {', '.join(self.fields)}"]})
+        return super().to_internal_value(data)
+
+
+class BacktestSettingsSerializer(StrictFields, serializers.Serializer):
     """What to test and how: symbol, timeframe, range (default: the stored data's range), leverage, sizing, TP/SL
     (percent of price), fees, funding."""
 
@@ -46,7 +59,7 @@ class BacktestCreateSerializer(serializers.Serializer):
     settings = BacktestSettingsSerializer()
 
 
-class RunRangeSerializer(serializers.Serializer):
+class RunRangeSerializer(StrictFields, serializers.Serializer):
     """The range of a config or desk run (default: the stored data's range) and the funding switch."""
 
     start = serializers.DateTimeField(required=False)
@@ -56,7 +69,7 @@ class RunRangeSerializer(serializers.Serializer):
                                    help_text="with `config` only: which of its symbols (default: the first)")
 
 
-class ConfigBacktestCreateSerializer(serializers.Serializer):
+class ConfigBacktestCreateSerializer(StrictFields, serializers.Serializer):
     """Backtest configs as they trade. `config`: one config, single-symbol run with its own leverage, sizing and
     TP/SL. `configs` (ids, run in that order) or `account` (its enabled configs): ONE portfolio run with the
     account's wallet, starting capital and max_open_positions."""
