@@ -26,7 +26,7 @@ from trading.services.backtest_results import (
 from trading.services.backtest_settings import to_engine_config
 
 MAX_LISTED = 500  # refusals and monitor decisions listed on the run (all are counted)
-LOADED, SIGNALS = 0.05, 0.20  # share of the progress bar after loading and after the signals
+SIGNALS = 0.20  # share of the progress bar filled by reading the data and computing every slot's signals
 
 
 def detail_interval(*, symbol: str, timeframes: list[str]) -> str:
@@ -68,8 +68,10 @@ def _slot_signals(slot: dict[str, Any], start: datetime, end: datetime) -> tuple
     return signals, info
 
 
-def build_portfolio_inputs(*, settings: dict[str, Any]) -> dict[str, Any]:
-    """The keyword arguments of ``run_portfolio`` for a stored desk run (and a per-slot/symbol summary)."""
+def build_portfolio_inputs(*, settings: dict[str, Any],
+                           progress: Callable[[float], None] | None = None) -> dict[str, Any]:
+    """The keyword arguments of ``run_portfolio`` for a stored desk run (and a per-slot/symbol summary).
+    ``progress(fraction)`` after each slot's signals (the slow part of the preparation)."""
     from trading.engine.portfolio import PortfolioSlot, PortfolioSpec
     from trading.engine_adapters import engine_instrument
     from trading.marketdata.reader import read_funding, read_range
@@ -84,6 +86,8 @@ def build_portfolio_inputs(*, settings: dict[str, Any]) -> dict[str, Any]:
                                    timeframe_seconds=TIMEFRAMES[s["timeframe"]][0]))
         slot_info[s["key"]] = {"config_id": s["config_id"], "config_name": s["config_name"], "strategy": s["strategy"],
                                "symbol": s["symbol"], "timeframe": s["timeframe"], **info}
+        if progress is not None:
+            progress(len(slots) / len(settings["slots"]))
     symbols = list(dict.fromkeys(s.symbol for s in slots))
     detail, mark, funding, symbol_info = {}, {}, {}, {}
     for symbol in symbols:
@@ -109,8 +113,7 @@ def build_portfolio_inputs(*, settings: dict[str, Any]) -> dict[str, Any]:
 def run_portfolio_job(*, run: BacktestRun, reporter: Callable[..., None]) -> None:
     from trading.engine.portfolio import run_portfolio
 
-    reporter(LOADED)
-    kw = build_portfolio_inputs(settings=run.settings)
+    kw = build_portfolio_inputs(settings=run.settings, progress=lambda f: reporter(SIGNALS * f))
     slot_info, symbol_info = kw.pop("slot_info"), kw.pop("symbol_info")
     reporter(SIGNALS)
     result = run_portfolio(**kw, progress=lambda f: reporter(SIGNALS + (0.99 - SIGNALS) * f))

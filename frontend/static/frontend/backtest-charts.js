@@ -66,7 +66,7 @@ window.QDCharts = (function () {
     const desk = (run.settings || {}).kind === "portfolio";
     const ctx = m.context || {};
     const note = desk ? "" : `<p class="muted" id="run-inputs">Liquidation trigger: ${QD.esc(Object.values(m.trigger_series || {}).join(", ") || "n/a")};
-      warm-up: ${m.warmup_bars ?? "n/a"} of ${m.warmup_bars_wanted ?? "n/a"} declared bars read before the start;
+      warm-up: ${m.warmup_bars ?? "n/a"} of ${m.warmup_bars_wanted ?? "n/a"} declared bars read before the start${m.warmup_bars < m.warmup_bars_wanted ? " (the store holds fewer: rows near the start may differ from what the live desk computes; start later for a full warm-up)" : ""};
       context: ${QD.esc(Object.keys(ctx.other || {}).concat(Object.keys(ctx.higher || {})).join(", ") || "none")}</p>`;
     root.innerHTML = `<h2>${title(run)}</h2>${note}
       <div class="two"><table class="metrics" id="metrics"><tbody>${METRICS.filter(([k]) => m[k] !== undefined).map(([k, label, f]) => `<tr><th>${label}</th><td class="num" data-metric="${k}">${fmt(m[k], f)}</td></tr>`).join("")}</tbody></table>
