@@ -96,3 +96,25 @@ def chart_context(*, user, symbol: str, interval: str, bars: int = 500) -> dict[
         "configs": [{"id": c.pk, "name": c.name, "strategy": c.strategy.key, "label": c.strategy.label}
                     for c in selectors.configs_for(user=user) if symbol in (c.symbols or [])],
     }
+
+
+def backtests_context(*, user) -> dict[str, Any]:
+    """The backtests form's pickers: the user's configs (as they trade, with their account's fees and capital),
+    accounts, and the stored range of every symbol and interval (the form's default range)."""
+    configs = []
+    for c in selectors.configs_for(user=user):
+        a = c.account
+        configs.append({
+            "id": c.pk, "name": c.name, "strategy": c.strategy.key, "account": a.pk, "enabled": c.enabled,
+            "symbols": list(c.symbols or []), "timeframe": c.timeframe, "params": c.params or {},
+            "leverage": float(c.leverage), "sizing_mode": c.sizing_mode,
+            "allocation": None if c.allocation is None else float(c.allocation),
+            "kelly_fraction": None if c.kelly_fraction is None else float(c.kelly_fraction),
+            "take_profit_pct": None if c.take_profit_pct is None else float(c.take_profit_pct),
+            "stop_loss_pct": None if c.stop_loss_pct is None else float(c.stop_loss_pct),
+            "initial_capital": float(a.starting_capital), "maker_fee": float(a.maker_fee),
+            "taker_fee": float(a.taker_fee)})
+    accounts = [{"id": a.pk, "name": a.name, "max_open_positions": a.max_open_positions,
+                 "starting_capital": float(a.starting_capital)}
+                for a in selectors.accounts_for(user=user).order_by("id")]
+    return {"configs": configs, "accounts": accounts, "ranges": selectors.stored_ranges()}

@@ -57,7 +57,7 @@ def backtests(request):
     runs = list(backtests_for(user=request.user).defer("trades", "equity_curve", "indicators").order_by("-created_at")[:50])
     return render(request, "frontend/backtests.html", {
         "schemas": schemas, "symbols": list(Instrument.objects.order_by("symbol").values_list("symbol", flat=True)),
-        "intervals": list(TIMEFRAMES), "runs": runs})
+        "intervals": list(TIMEFRAMES), "runs": runs, "pickers": context.backtests_context(user=request.user)})
 
 
 @login_required

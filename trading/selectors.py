@@ -161,3 +161,15 @@ def feed_subscriptions() -> tuple[list[str], list[str]]:
             symbols.update(s.upper() for s in needs.other_symbols)
             timeframes.update(needs.higher_timeframes)
     return sorted(symbols), sorted(timeframes)
+
+
+def stored_ranges() -> dict[str, dict[str, list[str]]]:
+    """{symbol: {interval: [first open time, last open time]}} of the stored trade candles (ISO text)."""
+    from django.db.models import Max, Min
+
+    rows = (Candle.objects.filter(kind="trade").values("symbol", "interval")
+            .annotate(first=Min("open_time"), last=Max("open_time")).order_by("symbol", "interval"))
+    out: dict[str, dict[str, list[str]]] = {}
+    for r in rows:
+        out.setdefault(r["symbol"], {})[r["interval"]] = [r["first"].isoformat(), r["last"].isoformat()]
+    return out

@@ -91,3 +91,18 @@ def test_pages_link_admin_and_api_docs(two_desks, client):
     html = client.get("/").content.decode()
     assert 'href="/admin/"' in html and 'href="/api/docs/"' in html and "/assets/plotly.min.js" in html
     assert "cdn" not in html.lower()
+
+
+def test_backtests_page_offers_the_users_configs_and_the_stored_range(two_desks, client):
+    """The config picker lists only the user's configs, as they trade (leverage, sizing, stops, the account's fees
+    and capital), and the default range is the stored candles' first and last bar (not the last 7 days)."""
+    alice, *_ = two_desks
+    seed_candles(300)  # 2025-03-01 00:00 .. 2025-03-02 00:55 (299 x 5 min)
+    client.force_login(alice)
+    data = page_json(client.get("/backtests/"), "pickers")
+    assert [c["name"] for c in data["configs"]] == ["alice-cfg"]
+    cfg = data["configs"][0]
+    assert (cfg["leverage"], cfg["sizing_mode"], cfg["allocation"], cfg["stop_loss_pct"]) == (75.0, "fixed", 0.05, 0.5)
+    assert (cfg["initial_capital"], cfg["taker_fee"]) == (500.0, 0.0006)
+    assert [a["name"] for a in data["accounts"]] == ["Alice paper"]
+    assert data["ranges"] == {"BTCUSDT": {"5m": ["2025-03-01T00:00:00+00:00", "2025-03-02T00:55:00+00:00"]}}

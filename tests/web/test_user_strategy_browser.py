@@ -82,7 +82,7 @@ def test_template_config_from_the_generated_form_and_its_indicators_on_the_backt
     # the declared lines (overlay), the pane and the markers are drawn on the result chart
     for name in ("fast EMA", "slow EMA", "spread (ATRs)", "cross up", "cross down"):
         expect(page.locator("#candles-plot .legendtext", has_text=name)).to_be_visible(timeout=TIMEOUT_MS)
-    drawn = page.evaluate("""() => document.getElementById('candles-plot').data
+    drawn = page.evaluate("""() => document.getElementById('candles-plot-0').data
         .filter((t) => t.meta === 'indicator').map((t) => [t.name, t.y.filter((v) => v !== null).length, t.yaxis || 'y'])""")
     by_name = {n: (count, axis) for n, count, axis in drawn}
     run = off_loop(lambda: BacktestRun.objects.get())

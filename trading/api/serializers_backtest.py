@@ -9,16 +9,31 @@ from rest_framework import serializers
 
 from trading.choices import TIMEFRAME_CHOICES, SizingMode
 from trading.models import BacktestRun
+from trading.services.desk_backtests import MAX_CONFIGS
 from trading.services.sweeps import MAX_POINTS, RANKABLE
 
 
-class BacktestSettingsSerializer(serializers.Serializer):
-    """What to test and how: symbol, timeframe, range, leverage, sizing, TP/SL (percent of price), fees, funding."""
+class StrictFields:
+    """Refuse keys the serializer does not define (DRF would drop them silently: a misspelt setting must not
+    quietly fall back to its default)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({unknown[0]: [
+                    f"{unknown[0]}: unknown field; allowed: {', '.join(self.fields)}"]})
+        return super().to_internal_value(data)
+
+
+class BacktestSettingsSerializer(StrictFields, serializers.Serializer):
+    """What to test and how: symbol, timeframe, range (default: the stored data's range), leverage, sizing, TP/SL
+    (percent of price), fees, funding."""
 
     symbol = serializers.CharField(max_length=30)
     timeframe = serializers.ChoiceField(choices=TIMEFRAME_CHOICES, default="5m")
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    start = serializers.DateTimeField(required=False, help_text="default: the first stored bar")
+    end = serializers.DateTimeField(required=False, help_text="default: the last stored bar")
     leverage = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=1, max_value=125)
     sizing_mode = serializers.ChoiceField(choices=SizingMode.choices, default=SizingMode.KELLY)
     allocation = serializers.DecimalField(max_digits=8, decimal_places=6, min_value=0, max_value=1,
@@ -42,6 +57,42 @@ class BacktestCreateSerializer(serializers.Serializer):
     strategy = serializers.CharField(max_length=40)
     params = serializers.DictField(required=False, default=dict)
     settings = BacktestSettingsSerializer()
+
+
+class RunRangeSerializer(StrictFields, serializers.Serializer):
+    """The range of a config or desk run (default: the stored data's range) and the funding switch."""
+
+    start = serializers.DateTimeField(required=False)
+    end = serializers.DateTimeField(required=False)
+    funding = serializers.BooleanField(default=True)
+    symbol = serializers.CharField(max_length=30, required=False,
+                                   help_text="with `config` only: which of its symbols (default: the first)")
+
+
+class ConfigBacktestCreateSerializer(StrictFields, serializers.Serializer):
+    """Backtest configs as they trade. `config`: one config, single-symbol run with its own leverage, sizing and
+    TP/SL. `configs` (ids, run in that order) or `account` (its enabled configs): ONE portfolio run with the
+    account's wallet, starting capital and max_open_positions."""
+
+    name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    config = serializers.IntegerField(min_value=1, required=False)
+    configs = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, min_length=1,
+                                    max_length=MAX_CONFIGS)
+    account = serializers.IntegerField(min_value=1, required=False)
+    settings = RunRangeSerializer(required=False)
+
+    def validate(self, attrs):
+        given = [k for k in ("config", "configs", "account") if k in attrs]
+        if len(given) != 1:
+            raise serializers.ValidationError({"configs": "configs: give exactly one of config, configs or account"
+                                                          + (f" (got {', '.join(given)})" if given else "")})
+        if "symbol" in attrs.get("settings", {}) and "config" not in attrs:
+            raise serializers.ValidationError({"symbol": "symbol: only with config; a desk run trades each "
+                                                         "config's own symbols"})
+        return attrs
+
+
+CONFIG_KEYS = ("config", "configs", "account")
 
 
 class SweepCreateSerializer(BacktestCreateSerializer):

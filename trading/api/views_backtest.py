@@ -6,16 +6,18 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
 from trading.api.pagination import CappedPagination
 from trading.api.serializers_backtest import (
+    CONFIG_KEYS,
     BacktestAcceptedSerializer,
     BacktestCreateSerializer,
     BacktestDetailSerializer,
     BacktestListSerializer,
+    ConfigBacktestCreateSerializer,
     SweepAcceptedSerializer,
     SweepCreateSerializer,
     SweepSerializer,
@@ -23,8 +25,9 @@ from trading.api.serializers_backtest import (
 from trading.api.throttles import DeskScopedThrottle
 from trading.api.views import drf_error
 from trading.models import BacktestRun
-from trading.selectors import backtests_for
-from trading.services.backtests import start_backtest
+from trading.selectors import backtests_for, configs_for
+from trading.services.backtests import start_backtest, start_config_backtest
+from trading.services.desk_backtests import start_desk_backtest
 from trading.services.sweeps import start_sweep, sweep_table
 
 
@@ -58,19 +61,42 @@ class BacktestViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewset
         return {"create": BacktestCreateSerializer, "retrieve": BacktestDetailSerializer}.get(
             self.action, BacktestListSerializer)
 
-    @extend_schema(request=BacktestCreateSerializer, responses={202: BacktestAcceptedSerializer},
-                   summary="Start a backtest (queued as a Celery task)")
+    @extend_schema(request=PolymorphicProxySerializer(
+        component_name="BacktestRequest", resource_type_field_name=None,
+        serializers=[BacktestCreateSerializer, ConfigBacktestCreateSerializer]),
+        responses={202: BacktestAcceptedSerializer},
+        summary="Start a backtest (queued as a Celery task): a strategy with settings, one config, or a desk run "
+                "of several configs / an account's enabled configs as one portfolio")
     def create(self, request, *args, **kwargs):
-        body = BacktestCreateSerializer(data=request.data)
+        by_config = isinstance(request.data, dict) and any(k in request.data for k in CONFIG_KEYS)
+        body = (ConfigBacktestCreateSerializer if by_config else BacktestCreateSerializer)(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         try:
-            run = start_backtest(owner=request.user, strategy=data["strategy"], params=data["params"],
-                                 settings=_plain_settings(data["settings"]), name=data["name"])
+            if not by_config:
+                run = start_backtest(owner=request.user, strategy=data["strategy"], params=data["params"],
+                                     settings=_plain_settings(data["settings"]), name=data["name"])
+            elif "config" in data:
+                run = start_config_backtest(owner=request.user, config=_config(request.user, data["config"]),
+                                            settings=_plain_settings(data.get("settings", {})), name=data["name"])
+            else:
+                run = start_desk_backtest(owner=request.user, config_ids=data.get("configs"),
+                                          account_id=data.get("account"),
+                                          settings=_plain_settings(data.get("settings", {})), name=data["name"])
         except DjangoValidationError as exc:
             raise drf_error(exc) from exc
         return Response({"id": run.pk, "status": run.status, "url": f"/api/backtests/{run.pk}/"},
                         status=status.HTTP_202_ACCEPTED)
+
+
+def _config(user, config_id: int):
+    """The user's config, or the same 400 as for one that does not exist."""
+    from rest_framework.exceptions import ValidationError
+
+    config = configs_for(user=user).filter(pk=config_id).first()
+    if config is None:
+        raise ValidationError({"config": [f"config: no config with id {config_id}"]})
+    return config
 
 
 class SweepViewSet(viewsets.ViewSet):

@@ -64,7 +64,7 @@ def _num(errors: dict, field: str, value: Any, *, lo: float | None = None, hi: f
 def clean_backtest_inputs(*, strategy: str, params: Any, settings: dict[str, Any]) -> tuple[dict, dict]:
     """(params with defaults, settings as plain JSON) or ValidationError {field: message}."""
     from strategies.algos import registry
-    from trading.models import Candle, DeskSettings, Instrument
+    from trading.models import DeskSettings, Instrument
     from trading.validation import validate_params
 
     errors: dict[str, str] = {}
@@ -115,8 +115,7 @@ def clean_backtest_inputs(*, strategy: str, params: Any, settings: dict[str, Any
                "initial_capital": capital, "take_profit_pct": tp, "stop_loss_pct": sl,
                "maker_fee": maker, "taker_fee": taker, "funding": funding}
     _engine_checks(cleaned, inst, desk.leverage_bands)
-    bars = Candle.objects.filter(symbol=symbol, interval=timeframe, kind="trade", open_time__gte=start,
-                                 open_time__lte=end).count()
+    bars = stored_bars(symbol=symbol, interval=timeframe, start=start, end=end)
     if bars < 2:
         raise ValidationError({"start": f"start: only {bars} {symbol} {timeframe} candle(s) stored between "
                                         f"{start.isoformat()} and {end.isoformat()}; at least 2 are needed"})
@@ -162,3 +161,74 @@ def to_engine_config(settings: dict, inst):
     if settings.get("allocation") is not None:
         kw["allocation"] = float(settings["allocation"])
     return BacktestConfig(**kw)
+
+
+def stored_bars(*, symbol: str, interval: str, start: datetime, end: datetime) -> int:
+    """How many ``interval`` bars the store holds (or can resample from its base interval) in ``start..end``."""
+    from trading.marketdata.reader import stored_base_interval
+    from trading.models import Candle
+
+    base = stored_base_interval(symbol=symbol, interval=interval)
+    if base is None:
+        return 0
+    rows = Candle.objects.filter(symbol=symbol, interval=base, kind="trade", open_time__gte=start,
+                                 open_time__lte=end).count()
+    return rows // (TIMEFRAMES[interval][0] // TIMEFRAMES[base][0])
+
+
+def stored_range(*, symbol: str, interval: str) -> tuple[datetime, datetime] | None:
+    """(first, last) open time of the stored trade candles of ``symbol`` at ``interval`` (or at the base interval
+    it is resampled from); None when none."""
+    from django.db.models import Max, Min
+
+    from trading.marketdata.reader import stored_base_interval
+    from trading.models import Candle
+
+    base = stored_base_interval(symbol=symbol, interval=interval)
+    if base is None:
+        return None
+    agg = Candle.objects.filter(symbol=symbol, interval=base, kind="trade").aggregate(a=Min("open_time"),
+                                                                                    b=Max("open_time"))
+    return None if agg["a"] is None else (agg["a"], agg["b"])
+
+
+def with_default_range(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` with a missing start/end taken from the stored range of its symbol and timeframe."""
+    if settings.get("start") not in (None, "") and settings.get("end") not in (None, ""):
+        return settings
+    symbol, timeframe = settings.get("symbol"), settings.get("timeframe", "5m")
+    span = stored_range(symbol=symbol, interval=timeframe) if isinstance(symbol, str) and \
+        timeframe in TIMEFRAMES else None
+    if span is None:
+        return settings  # clean_backtest_inputs names the missing field
+    out = dict(settings)
+    if out.get("start") in (None, ""):
+        out["start"] = span[0].isoformat()
+    if out.get("end") in (None, ""):
+        out["end"] = span[1].isoformat()
+    return out
+
+
+def config_settings(*, config, symbol: str | None = None) -> tuple[str, dict, dict[str, Any]]:
+    """(strategy, params, settings) a StrategyConfig stands for: its algorithm and parameters, symbol (the first of
+    its symbols unless ``symbol`` names another of them), timeframe, leverage, sizing, TP/SL, and its account's
+    fees and starting capital. ValidationError {"symbol": ...} for a symbol the config does not trade."""
+    symbols = list(config.symbols or [])
+    if symbol in (None, ""):
+        if not symbols:
+            raise ValidationError({"config": f"config: config {config.pk} ({config.name}) trades no symbol"})
+        symbol = symbols[0]
+    elif symbol not in symbols:
+        raise ValidationError({"symbol": f"symbol: {symbol!r} is not one of config {config.pk}'s symbols "
+                                         f"{', '.join(symbols) or '(none)'}"})
+
+    def text(value):
+        return None if value is None else str(value)
+
+    account = config.account
+    settings = {"symbol": symbol, "timeframe": config.timeframe, "leverage": text(config.leverage),
+                "sizing_mode": config.sizing_mode, "allocation": text(config.allocation),
+                "kelly_fraction": text(config.kelly_fraction), "take_profit_pct": text(config.take_profit_pct),
+                "stop_loss_pct": text(config.stop_loss_pct), "initial_capital": text(account.starting_capital),
+                "maker_fee": text(account.maker_fee), "taker_fee": text(account.taker_fee)}
+    return config.strategy.key, dict(config.params or {}), settings

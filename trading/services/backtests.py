@@ -1,30 +1,44 @@
 """Backtests run from the browser or the API: ``start_backtest`` validates and queues a run (one Celery
-task), ``run_backtest_job`` does the work inside the worker: load candles (+ funding and mark when stored),
-compute the strategy's SignalFrame, run the engine with throttled progress (stored and pushed to the owner's
-socket as ``backtest`` events), then store metrics, trades and a downsampled equity curve."""
+task), ``start_config_backtest`` does the same for one StrategyConfig (its own leverage, sizing and TP/SL),
+``run_backtest_job`` does the work inside the worker: load candles with the strategy's warm-up from before the
+start and the context it declares (trading/services/strategy_context.py), funding and mark when stored, compute
+the strategy's SignalFrame, run the engine over the chosen range with throttled progress (stored and pushed to
+the owner's socket as ``backtest`` events), then store metrics, trades and a downsampled equity curve. A desk
+run (several configs as one portfolio) is handed to trading/services/desk_backtests.py."""
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from trading.choices import RunStatus
 from trading.events import publish_user
 from trading.models import BacktestRun, Candle, FundingRate, Instrument
-from trading.services.backtest_settings import clean_backtest_inputs, to_engine_config
+from trading.services.backtest_results import (
+    MAX_EQUITY_POINTS,
+    MAX_TRADES_STORED,
+    context_summary,
+    downsample_equity,
+    json_safe,
+    trades_to_json,
+)
+from trading.services.backtest_settings import (
+    clean_backtest_inputs,
+    config_settings,
+    to_engine_config,
+    with_default_range,
+)
 
 log = logging.getLogger(__name__)
 
-MAX_EQUITY_POINTS = 5_000
-MAX_TRADES_STORED = 20_000
 MAX_CHART_BARS = 5_000  # the result page charts the first 5,000 candles; indicators are stored for those
 PROGRESS_STEP = 0.05
 # Share of the progress bar each phase fills: loading, computing signals, the engine.
@@ -33,8 +47,10 @@ LOADED, SIGNALS = 0.05, 0.20
 
 def create_backtest(*, owner, strategy: str, params: dict | None, settings: dict[str, Any], name: str = "",
                     sweep_key: str = "") -> BacktestRun:
-    """Validate (ValidationError {field: message}) and store a queued run; nothing is enqueued."""
-    clean_params, clean_settings = clean_backtest_inputs(strategy=strategy, params=params, settings=settings)
+    """Validate (ValidationError {field: message}) and store a queued run; nothing is enqueued. A missing
+    start/end is the stored range of the symbol at the timeframe."""
+    clean_params, clean_settings = clean_backtest_inputs(strategy=strategy, params=params,
+                                                         settings=with_default_range(settings))
     return BacktestRun.objects.create(owner=owner, name=name, strategy=strategy, params=clean_params,
                                       settings=clean_settings, sweep_key=sweep_key)
 
@@ -43,6 +59,25 @@ def start_backtest(*, owner, strategy: str, params: dict | None, settings: dict[
                    name: str = "") -> BacktestRun:
     """Create a run and queue its Celery task once the row is committed."""
     run = create_backtest(owner=owner, strategy=strategy, params=params, settings=settings, name=name)
+    transaction.on_commit(lambda: enqueue_backtest(run_id=run.pk))
+    return run
+
+
+def start_config_backtest(*, owner, config, settings: dict[str, Any], name: str = "") -> BacktestRun:
+    """Queue a backtest of one StrategyConfig as it trades: its algorithm, parameters, timeframe, leverage,
+    sizing and TP/SL, its account's fees and starting capital. ``settings`` holds the range (``start``/``end``,
+    default: the stored range), ``funding`` and optionally ``symbol`` (one of the config's symbols)."""
+    extra = sorted(set(settings) - {"start", "end", "funding", "symbol"})
+    if extra:
+        raise ValidationError({extra[0]: f"{extra[0]}: not allowed with a config (it brings its own); "
+                                         "allowed: start, end, funding, symbol"})
+    strategy, params, base = config_settings(config=config, symbol=settings.get("symbol"))
+    merged = {**base, **{k: v for k, v in settings.items() if k != "symbol"}}
+    with transaction.atomic():
+        run = create_backtest(owner=owner, strategy=strategy, params=params, settings=merged,
+                              name=name or config.name)
+        run.settings = {**run.settings, "config": {"id": config.pk, "name": config.name}}
+        run.save(update_fields=["settings"])
     transaction.on_commit(lambda: enqueue_backtest(run_id=run.pk))
     return run
 
@@ -91,15 +126,23 @@ def _store(run: BacktestRun, *fields: str) -> None:
 
 
 def _execute(run: BacktestRun, reporter: Callable[..., None]) -> None:
+    if run.settings.get("kind") == "portfolio":
+        from trading.services.desk_execute import run_portfolio_job
+
+        run_portfolio_job(run=run, reporter=reporter)
+        return
     from strategies.algos import registry
-    from strategies.algos.base import StrategyContext
     from trading.engine.backtest import run_backtest
     from trading.engine_adapters import engine_instrument
+    from trading.services.strategy_context import read_strategy_inputs
 
     s = run.settings
     inst = Instrument.objects.get(symbol=s["symbol"])
     start, end = datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"])
-    candles = load_candle_frame(symbol=s["symbol"], interval=s["timeframe"], start=start, end=end)
+    strategy = registry.get(run.strategy)(**run.params)
+    inputs = read_strategy_inputs(strategy=strategy, symbol=s["symbol"], timeframe=s["timeframe"], start=start,
+                                  end=end)
+    candles = inputs.candles.iloc[inputs.first_in_range:]
     if len(candles) < 2:
         raise ValueError(f"only {len(candles)} candle(s) stored for {s['symbol']} {s['timeframe']} in the range")
     funding = mark = None
@@ -110,17 +153,17 @@ def _execute(run: BacktestRun, reporter: Callable[..., None]) -> None:
     from strategies.algos.plots import plot_series
     from strategies.services import bias_mark
 
-    cls = registry.get(run.strategy)
     run.bias = bias_mark(key=run.strategy)  # a biased version still runs; the result says so
-    strategy = cls(**run.params)
-    signals = strategy.compute(candles, StrategyContext(symbol=s["symbol"], timeframe=s["timeframe"]))
-    run.indicators = plot_series(cls.plots(), signals.iloc[:MAX_CHART_BARS], candles)
+    signals = strategy.compute(inputs.candles, inputs.context).iloc[inputs.first_in_range:]
+    run.indicators = plot_series(type(strategy).plots(), signals.iloc[:MAX_CHART_BARS], candles)
     reporter(SIGNALS)
     result = run_backtest(candles, signals, instrument=engine_instrument(inst), config=to_engine_config(s, inst),
                           funding=funding, mark=mark,
                           progress=lambda f: reporter(SIGNALS + (0.99 - SIGNALS) * f))
     run.metrics = json_safe(result.metrics())
-    run.metrics["bars"] = len(candles)
+    run.metrics.update(bars=len(candles), warmup_bars=inputs.warmup_read, warmup_bars_wanted=inputs.warmup_wanted,
+                       context=context_summary(inputs.context),
+                       trigger_series={s["symbol"]: str(getattr(result, "trigger_series", "last"))})
     trades = result.trades
     run.metrics["trades_stored"] = min(len(trades), MAX_TRADES_STORED)
     run.trades = trades_to_json(trades.iloc[:MAX_TRADES_STORED])
@@ -194,52 +237,3 @@ def load_funding(*, symbol: str, start: datetime, end: datetime) -> pd.Series | 
         return None
     frame = _frame(rows, ["rate"])
     return frame["rate"].rename("funding_rate")
-
-
-# --- results as JSON ----------------------------------------------------------------------------------
-
-def json_safe(value: Any) -> Any:
-    """Metrics as plain JSON: NaN/inf -> None, timestamps -> ISO text, timedeltas -> seconds."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, pd.Timestamp | datetime):
-        return value.isoformat()
-    if isinstance(value, pd.Timedelta):
-        return value.total_seconds()
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def trades_to_json(trades: pd.DataFrame) -> list[dict[str, Any]]:
-    cols = ["entry_time", "exit_time", "side", "qty", "entry_price", "exit_price", "fees", "funding",
-            "gross_pnl", "pnl", "exit_reason"]
-    out = [json_safe(dict(zip(cols, row, strict=True))) for row in trades[cols].itertuples(index=False)]
-    for t in out:
-        t["side"], t["exit_reason"] = str(t["side"]), str(t["exit_reason"])
-    return out
-
-
-def downsample_equity(equity: pd.Series, *, max_points: int) -> list[list]:
-    """[[iso time, equity], ...] with at most ``max_points`` points: for each of max_points/2 buckets the
-    lowest and the highest point in time order, so drawdowns and peaks survive; first and last kept."""
-    n = len(equity)
-    values = equity.to_numpy(dtype=np.float64)
-    if n <= max_points:
-        keep = np.arange(n)
-    else:
-        buckets = (max_points - 2) // 2
-        edges = np.linspace(0, n, buckets + 1).astype(np.int64)
-        picks = {0, n - 1}
-        for a, b in zip(edges[:-1], edges[1:], strict=True):
-            if b > a:
-                seg = values[a:b]
-                picks.add(a + int(np.argmin(seg)))
-                picks.add(a + int(np.argmax(seg)))
-        keep = np.array(sorted(picks))
-    index = equity.index
-    return [[index[i].isoformat(), float(values[i])] for i in keep]

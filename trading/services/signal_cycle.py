@@ -16,9 +16,8 @@ from datetime import datetime
 import pandas as pd
 
 from strategies.algos import registry
-from strategies.algos.base import StrategyContext
 from strategies.models import StrategyConfig
-from trading.choices import TIMEFRAMES, PositionStatus
+from trading.choices import PositionStatus
 from trading.engine import rules
 from trading.exchanges.factory import exchange_for
 from trading.exchanges.types import Exchange
@@ -29,6 +28,7 @@ from trading.services.broadcast import broadcast_signal
 from trading.services.locks import account_lock
 from trading.services.positions import close_position, open_position
 from trading.services.recording import sync_account
+from trading.services.strategy_context import read_strategy_context
 
 log = logging.getLogger(__name__)
 LAYER_SKIP = {"signal", "exit_long", "exit_short", "forecast", "drift", "confidence", "half_life"}
@@ -46,36 +46,6 @@ def window_bars(strategy, timeframe: str) -> int:
     return int(strategy.warmup_bars_at(timeframe)) + 1
 
 
-def _higher_bars(*, timeframe: str, higher: str, bars: int) -> int:
-    """Higher-timeframe bars covering the same span as ``bars`` bars of ``timeframe`` (plus one)."""
-    ratio = TIMEFRAMES[higher][0] / TIMEFRAMES[timeframe][0]
-    return int(math.ceil(bars / max(ratio, 1.0))) + 1
-
-
-def read_context(*, strategy, symbol: str, timeframe: str, bars: int, end: datetime | None) -> StrategyContext:
-    """Exactly the context ``strategy.context_needs(symbol=)`` declares: partner symbols at ``timeframe`` over the
-    same window, and this symbol's higher timeframes (closed bars only; resampled from the stored base
-    interval when the store lacks them)."""
-    needs = strategy.context_needs(symbol=symbol)
-    other = {s: read_bars(symbol=s, interval=timeframe, bars=bars, end=end) for s in needs.other_symbols}
-    higher = {}
-    for h in needs.higher_timeframes:
-        frame = read_bars(symbol=symbol, interval=h, bars=_higher_bars(timeframe=timeframe, higher=h, bars=bars),
-                          end=_higher_end(end=end, timeframe=timeframe, higher=h))
-        higher[h] = frame
-    return StrategyContext(symbol, timeframe, other={k: v for k, v in other.items() if not v.empty},
-                           higher={k: v for k, v in higher.items() if not v.empty})
-
-
-def _higher_end(*, end: datetime | None, timeframe: str, higher: str) -> datetime | None:
-    """Open time of the newest ``higher`` bar closed by the close of the ``timeframe`` bar opening at ``end``."""
-    if end is None:
-        return None
-    close = end.timestamp() + TIMEFRAMES[timeframe][0]
-    h = TIMEFRAMES[higher][0]
-    return datetime.fromtimestamp(math.floor(close / h) * h - h, tz=end.tzinfo)
-
-
 def compute_frame(*, config: StrategyConfig, symbol: str, end: datetime | None = None
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(candles, SignalFrame) over the window the strategy declares (``warmup_bars() + 1`` closed bars at the
@@ -86,7 +56,7 @@ def compute_frame(*, config: StrategyConfig, symbol: str, end: datetime | None =
     candles = read_bars(symbol=symbol, interval=config.timeframe, bars=bars, end=end)
     if candles.empty:
         return candles, pd.DataFrame()
-    context = read_context(strategy=strategy, symbol=symbol, timeframe=config.timeframe, bars=bars, end=end)
+    context = read_strategy_context(strategy=strategy, symbol=symbol, timeframe=config.timeframe, bars=bars, end=end)
     return candles, strategy.compute(candles, context)
 
 

@@ -1,5 +1,7 @@
-/* Rendering of a finished backtest (metrics, equity and drawdown, exit reasons, trades, candles with the
-   trades and liquidations marked and the strategy's declared indicators, a "biased" mark) and of a comparison of several runs. Used by the backtests pages. */
+/* Rendering of a finished backtest (metrics, monthly returns, equity and drawdown, exit reasons, round-trip
+   trades with their partial closes, candles with the trades and liquidations marked and the strategy's declared
+   indicators, a "biased" mark; for a desk run also its slots, detail/trigger series per symbol and refused
+   entries) and of a comparison of several runs. Used by the backtests pages. */
 "use strict";
 window.QDCharts = (function () {
   const METRICS = [["total_return", "Total return", "pct"], ["cagr", "CAGR", "pct"], ["sharpe", "Sharpe", 2],
@@ -7,9 +9,56 @@ window.QDCharts = (function () {
     ["final_equity", "Final equity", 2], ["trade_count", "Trades", 0], ["win_rate", "Win rate", "pct"],
     ["profit_factor", "Profit factor", 2], ["expectancy", "Expectancy (USDT)", 4], ["sqn", "SQN", 2],
     ["liquidations", "Liquidations", 0], ["exposure", "Exposure", "pct"], ["fees_paid", "Fees paid", 2],
-    ["funding_paid", "Funding paid", 2], ["buy_and_hold_return", "Buy and hold", "pct"], ["bars", "Bars", 0]];
+    ["funding_paid", "Funding paid", 2], ["buy_and_hold_return", "Buy and hold", "pct"], ["bars", "Bars", 0],
+    ["max_consecutive_wins", "Consecutive wins (max)", 0], ["max_consecutive_losses", "Consecutive losses (max)", 0],
+    ["best_trade", "Best trade (USDT)", 4], ["worst_trade", "Worst trade (USDT)", 4],
+    ["monitor_decisions", "Monitor reduces/closes", 0], ["warmup_bars", "Warm-up bars read", 0]];
+  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   function fmt(v, f) { return f === "pct" ? QD.pct(v) : QD.num(v, f); }
   function drawdown(eq) { let peak = -Infinity; return eq.map((v) => { peak = Math.max(peak, v); return v / peak - 1; }); }
+
+  function title(run) {
+    const s = run.settings || {};
+    if (s.kind === "portfolio") return `Run #${run.id} ${QD.esc(run.name || "")} — desk run of ${QD.esc((s.account || {}).name || "")}: ${(s.slots || []).length} slot(s), ${QD.esc(s.symbol)}, max ${s.max_open_positions} open`;
+    return `Run #${run.id} ${QD.esc(run.name || "")} — ${QD.esc(run.strategy)} ${QD.esc(s.symbol)} ${QD.esc(s.timeframe)}${s.config ? " (config " + QD.esc(s.config.name) + ")" : ""}`;
+  }
+
+  function monthly(m) {  // {"YYYY-MM": return} or [{month, return}] -> a year x month table
+    let rows = m.monthly_returns || m.monthly;
+    if (!rows) return "";
+    if (Array.isArray(rows)) rows = Object.fromEntries(rows.map((r) => [String(r.month || r.period).slice(0, 7), r.return !== undefined ? r.return : r.value]));
+    const years = [...new Set(Object.keys(rows).map((k) => k.slice(0, 4)))].sort();
+    if (!years.length) return "";
+    return `<h2>Monthly returns</h2><table id="monthly"><thead><tr><th>Year</th>${MONTHS.map((x) => `<th class="num">${x}</th>`).join("")}</tr></thead><tbody>` +
+      years.map((y) => `<tr><th>${y}</th>${MONTHS.map((_, i) => { const v = rows[`${y}-${String(i + 1).padStart(2, "0")}`];
+        return `<td class="num ${v > 0 ? "pos" : v < 0 ? "neg" : ""}">${v === undefined || v === null ? "" : QD.pct(v)}</td>`; }).join("")}</tr>`).join("") + "</tbody></table>";
+  }
+
+  function deskTables(run) {
+    const m = run.metrics || {};
+    if ((run.settings || {}).kind !== "portfolio") return "";
+    const slots = Object.entries(m.slots || {}), syms = Object.entries(m.symbols || {});
+    const trig = m.trigger_series || {}, refs = m.refusals || [];
+    return `<div class="two"><div><h2>Slots</h2><table id="slots"><thead><tr><th>Slot</th><th>Config</th><th>Strategy</th><th>Symbol</th><th class="num">Signal bars</th><th class="num">Warm-up</th><th>Context</th></tr></thead><tbody>
+      ${slots.map(([k, x]) => `<tr><td>${QD.esc(k)}</td><td>${QD.esc(x.config_name)}</td><td>${QD.esc(x.strategy)}</td><td>${QD.esc(x.symbol)} ${QD.esc(x.timeframe)}</td>
+        <td class="num">${x.bars}</td><td class="num">${x.warmup_bars}/${x.warmup_bars_wanted}</td><td>${QD.esc(Object.keys((x.context || {}).other || {}).concat(Object.keys((x.context || {}).higher || {})).join(", ") || "none")}</td></tr>`).join("")}</tbody></table></div>
+      <div><h2>Series per symbol</h2><table id="series"><thead><tr><th>Symbol</th><th>Detail bars</th><th class="num">Count</th><th>Liquidation trigger</th></tr></thead><tbody>
+      ${syms.map(([k, x]) => `<tr><td>${QD.esc(k)}</td><td>${QD.esc(x.detail_interval)}</td><td class="num">${x.detail_bars}</td><td>${QD.esc(typeof trig[k] === "object" ? JSON.stringify(trig[k]) : trig[k] || "")}</td></tr>`).join("")}</tbody></table></div></div>
+      <details><summary>Refused entries: ${Object.entries(m.refusals_by_reason || {}).map(([r, n]) => `${QD.esc(r)} ${n}`).join(", ") || "none"}${refs.length ? ` (first ${Math.min(refs.length, 200)} listed)` : ""}</summary>
+      ${refs.length ? `<table id="refusals"><thead><tr><th>Time</th><th>Slot</th><th>Symbol</th><th>Side</th><th>Reason</th><th>Held by</th></tr></thead><tbody>
+      ${refs.slice(0, 200).map((r) => `<tr><td>${QD.esc(String(r.time).slice(0, 16))}</td><td>${QD.esc(r.slot)}</td><td>${QD.esc(r.symbol)}</td><td>${QD.esc(r.side)}</td><td>${QD.esc(r.reason)}</td><td>${QD.esc(r.held_by || "")}</td></tr>`).join("")}</tbody></table>` : ""}</details>`;
+  }
+
+  function tradeRows(trades, desk) {
+    return trades.slice(0, 500).map((t) => {
+      const partials = t.partials || [];
+      const main = `<tr class="trade"><td>${t.entry_time.slice(0, 16)}</td><td>${t.exit_time.slice(0, 16)}</td>${desk ? `<td>${QD.esc(t.slot)}</td><td>${QD.esc(t.symbol)}</td>` : ""}<td>${t.side}</td><td class="num">${t.qty}</td>
+        <td class="num">${QD.num(t.entry_price, 2)}</td><td class="num">${QD.num(t.exit_price, 2)}</td><td class="num">${QD.num(t.fees, 4)}</td>
+        <td class="num">${QD.num(t.funding, 4)}</td><td class="num ${t.pnl >= 0 ? "pos" : "neg"}">${QD.num(t.pnl, 4)}</td><td>${QD.esc(t.exit_reason)}${partials.length ? ` (+${partials.length} partial)` : ""}</td></tr>`;
+      const span = desk ? 12 : 10;
+      return main + partials.map((p) => `<tr class="partial muted"><td></td><td colspan="${span - 1}">partial close ${QD.esc(String(p.time).slice(0, 19))}: ${p.qty} @ ${QD.num(p.price, 2)}, ${QD.esc(p.reason)}, PnL ${QD.num(p.pnl, 4)}</td></tr>`).join("");
+    }).join("");
+  }
 
   function render(run, root) {
     const m = run.metrics || {};
@@ -17,35 +66,50 @@ window.QDCharts = (function () {
     const bias = run.bias || {};
     const badge = bias.biased ? `<p class="error" id="bt-biased">biased: this strategy version (${QD.esc(bias.version)}) fails ${QD.esc((bias.failures || []).join(", ").replace(/_/g, " "))}; its results are not trustworthy and it cannot be enabled.</p>`
       : (bias.checked === false ? `<p class="muted" id="bt-unchecked">bias checks of version ${QD.esc(bias.version)} had not run when this backtest ran.</p>` : "");
-    root.innerHTML = `<h2>Run #${run.id} ${QD.esc(run.name || "")} — ${QD.esc(run.strategy)} ${QD.esc(run.settings.symbol)} ${QD.esc(run.settings.timeframe)}${bias.biased ? ' <span class="neg">[biased]</span>' : ""}</h2>${badge}
-      <div class="two"><table class="metrics" id="metrics"><tbody>${METRICS.map(([k, label, f]) => `<tr><th>${label}</th><td class="num" data-metric="${k}">${fmt(m[k], f)}</td></tr>`).join("")}</tbody></table>
+    const desk = (run.settings || {}).kind === "portfolio";
+    const ctx = m.context || {};
+    const note = desk ? "" : `<p class="muted" id="run-inputs">Liquidation trigger: ${QD.esc(Object.values(m.trigger_series || {}).join(", ") || "n/a")};
+      warm-up: ${m.warmup_bars ?? "n/a"} of ${m.warmup_bars_wanted ?? "n/a"} declared bars read before the start${m.warmup_bars < m.warmup_bars_wanted ? " (the store holds fewer: rows near the start may differ from what the live desk computes; start later for a full warm-up)" : ""};
+      context: ${QD.esc(Object.keys(ctx.other || {}).concat(Object.keys(ctx.higher || {})).join(", ") || "none")}</p>`;
+    root.innerHTML = `<h2>${title(run)}${bias.biased ? ' <span class="neg">[biased]</span>' : ""}</h2>${badge}${note}
+      <div class="two"><table class="metrics" id="metrics"><tbody>${METRICS.filter(([k]) => m[k] !== undefined).map(([k, label, f]) => `<tr><th>${label}</th><td class="num" data-metric="${k}">${fmt(m[k], f)}</td></tr>`).join("")}</tbody></table>
       <div><h2>By exit reason</h2><table id="exit-reasons"><thead><tr><th>Reason</th><th class="num">Count</th><th class="num">PnL</th><th class="num">Avg PnL</th></tr></thead><tbody>
       ${Object.entries(reasons).map(([r, s]) => `<tr><td>${QD.esc(r)}</td><td class="num">${s.count}</td><td class="num">${QD.num(s.pnl, 2)}</td><td class="num">${QD.num(s.avg_pnl, 4)}</td></tr>`).join("") || '<tr><td colspan="4" class="muted">No closed trades.</td></tr>'}
-      </tbody></table></div></div>
+      </tbody></table>${monthly(m)}</div></div>
+      ${deskTables(run)}
       <div id="equity-plot" class="plot"></div><div id="drawdown-plot" class="plot" style="height:220px"></div>
-      <div id="candles-plot" class="plot" style="height:560px"></div>
-      <h2>Trades (${run.trades.length}${m.trade_count > run.trades.length ? " of " + m.trade_count : ""})</h2>
-      <table id="trades"><thead><tr><th>Entry</th><th>Exit</th><th>Side</th><th class="num">Qty</th><th class="num">Entry price</th><th class="num">Exit price</th>
+      <div id="candles-plot"></div>
+      <h2>Trades (${run.trades.length}${m.trade_count > run.trades.length ? " of " + m.trade_count : ""}; a trade is entry to final exit)</h2>
+      <table id="trades"><thead><tr><th>Entry</th><th>Exit</th>${desk ? "<th>Slot</th><th>Symbol</th>" : ""}<th>Side</th><th class="num">Qty</th><th class="num">Entry price</th><th class="num">Exit price</th>
       <th class="num">Fees</th><th class="num">Funding</th><th class="num">PnL</th><th>Exit reason</th></tr></thead><tbody>
-      ${run.trades.slice(0, 500).map((t) => `<tr><td>${t.entry_time.slice(0, 16)}</td><td>${t.exit_time.slice(0, 16)}</td><td>${t.side}</td><td class="num">${t.qty}</td>
-        <td class="num">${QD.num(t.entry_price, 2)}</td><td class="num">${QD.num(t.exit_price, 2)}</td><td class="num">${QD.num(t.fees, 4)}</td>
-        <td class="num">${QD.num(t.funding, 4)}</td><td class="num ${t.pnl >= 0 ? "pos" : "neg"}">${QD.num(t.pnl, 4)}</td><td>${QD.esc(t.exit_reason)}</td></tr>`).join("")}
+      ${tradeRows(run.trades, desk)}
       </tbody></table>`;
     const t = run.equity_curve.map((p) => p[0]), eq = run.equity_curve.map((p) => p[1]);
     Plotly.newPlot("equity-plot", [{x: t, y: eq, type: "scatter", mode: "lines", name: "equity", line: {color: "#6fb3ff"}}],
       Object.assign({}, QD.dark, {title: {text: "Equity (USDT)"}}), {responsive: true, displaylogo: false});
     Plotly.newPlot("drawdown-plot", [{x: t, y: drawdown(eq).map((v) => 100 * v), type: "scatter", mode: "lines", fill: "tozeroy",
       name: "drawdown %", line: {color: "#ff7b72"}}], Object.assign({}, QD.dark, {title: {text: "Drawdown (%)"}}), {responsive: true, displaylogo: false});
-    candles(run);
+    const s = run.settings;
+    const symbols = desk ? s.symbol.split(",") : [s.symbol];
+    const box = document.getElementById("candles-plot");
+    symbols.forEach((sym, i) => {
+      const el = document.createElement("div");
+      el.id = `candles-plot-${i}`; el.className = "plot"; el.style.height = "420px";
+      box.appendChild(el);
+      const tf = desk ? (s.slots.find((x) => x.symbol === sym) || {}).timeframe : s.timeframe;
+      candles(run, sym, tf, el.id, desk ? run.trades.filter((x) => x.symbol === sym) : run.trades);
+    });
   }
 
-  async function candles(run) {
+  function desk(run) { return (run.settings || {}).kind === "portfolio"; }
+
+  async function candles(run, symbol, timeframe, target, all) {
     const s = run.settings;
-    const q = new URLSearchParams({symbol: s.symbol, interval: s.timeframe, start: s.start, end: s.end, limit: "5000"});
+    const q = new URLSearchParams({symbol, interval: timeframe, start: s.start, end: s.end, limit: "5000"});
     const page = await QD.api("GET", "/api/candles/?" + q.toString()).catch(() => null);
     if (!page || !page.results.length) return;
     const c = page.results, last = c[c.length - 1].open_time;
-    const trades = run.trades.filter((x) => x.entry_time <= last);
+    const trades = all.filter((x) => x.entry_time <= last);
     const entries = {x: trades.map((x) => x.entry_time), y: trades.map((x) => x.entry_price), mode: "markers", type: "scatter", name: "entry",
       marker: {symbol: trades.map((x) => x.side === "long" ? "triangle-up" : "triangle-down"), size: 10, color: "#6fb3ff"}};
     const exitsOf = (liq) => trades.filter((x) => (x.exit_reason === "liquidation") === liq);
@@ -54,11 +118,11 @@ window.QDCharts = (function () {
       text: ex.map((x) => x.exit_reason), marker: {symbol: "x", size: 9, color: "#f0c674"}};
     const liqs = {x: lq.map((x) => x.exit_time), y: lq.map((x) => x.exit_price), mode: "markers", type: "scatter", name: "liquidation",
       marker: {symbol: "star", size: 14, color: "#ff3b30"}};
-    const ind = run.indicators || {};
-    const layout = QDStrategy.layoutFor(ind, Object.assign({}, QD.dark, {title: {text: `${s.symbol} ${s.timeframe}${page.next ? " (first 5,000 bars)" : ""}`},
+    const ind = desk(run) ? {} : (run.indicators || {});  // a single run stores its strategy's drawn series
+    const layout = QDStrategy.layoutFor(ind, Object.assign({}, QD.dark, {title: {text: `${symbol} ${timeframe}${page.next ? " (first 5,000 bars)" : ""}`},
       xaxis: {rangeslider: {visible: false}}, legend: {orientation: "h"}}));
-    Plotly.newPlot("candles-plot", [{type: "candlestick", x: c.map((r) => r.open_time), open: c.map((r) => +r.open), high: c.map((r) => +r.high),
-      low: c.map((r) => +r.low), close: c.map((r) => +r.close), name: s.symbol}, entries, exits, liqs, ...QDStrategy.traces(ind)],
+    Plotly.newPlot(target, [{type: "candlestick", x: c.map((r) => r.open_time), open: c.map((r) => +r.open), high: c.map((r) => +r.high),
+      low: c.map((r) => +r.low), close: c.map((r) => +r.close), name: symbol}, entries, exits, liqs, ...QDStrategy.traces(ind)],
       layout, {responsive: true, displaylogo: false});
   }
 
