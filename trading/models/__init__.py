@@ -4,6 +4,7 @@ monitor decisions, equity snapshots, backtest runs and alert channels."""
 from .accounts import Account, DeskSettings
 from .alerts import AlertChannel
 from .backtests import BacktestRun
+from .desk import DeskEvent, ManualAction
 from .execution import Fill, Order, Position
 from .market import Candle, FundingRate, Instrument
 from .monitoring import EquitySnapshot, MonitorDecision, Signal
@@ -15,12 +16,14 @@ __all__ = [
     "AlertChannel",
     "BacktestRun",
     "Candle",
+    "DeskEvent",
     "DeskSettings",
     "EquitySnapshot",
     "Fill",
     "FundingRate",
     "Instrument",
     "KillSwitchEvent",
+    "ManualAction",
     "MonitorDecision",
     "Order",
     "PaperAccountState",
