@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
-from trading.api import views, views_alerts, views_backtest, views_record
+from trading.api import views, views_alerts, views_backtest, views_manual, views_record
 from trading.api.throttles import LoginThrottle
 
 
@@ -30,6 +30,10 @@ router.register("sweeps", views_backtest.SweepViewSet, basename="sweep")
 router.register("alert-channels", views_alerts.AlertChannelViewSet, basename="alert-channel")
 
 urlpatterns = [
+    path("positions/<int:pk>/close/", views_manual.ClosePositionView.as_view(), name="position-close"),
+    path("positions/<int:pk>/protection/", views_manual.ProtectionView.as_view(), name="position-protection"),
+    path("configs/<int:pk>/open/", views_manual.OpenView.as_view(), name="config-open"),
+    path("events/", views_manual.EventListView.as_view(), name="events"),
     path("", include(router.urls)),
     path("auth/token/", ThrottledObtainAuthToken.as_view(), name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
