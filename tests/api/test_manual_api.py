@@ -98,3 +98,28 @@ def test_event_list_filters_and_is_user_scoped(paper_desk, api):
     assert resp.status_code == 400 and "info, warning or error" in resp.json()["level"]
     assert api.get("/api/events/", account=other.pk).json()["results"] == []
     assert DeskEvent.objects.count() == 3
+
+
+def test_history_and_trades_csv_are_the_users_own(paper_desk, api):
+    import csv
+    import io
+
+    d = paper_desk
+    api.login(d["alice"])
+    pos = Position.objects.get(pk=api.post(f"/api/configs/{d['config'].pk}/open/",
+                                           {"symbol": "BTCUSDT", "side": "long"}).json()["position"])
+    d["quotes"].set("BTCUSDT", 96_100.0)
+    assert api.post(f"/api/positions/{pos.pk}/close/").json()["ok"]
+    body = api.get("/api/history/", account=d["account"].pk).json()
+    (trip,) = body["trades"]
+    # gross (96,100 - 96,000) x 0.00651 = 0.651; fees 0.0006 x (624.96 + 625.611) = 0.7503426 -> net -0.0993426
+    assert trip["net_pnl"] == pytest.approx(-0.0993426, abs=1e-9) and trip["exit_reason"] == "manual"
+    assert body["by_config"][0]["trades"] == 1 and body["by_config"][0]["win_rate_pct"] == 0.0
+    resp = api.get("/api/trades.csv")
+    assert resp.status_code == 200 and resp["Content-Type"] == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(resp.content.decode())))
+    assert len(rows) == 1 and rows[0]["symbol"] == "BTCUSDT" and Decimal(rows[0]["net_pnl"]) == Decimal("-0.0993426")
+    api.login(d["bob"])
+    assert api.get("/api/trades.csv").content.decode().strip().count("\n") == 0  # header only
+    assert api.get("/api/history/").json()["trades"] == []
+    assert api.get("/api/history/", account="x").status_code == 400

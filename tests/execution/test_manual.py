@@ -156,3 +156,36 @@ def test_refusals_reach_the_event_log(desk, quotes):
     assert not result.ok and "no price for BTCUSDT" in result.message
     refused = DeskEvent.objects.get(account=account, kind="order_refused")
     assert refused.level == "warning" and "no price for BTCUSDT" in refused.message
+
+
+def test_history_round_trip_per_config_and_day(desk, quotes):
+    """The worked trade (open 0.00651 at 96,000; reduce 0.00325 at 96,100; close 0.00326 at 96,140) as the
+    desk's history shows it."""
+    from datetime import date
+
+    from trading.services.history import history
+
+    account, config, paper = desk
+    user = account.owner
+    pos = opened(desk, quotes, user)
+    quotes.set("BTCUSDT", 96_100.0)
+    close_by_hand(position=pos, user=user, fraction=0.5, exchange=paper)
+    quotes.set("BTCUSDT", 96_140.0)
+    close_by_hand(position=pos, user=user, exchange=paper)
+    h = history(user=user, account_id=account.pk, today=date.today())
+    (trip,) = h["trades"]
+    assert trip["qty"] == Decimal("0.00651") and trip["entry_price"] == Decimal("96000")
+    # exit = (0.00325 x 96,100 + 0.00326 x 96,140) / 0.00651 = 625.7414 / 0.00651
+    assert float(trip["exit_price"]) == pytest.approx(625.7414 / 0.00651)
+    assert trip["gross_pnl"] == Decimal("0.7814")  # 0.325 + 0.4564
+    # taker fees 0.0006 x (624.96 + 312.325 + 313.4164) = 0.374976 + 0.187395 + 0.18804984 = 0.75042084
+    assert trip["fees"] == Decimal("0.75042084")
+    assert trip["net_pnl"] == pytest.approx(Decimal("0.03097916"), abs=Decimal("1e-8"))
+    # on the opening margin 0.00651 x 96,000 / 50 = 12.4992
+    assert trip["pnl_pct"] == pytest.approx(0.03097916 / 12.4992 * 100)
+    # from the entry fill to the last exit: two quote steps of 30 s (the fills carry their price's time)
+    assert trip["exit_reason"] == "manual" and trip["duration_seconds"] == 60
+    (perf,) = h["by_config"]
+    assert (perf["config"], perf["trades"], perf["wins"], perf["win_rate_pct"]) == (config.pk, 1, 1, 100.0)
+    # all fills of this trade fall on one UTC day: that day's net equals the trip's
+    assert sum(d["net_pnl"] for d in h["daily"]) == pytest.approx(Decimal("0.03097916"), abs=Decimal("1e-8"))

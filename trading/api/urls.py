@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
-from trading.api import views, views_alerts, views_backtest, views_manual, views_record
+from trading.api import views, views_alerts, views_backtest, views_history, views_manual, views_record
 from trading.api.throttles import LoginThrottle
 
 
@@ -34,6 +34,8 @@ urlpatterns = [
     path("positions/<int:pk>/protection/", views_manual.ProtectionView.as_view(), name="position-protection"),
     path("configs/<int:pk>/open/", views_manual.OpenView.as_view(), name="config-open"),
     path("events/", views_manual.EventListView.as_view(), name="events"),
+    path("history/", views_history.HistoryView.as_view(), name="history"),
+    path("trades.csv", views_history.TradesCsvView.as_view(), name="trades-csv"),
     path("", include(router.urls)),
     path("auth/token/", ThrottledObtainAuthToken.as_view(), name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
