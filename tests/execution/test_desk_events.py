@@ -52,3 +52,32 @@ def test_alerts_and_refused_orders_reach_the_log(desk, quotes):
     assert order.status == "rejected"
     ev = DeskEvent.objects.get(kind="order_refused")
     assert "kill switch engaged" in ev.message and ev.data["order"] == order.pk
+
+
+def test_an_expired_signal_cycle_reaches_the_log_through_the_task(quotes, monkeypatch):
+    """The task the dispatcher queues (run eagerly here) logs the skip the cycle reported."""
+    from datetime import timedelta
+
+    from tests.execution.test_control import START
+    from tests.execution.test_e2e_replay import PARAMS, series, store_candles
+    from tests.factories import make_account, make_config, make_instrument, make_strategy, make_user
+    from trading.exchanges.paper import PaperExchange
+    from trading.marketdata.clock import desk_now_ms
+    from trading.tasks import run_signal_cycle
+
+    make_instrument("BTCUSDT")
+    make_instrument("ETHUSDT")
+    account = make_account(make_user(), starting_capital=Decimal("500"))
+    config = make_config(account, make_strategy("drift"), leverage=Decimal("50"), sizing_mode="kelly",
+                         allocation=None, kelly_fraction=Decimal("0.5"), stop_loss_pct=Decimal("0.5"),
+                         params=PARAMS, enabled=True)
+    close = series()[:306]
+    store_candles(close)
+    quotes.set("BTCUSDT", float(close[305]))
+    monkeypatch.setattr("trading.services.signal_cycle.exchange_for",
+                        lambda acc: PaperExchange(acc, quote=quotes))
+    bar_time = START + timedelta(minutes=5 * 305)
+    notes = run_signal_cycle.apply(args=(config.pk, bar_time.isoformat(), desk_now_ms() - 3_600_000)).get()
+    assert "expired" in notes[0]
+    ev = DeskEvent.objects.get(account=account, kind="signal_expired")
+    assert ev.level == "warning" and "nothing placed" in ev.message and ev.data == {"config": config.pk}

@@ -77,3 +77,26 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     from django.core.serializers.json import DjangoJSONEncoder
 
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+SKIP_MARKERS = {"expired:": "signal_expired", "no candles": "no_candles"}
+
+
+def record_cycle_skips(*, config_id: int, notes: list[str]) -> list[DeskEvent]:
+    """A signal cycle's skips in the event log: a signal that expired before it could act (nothing placed) and a
+    symbol without candles. Refused orders are logged where they are refused (``positions``/``orders``)."""
+    from strategies.models import StrategyConfig
+
+    hits = [(kind, note) for note in notes for marker, kind in SKIP_MARKERS.items() if marker in note]
+    if not hits:
+        return []
+    config = StrategyConfig.objects.filter(pk=config_id).values("account_id", "name").first()
+    if config is None:
+        return []
+    out = []
+    for kind, note in hits:
+        ev = record_event(account_id=config["account_id"], kind=kind, level="warning",
+                          message=f"config {config['name']!r}: {note}", data={"config": config_id})
+        if ev is not None:
+            out.append(ev)
+    return out
