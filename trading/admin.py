@@ -11,12 +11,14 @@ from trading.models import (
     AlertChannel,
     BacktestRun,
     Candle,
+    DeskEvent,
     DeskSettings,
     EquitySnapshot,
     Fill,
     FundingRate,
     Instrument,
     KillSwitchEvent,
+    ManualAction,
     MonitorDecision,
     Order,
     Position,
@@ -159,3 +161,19 @@ class KillSwitchEventAdmin(ReadOnlyAdmin):
 
     list_display = ("created_at", "account", "action", "user", "reason", "status", "attempts", "finished_at")
     list_filter = ("action", "status")
+
+
+@admin.register(ManualAction)
+class ManualActionAdmin(ReadOnlyAdmin):
+    """The audit log of manual control: who closed, reduced, moved TP/SL or opened by hand, and the outcome."""
+
+    list_display = ("created_at", "account", "user", "action", "position", "ok", "outcome")
+    list_filter = ("action", "ok")
+
+
+@admin.register(DeskEvent)
+class DeskEventAdmin(ReadOnlyAdmin):
+    """The desk's event log: refusals, errors and skips."""
+
+    list_display = ("created_at", "account", "level", "kind", "message")
+    list_filter = ("level", "kind")
