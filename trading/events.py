@@ -67,8 +67,8 @@ def publish_alert(*, account_id: int, kind: str, message: str, data: dict[str, A
 
     from trading.services.desk_events import record_event
 
-    record_event(account_id=account_id, kind=kind, level="warning", message=message, data=data)  # the log pane
     try:
         publish(account_id=account_id, event_type="alert", data={"kind": kind, "message": message, **(data or {})})
     except Exception:  # noqa: BLE001  (the channel layer being down is logged, not fatal)
         logging.getLogger(__name__).exception("alert %s for account %s not sent: %s", kind, account_id, message)
+    record_event(account_id=account_id, kind=kind, level="warning", message=message, data=data)  # the log pane
