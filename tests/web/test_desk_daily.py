@@ -66,6 +66,8 @@ def test_offline_state_refusal_in_the_log_and_close_by_hand(day_trader, live_asg
     expect(row).to_contain_text("94,560.0")
     card = page.locator(f'.card[data-account="{account.pk}"]')
     expect(card.locator(".margin")).to_have_text("249.60", timeout=TIMEOUT_MS)  # 0.130 x 96,000 / 50
+    # today's PnL after fees: the entry's taker fee 0.130 x 96,000 x 0.0006 = 7.488
+    expect(page.locator("#today-pnl")).to_have_text("today -7.49 USDT", timeout=TIMEOUT_MS)
 
     # open by hand again on BTCUSDT: refused by the same risk checks as a signal, and the page says so
     card.locator("select[name=side]").select_option("short")
@@ -85,6 +87,12 @@ def test_offline_state_refusal_in_the_log_and_close_by_hand(day_trader, live_asg
     expect(page.locator("#fills tbody tr").first.locator(".reason")).to_have_text("manual", timeout=TIMEOUT_MS)
     expect(card.locator(".margin")).to_have_text("0.00", timeout=TIMEOUT_MS)
     expect(page.locator("#trades")).to_contain_text("manual", timeout=TIMEOUT_MS)
+    # the round trip: +13.00 gross (100 x 0.130) - fees 7.488 - 7.4958 (0.130 x 96,100 x 0.0006) = -1.9838,
+    # on the opening margin 249.60: -0.79 %
+    trip = page.locator("#trades tbody tr").first
+    expect(trip).to_contain_text("-1.98")
+    expect(trip).to_contain_text("-0.79 %")
+    expect(page.locator("#today-pnl")).to_have_text("today -1.98 USDT")
     page.screenshot(path=str(SCREENSHOTS / "12-desk-closed-by-hand.png"), full_page=True)
 
     assert any("Open short BTCUSDT by hand" in m for m in dialogs)
