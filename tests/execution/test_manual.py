@@ -189,3 +189,19 @@ def test_history_round_trip_per_config_and_day(desk, quotes):
     assert (perf["config"], perf["trades"], perf["wins"], perf["win_rate_pct"]) == (config.pk, 1, 1, 100.0)
     # all fills of this trade fall on one UTC day: that day's net equals the trip's
     assert sum(d["net_pnl"] for d in h["daily"]) == pytest.approx(Decimal("0.03097916"), abs=Decimal("1e-8"))
+
+
+def test_after_the_kill_switch_closes_the_only_position_the_card_shows_no_margin(desk, quotes, monkeypatch):
+    """The issue's stale card: margin in use 12.95 with nothing open. The close's change takes a snapshot."""
+    from trading.services import kill_switch
+
+    account, config, paper = desk
+    pos = opened(desk, quotes, account.owner)
+    assert card(account).margin_used == Decimal("12.4992")
+    monkeypatch.setattr("trading.exchanges.factory.exchange_for", lambda acc, **kw: paper)
+    monkeypatch.setattr("trading.tasks.close_positions_for_kill_switch.delay", lambda pk: None)
+    quotes.set("BTCUSDT", 96_050.0)
+    result = kill_switch.engage(account=account, user=None, reason="test")
+    assert result.close_results == {pos.pk: "closed"}
+    snap = assert_card_adds_up(account)
+    assert snap.margin_used == 0 and snap.unrealised_pnl == 0 and snap.equity == snap.balance
