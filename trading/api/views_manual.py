@@ -68,9 +68,8 @@ class _Manual(APIView):
             result = fn(user=self.request.user, **kwargs)
         except DjangoValidationError as exc:
             raise drf_error(exc) from exc
-        except AccountBusy:
-            return Response({"detail": "the account is busy (a cycle or the monitor holds it); try again"},
-                            status=status.HTTP_409_CONFLICT)
+        except AccountBusy as exc:  # busy (a cycle or the monitor holds it), or this request's lease was lost
+            return Response({"detail": f"the account is busy: {exc}; try again"}, status=status.HTTP_409_CONFLICT)
         body = {"ok": result.ok, "message": result.message, "action_id": result.action_id,
                 "order": None if result.order is None else result.order.pk,
                 "position": None if result.position is None else result.position.pk}
