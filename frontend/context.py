@@ -35,7 +35,11 @@ def desk_context(*, user) -> dict[str, Any]:
             row.update({"balance": float(a.starting_capital), "equity": float(a.starting_capital),
                         "margin_used": used, "available": float(a.starting_capital) - used, "taken_at": None})
         account_rows.append(row)
+    from frontend.desk_extras import desk_extras
+    from trading.marketdata.clock import desk_now
+
     return {
+        **desk_extras(user=user, accounts=account_rows, today=desk_now().date()),
         "accounts": account_rows,
         "positions": [position_payload(p, last_decision=last.get(p.pk)) for p in positions],
         "fills": [fill_payload(f) for f in selectors.fills_for(user=user).order_by("-executed_at", "-id")[:RECENT]],

@@ -11,6 +11,7 @@ from trading.models import (
     AlertChannel,
     BacktestRun,
     Candle,
+    DeskEvent,
     DeskSettings,
     EquitySnapshot,
     Fill,
@@ -18,6 +19,7 @@ from trading.models import (
     Instrument,
     KillSwitchEvent,
     LiveGateOverride,
+    ManualAction,
     MonitorDecision,
     Order,
     Position,
@@ -161,6 +163,8 @@ class KillSwitchEventAdmin(ReadOnlyAdmin):
 
     list_display = ("created_at", "account", "action", "user", "reason", "status", "attempts", "finished_at")
     list_filter = ("action", "status")
+
+
 @admin.register(ResearchStudy)
 class ResearchStudyAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "owner", "strategy", "config", "status", "trials_done", "n_trials")
@@ -172,3 +176,19 @@ class LiveGateOverrideAdmin(ReadOnlyAdmin):
     """Who enabled which config for live trading without a walk-forward verdict, and when."""
 
     list_display = ("created_at", "user", "config", "reason")
+
+
+@admin.register(ManualAction)
+class ManualActionAdmin(ReadOnlyAdmin):
+    """The audit log of manual control: who closed, reduced, moved TP/SL or opened by hand, and the outcome."""
+
+    list_display = ("created_at", "account", "user", "action", "position", "ok", "outcome")
+    list_filter = ("action", "ok")
+
+
+@admin.register(DeskEvent)
+class DeskEventAdmin(ReadOnlyAdmin):
+    """The desk's event log: refusals, errors and skips."""
+
+    list_display = ("created_at", "account", "level", "kind", "message")
+    list_filter = ("level", "kind")

@@ -15,7 +15,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 EVENT_TYPES = frozenset({
     "tick", "candle", "signal", "order", "fill", "position", "decision", "equity", "feed", "backtest", "sweep", "kill_switch",
-    "alert",
+    "alert", "desk_event",
     "research",
 })
 
@@ -74,11 +74,14 @@ def publish_desk(*, event_type: str, data: dict[str, Any]) -> None:
 
 def publish_alert(*, account_id: int, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
     """Something on the account needs a human's eye (no price to decide on, missed bars, a stale price):
-    an ``alert`` event {kind, message, ...} to the account's sockets. Never raises: an alert must not stop
-    the run that raised it."""
+    an ``alert`` event {kind, message, ...} to the account's sockets, also kept in the desk's event log. Never
+    raises: an alert must not stop the run that raised it."""
     import logging
+
+    from trading.services.desk_events import record_event
 
     try:
         publish(account_id=account_id, event_type="alert", data={"kind": kind, "message": message, **(data or {})})
     except Exception:  # noqa: BLE001  (the channel layer being down is logged, not fatal)
         logging.getLogger(__name__).exception("alert %s for account %s not sent: %s", kind, account_id, message)
+    record_event(account_id=account_id, kind=kind, level="warning", message=message, data=data)  # the log pane

@@ -35,13 +35,16 @@ def _soon() -> float:
 def run_signal_cycle(self, config_id: int, end: str | None = None, expires_ms: int | None = None) -> list[str]:
     """``expires_ms`` (desk clock, set by the dispatcher): after it the bar is over and the signal is recorded
     as expired instead of acted on (a late or redelivered task places nothing)."""
+    from trading.services.desk_events import record_cycle_skips
     from trading.services.signal_cycle import run_signal_cycle as run
 
     try:
-        return run(config_id=config_id, end=datetime.fromisoformat(end) if end else None,
-                   expires_ms=expires_ms).notes
+        notes = run(config_id=config_id, end=datetime.fromisoformat(end) if end else None,
+                    expires_ms=expires_ms).notes
     except AccountBusy as exc:
         raise self.retry(exc=exc, countdown=_soon()) from exc
+    record_cycle_skips(config_id=config_id, notes=notes)  # expired signals, missing candles: to the event log
+    return notes
 
 
 @shared_task(bind=True, acks_late=True, max_retries=BUSY_RETRIES)
@@ -79,6 +82,10 @@ def monitor_account(self, account_id: int, lock_wait: float = 2.0) -> int:
     except AccountBusy as exc:
         if self.request.retries >= self.max_retries:
             log.warning("monitor skipped after %d tries: %s", self.request.retries + 1, exc)
+            from trading.services.desk_events import record_event
+
+            record_event(account_id=account_id, kind="monitor_skipped", level="warning",
+                         message=f"monitor skipped after {self.request.retries + 1} tries: {exc}")
             return 0
         raise self.retry(exc=exc, countdown=_soon()) from exc
 

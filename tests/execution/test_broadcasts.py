@@ -50,4 +50,8 @@ def test_open_broadcasts_order_fill_position_and_equity_snapshot(desk, quotes):
     assert snap.equity == Decimal("25.276024") and snap.taken_at == datetime(2025, 2, 1, 0, 1, tzinfo=UTC)
     # margin in use 12.4992; available = balance - margin = 12.125824
     assert snap.margin_used == Decimal("12.4992") and snap.available == Decimal("12.125824")
-    assert EquitySnapshot.objects.filter(account=account).count() == 1
+    # two snapshots: the one the open's change took (at the fill's price: margin 12.4992, nothing unrealised)
+    # and this minute's
+    first = EquitySnapshot.objects.filter(account=account).exclude(pk=snap.pk).get()
+    assert first.margin_used == Decimal("12.4992") and first.unrealised_pnl == 0
+    assert first.equity == first.balance == Decimal("24.625024")

@@ -6,7 +6,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import DefaultRouter
 
-from trading.api import views, views_alerts, views_auth, views_backtest, views_record, views_research
+from trading.api import (
+    views,
+    views_alerts,
+    views_auth,
+    views_backtest,
+    views_history,
+    views_manual,
+    views_record,
+    views_research,
+)
 
 router = DefaultRouter()
 router.register("accounts", views.AccountViewSet, basename="account")
@@ -26,6 +35,12 @@ router.register("alert-channels", views_alerts.AlertChannelViewSet, basename="al
 router.register("research", views_research.StudyViewSet, basename="research")
 
 urlpatterns = [
+    path("positions/<int:pk>/close/", views_manual.ClosePositionView.as_view(), name="position-close"),
+    path("positions/<int:pk>/protection/", views_manual.ProtectionView.as_view(), name="position-protection"),
+    path("configs/<int:pk>/open/", views_manual.OpenView.as_view(), name="config-open"),
+    path("events/", views_manual.EventListView.as_view(), name="events"),
+    path("history/", views_history.HistoryView.as_view(), name="history"),
+    path("trades.csv", views_history.TradesCsvView.as_view(), name="trades-csv"),
     path("", include(router.urls)),
     path("auth/token/", views_auth.TokenLoginView.as_view(), name="api-token"),
     path("auth/token/refresh/", views_auth.TokenRefreshView.as_view(), name="api-token-refresh"),

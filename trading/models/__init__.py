@@ -4,6 +4,7 @@ monitor decisions, equity snapshots, backtest runs, research studies, alert chan
 from .accounts import Account, DeskSettings
 from .alerts import AlertChannel
 from .backtests import BacktestRun
+from .desk import DeskEvent, ManualAction
 from .execution import Fill, Order, Position
 from .market import Candle, FundingRate, Instrument
 from .monitoring import EquitySnapshot, MonitorDecision, Signal
@@ -16,6 +17,7 @@ __all__ = [
     "AlertChannel",
     "BacktestRun",
     "Candle",
+    "DeskEvent",
     "DeskSettings",
     "EquitySnapshot",
     "Fill",
@@ -23,6 +25,7 @@ __all__ = [
     "Instrument",
     "KillSwitchEvent",
     "LiveGateOverride",
+    "ManualAction",
     "MonitorDecision",
     "Order",
     "PaperAccountState",

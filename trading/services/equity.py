@@ -1,13 +1,14 @@
-"""Equity snapshots (each minute): the exchange's wallet view of an account, stored and broadcast."""
+"""Equity snapshots (each minute, and after every change the exchange reports: ``recording.sync_account``): the
+exchange's wallet view of an account, stored per desk-clock minute (a replay's simulated time during a replay) and
+broadcast."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.utils import timezone
-
 from trading.exchanges.factory import exchange_for
 from trading.exchanges.types import Exchange
+from trading.marketdata.clock import desk_now
 from trading.models import Account, EquitySnapshot
 from trading.services.broadcast import broadcast_equity
 
@@ -16,7 +17,7 @@ def snapshot_equity(*, account_id: int, now: datetime | None = None,
                     exchange: Exchange | None = None) -> EquitySnapshot:
     account = Account.objects.get(pk=account_id)
     wallet = (exchange or exchange_for(account)).wallet()
-    taken_at = (now or timezone.now()).replace(second=0, microsecond=0)
+    taken_at = (now or desk_now()).replace(second=0, microsecond=0)
     snap, _ = EquitySnapshot.objects.update_or_create(
         account=account, taken_at=taken_at,
         defaults=dict(balance=wallet.balance, equity=wallet.equity, unrealised_pnl=wallet.unrealised_pnl,

@@ -18,6 +18,7 @@ from trading.choices import OrderStatus
 from trading.exchanges.types import Exchange, ExchangeError, OrderIntent
 from trading.models import Account, Order
 from trading.services.broadcast import broadcast_order
+from trading.services.desk_events import record_event
 from trading.services.locks import ensure_held
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def submit_order(*, account: Account, exchange: Exchange, intent: OrderIntent, a
         order.save(update_fields=["reject_reason", "status", "status_history"])
         log.warning("order %s not sent: %s", order.client_order_id, order.reject_reason)
         broadcast_order(order=order)
+        _log_refusal(order)
         return order
     except ExchangeError as exc:
         if exc.retryable:
@@ -73,12 +75,19 @@ def submit_order(*, account: Account, exchange: Exchange, intent: OrderIntent, a
         order.save(update_fields=["reject_reason", "status", "status_history"])
         log.warning("order %s rejected: %s", order.client_order_id, order.reject_reason)
         broadcast_order(order=order)
+        _log_refusal(order)
         return order
     order.exchange_order_id = ack.order_id
     order.record_status(OrderStatus.NEW, note="already on the exchange" if ack.duplicate else "acknowledged")
     order.save(update_fields=["exchange_order_id", "status", "status_history"])
     broadcast_order(order=order)
     return order
+
+
+def _log_refusal(order: Order) -> None:
+    record_event(account_id=order.account_id, kind="order_refused", level="warning",
+                 message=f"{order.action} {order.side} {order.qty} {order.symbol} refused: {order.reject_reason}",
+                 data={"order": order.pk, "symbol": order.symbol, "config": order.config_id})
 
 
 class KillSwitchEngaged(RuntimeError):

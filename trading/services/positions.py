@@ -17,6 +17,7 @@ from trading.exchanges.types import Exchange, ExchangeError, OrderIntent
 from trading.models import Account, Order, Position
 from trading.services.broadcast import broadcast_position
 from trading.services.client_ids import client_order_id
+from trading.services.desk_events import record_event
 from trading.services.orders import submit_order
 from trading.services.recording import sync_account
 
@@ -40,7 +41,20 @@ def _dec(x: float) -> Decimal:
 def open_position(*, config, symbol: str, side: int, bar_time: datetime, exchange: Exchange,
                   drift: float | None = None, confidence: float | None = None,
                   half_life_seconds: float | None = None) -> Outcome:
-    """Risk checks, sizing, leverage, then one market order with exchange-side TP/SL."""
+    """Risk checks, sizing, leverage, then one market order with exchange-side TP/SL. A refusal (nothing sent)
+    is also written to the desk's event log."""
+    outcome = _open_position(config=config, symbol=symbol, side=side, bar_time=bar_time, exchange=exchange,
+                             drift=drift, confidence=confidence, half_life_seconds=half_life_seconds)
+    if outcome.refused:
+        record_event(account_id=config.account_id, kind="order_refused", level="warning",
+                     message=f"open {'long' if side > 0 else 'short'} {symbol} for config {config.name!r} "
+                             f"refused: {outcome.refused}",
+                     data={"config": config.pk, "symbol": symbol, "side": side})
+    return outcome
+
+
+def _open_position(*, config, symbol: str, side: int, bar_time: datetime, exchange: Exchange,
+                   drift: float | None, confidence: float | None, half_life_seconds: float | None) -> Outcome:
     account: Account = config.account
     open_positions = Position.objects.filter(account=account, status=PositionStatus.OPEN)
     if account.kill_switch_engaged:

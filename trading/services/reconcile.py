@@ -19,6 +19,7 @@ from trading.exchanges.types import Exchange, ExchangeError
 from trading.marketdata.clock import desk_now
 from trading.models import Account, Position
 from trading.services.alerts import Alert, notify_account
+from trading.services.desk_events import record_event
 from trading.services.locks import account_lock, lease_seconds
 from trading.services.recording import SyncReport, sync_account
 
@@ -97,6 +98,8 @@ def _close_unprotected(*, account: Account, position: Position, exchange: Exchan
     log.error("account %s %s", account.pk, message)
     publish(account_id=account.pk, event_type="alert", data={"level": "critical", "symbol": position.symbol,
                                                              "message": message})
+    record_event(account_id=account.pk, kind="unprotected", level="error", message=message,
+                 data={"position": position.pk, "symbol": position.symbol})
     notify_account(account_id=account.pk, alert=Alert("alert", f"unprotected:{position.pk}",
                                                       f"{position.symbol}: closed, no stop-loss", message))
 

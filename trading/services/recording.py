@@ -1,7 +1,9 @@
 """Bring the local record in line with what an exchange says: new executions become Fill rows (linked to their
 Order and Position), orders get their fill status, positions their size, prices and stops; positions the
 exchange no longer has are closed with its fill prices, ones it has that we do not are adopted. Every change
-is broadcast to the account's group. The exchange is the truth."""
+is broadcast to the account's group, and after any change an equity snapshot (balance, equity, unrealised,
+margin in use) is taken from the same exchange, so the account card agrees with the positions. The exchange
+is the truth."""
 
 from __future__ import annotations
 
@@ -51,6 +53,11 @@ def sync_account(*, account: Account, exchange: Exchange) -> SyncReport:
             _close_local(pos)
             report.closed.append(pos.symbol)
     _update_or_adopt(account, remote, report, reversed_ok=True)
+    if report.new_fills or report.updated or report.adopted or report.closed:
+        # the account card's figures from the same exchange state as the positions, after every change
+        from trading.services.equity import snapshot_equity
+
+        snapshot_equity(account_id=account.pk, exchange=exchange)
     return report
 
 

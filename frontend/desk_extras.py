@@ -1,0 +1,73 @@
+"""What the desk page starts with beyond the trading record (frontend/context.py): the feed's and each live
+account's private stream status read from Redis on load (so the page never says "no status yet" while a
+status exists, and says plainly when the desk runs offline), the event log, the configs a trader can open with
+by hand, each instrument's tick and step for the one number format, and the history (closed trades, per-config
+performance, PnL per day)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+from trading import selectors
+from trading.models import DeskEvent, Instrument
+from trading.services.desk_events import event_payload
+from trading.services.history import history
+
+log = logging.getLogger(__name__)
+EVENTS_ON_LOAD = 100
+REPLAY_HINT = "./desk manage run_feed --replay --symbol BTCUSDT --interval 5m --since 2025-10-10 --speed 60"
+
+
+def feed_state() -> dict[str, Any]:
+    """The feed's status from Redis, with ``state``: ``live`` / ``replay`` (connected), ``down`` (written but
+    disconnected: the last error says why) or ``offline`` (no feed has written a status recently)."""
+    from trading.marketdata.feed import feed_status
+
+    try:
+        status = feed_status()
+    except Exception as exc:  # noqa: BLE001  (Redis down: the page still renders and says so)
+        log.warning("feed status not readable: %s", exc)
+        status = {"error": f"Redis not reachable: {exc}"}
+    if "connected" not in status:
+        state = "offline"
+    elif status["connected"]:
+        state = status.get("mode") or "live"
+    else:
+        state = "down"
+    return {**status, "state": state, "replay_hint": REPLAY_HINT}
+
+
+def private_streams(accounts: list[dict[str, Any]]) -> dict[str, Any]:
+    from trading.exchanges.bybit_stream import stream_status
+
+    out = {}
+    for a in accounts:
+        if a.get("mode") != "live":
+            continue
+        try:
+            out[str(a["id"])] = stream_status(account_id=a["id"]) or {"connected": False, "state": "not running"}
+        except Exception as exc:  # noqa: BLE001
+            out[str(a["id"])] = {"connected": False, "error": f"Redis not reachable: {exc}"}
+    return out
+
+
+def desk_extras(*, user, accounts: list[dict[str, Any]], today) -> dict[str, Any]:
+    ids = [a["id"] for a in accounts]
+    events = DeskEvent.objects.filter(account_id__in=ids).order_by("-created_at", "-id")[:EVENTS_ON_LOAD]
+    configs = selectors.configs_for(user=user).select_related("strategy").order_by("account_id", "name")
+    import json
+
+    hist = json.loads(json.dumps(history(user=user, today=today), cls=DjangoJSONEncoder))
+    return {
+        "feed": feed_state(),
+        "private_streams": private_streams(accounts),
+        "events": [event_payload(e) for e in events],
+        "configs": [{"id": c.pk, "account": c.account_id, "name": c.name, "symbols": c.symbols,
+                     "enabled": c.enabled, "strategy": c.strategy.key} for c in configs],
+        "instruments": {i.symbol: {"tick": format(i.tick_size.normalize(), "f"), "step": format(i.qty_step.normalize(), "f")}
+                        for i in Instrument.objects.all()},
+        "history": hist,
+    }
