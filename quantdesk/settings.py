@@ -178,7 +178,6 @@ QUANTDESK_SIZING_CONFIG = BASE_DIR / "configs" / "leverage_position_sizing_confi
 QUANTDESK_ACCOUNT_LOCK_SECONDS = float(os.environ.get("QUANTDESK_ACCOUNT_LOCK_SECONDS", "6"))
 # Paper refuses to fill on (and the monitor to decide on) a price older than this, by the desk clock.
 QUANTDESK_MAX_PRICE_AGE_SECONDS = float(os.environ.get("QUANTDESK_MAX_PRICE_AGE_SECONDS", "5"))
-QUANTDESK_SIGNAL_WINDOW = int(os.environ.get("QUANTDESK_SIGNAL_WINDOW", "3000"))  # bars a signal cycle reads
 
 # Bybit endpoints: None = pybit's own (api.bybit.com / testnet by account). Point them at a local fake
 # exchange for offline runs (python -m fakebybit) and tests.

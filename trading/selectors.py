@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django.db.models import QuerySet
 
+from strategies.algos.base import ParamError
 from trading.models import (
     Account,
     BacktestRun,
@@ -17,6 +19,8 @@ from trading.models import (
     Position,
     Signal,
 )
+
+log = logging.getLogger(__name__)
 
 
 def accounts_for(*, user):
@@ -124,12 +128,26 @@ def latest_equity_by_account(*, account_ids: list[int]) -> dict[int, EquitySnaps
 
 
 def feed_subscriptions() -> tuple[list[str], list[str]]:
-    """(symbols, timeframes) that enabled strategy configs trade: what the live feed subscribes to."""
+    """(symbols, timeframes) that enabled strategy configs need: the symbols they trade, the partner symbols and
+    higher timeframes their strategies declare (``context_needs``), and their timeframes. What the live feed
+    subscribes to."""
+    from strategies.algos import registry
     from strategies.models import StrategyConfig
 
     symbols: set[str] = set()
     timeframes: set[str] = set()
-    for cfg_symbols, timeframe in StrategyConfig.objects.filter(enabled=True).values_list("symbols", "timeframe"):
-        symbols.update(str(s).upper() for s in (cfg_symbols or []))
+    for key, params, cfg_symbols, timeframe in StrategyConfig.objects.filter(enabled=True).values_list(
+            "strategy__key", "params", "symbols", "timeframe"):
+        traded = [str(s).upper() for s in (cfg_symbols or [])]
+        symbols.update(traded)
         timeframes.add(timeframe)
+        try:
+            strategy = registry.get(key)(**(params or {}))
+        except (KeyError, ParamError) as exc:  # unknown strategy or bad params: its own symbols still stream
+            log.warning("feed subscriptions: strategy %s: %s", key, exc)
+            continue
+        for symbol in traded:
+            needs = strategy.context_needs(symbol=symbol)
+            symbols.update(s.upper() for s in needs.other_symbols)
+            timeframes.update(needs.higher_timeframes)
     return sorted(symbols), sorted(timeframes)

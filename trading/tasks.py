@@ -43,22 +43,39 @@ def run_signal_cycle(self, config_id: int, end: str | None = None, expires_ms: i
         raise self.retry(exc=exc, countdown=_soon()) from exc
 
 
+@shared_task(bind=True, acks_late=True, max_retries=BUSY_RETRIES)
+def run_account_cycles(self, account_id: int, due: list[list], lock_wait: float = 2.0) -> list[str]:
+    """``due``: [[config id, bar open time ISO(, expires_ms)], ...] of one account, run in config id order. A
+    retry after AccountBusy re-runs the list; cycles already acted on are skipped by their stored signal."""
+    from trading.services.signal_cycle import run_account_cycles as run
+
+    try:
+        reports = run(account_id=account_id, due=[(int(c), datetime.fromisoformat(e), *rest) for c, e, *rest in due],
+                      lock_wait=lock_wait)
+    except AccountBusy as exc:
+        raise self.retry(exc=exc, countdown=_soon()) from exc
+    return [note for r in reports for note in r.notes]
+
+
 @shared_task
 def dispatch_signal_cycles() -> int:
-    from trading.services.scheduling import due_signal_cycles
+    """One task per account with due cycles (its configs in id order), each cycle carrying its expiry."""
+    from trading.services.scheduling import beat_yields_to_replay, due_by_account
 
-    due = due_signal_cycles()
-    for cycle in due:
-        run_signal_cycle.delay(cycle.config_id, cycle.bar_time.isoformat(), cycle.expires_ms)
-    return len(due)
+    if beat_yields_to_replay():
+        return 0
+    by_account = due_by_account()
+    for account_id, due in by_account.items():
+        run_account_cycles.delay(account_id, [[c.config_id, c.bar_time.isoformat(), c.expires_ms] for c in due])
+    return sum(len(d) for d in by_account.values())
 
 
 @shared_task(bind=True, acks_late=True, max_retries=5)
-def monitor_account(self, account_id: int) -> int:
+def monitor_account(self, account_id: int, lock_wait: float = 2.0) -> int:
     from trading.services.monitor import run_monitor
 
     try:
-        return len(run_monitor(account_id=account_id))
+        return len(run_monitor(account_id=account_id, lock_wait=lock_wait))
     except AccountBusy as exc:
         if self.request.retries >= self.max_retries:
             log.warning("monitor skipped after %d tries: %s", self.request.retries + 1, exc)
@@ -68,8 +85,10 @@ def monitor_account(self, account_id: int) -> int:
 
 @shared_task
 def monitor_positions() -> int:
-    from trading.services.scheduling import accounts_with_open_positions
+    from trading.services.scheduling import accounts_with_open_positions, beat_yields_to_replay
 
+    if beat_yields_to_replay():
+        return 0
     ids = accounts_with_open_positions()
     for account_id in ids:
         monitor_account.delay(account_id)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import trading.engine.backtest as bt
+import trading.engine.portfolio as pf
 from tests.engine.test_one_simulator import CONFIGS, scenario
 from trading.engine.backtest import BacktestConfig, run_backtest
 from trading.engine.instruments import BTCUSDT
@@ -76,7 +76,7 @@ def test_no_lookahead_prefix_equals_whole():
 def test_chunks_carry_state_and_report_progress(monkeypatch):
     candles, signals = scenario(8)
     one = run_backtest(candles, signals, instrument=BTCUSDT, config=CONFIGS[0])
-    monkeypatch.setattr(bt, "CHUNK", 1000)
+    monkeypatch.setattr(pf, "CHUNK", 1000)
     seen = []
     many = run_backtest(candles, signals, instrument=BTCUSDT, config=CONFIGS[0], progress=seen.append)
     assert seen == pytest.approx([1 / 3, 2 / 3, 1.0])
@@ -85,11 +85,9 @@ def test_chunks_carry_state_and_report_progress(monkeypatch):
 
 
 def test_a_small_fill_buffer_is_emptied_and_resumed_without_changing_anything(monkeypatch):
-    import trading.engine.backtest_kernel as kernel
-
     candles, signals = scenario(10)
     one = run_backtest(candles, signals, instrument=BTCUSDT, config=CONFIGS[0])
-    monkeypatch.setattr(kernel, "FILL_BUFFER_ROWS", 5)  # 4 rows per bar + 1: many early stops
+    monkeypatch.setattr(pf, "BUFFER_ROWS", 5)  # buffers of 4 x one step's worst case: many early stops
     many = run_backtest(candles, signals, instrument=BTCUSDT, config=CONFIGS[0])
     assert len(one.fills) > 100
     pd.testing.assert_frame_equal(one.fills, many.fills)

@@ -10,10 +10,13 @@ from trading.engine.metrics import (
     SECONDS_PER_YEAR,
     compute_metrics,
     max_drawdown,
+    monthly_returns,
     profit_factor,
     sharpe,
     sortino,
     sqn,
+    streaks,
+    trade_metrics,
 )
 
 IDX = pd.date_range("2025-01-01", periods=4, freq="1D", tz="UTC")
@@ -88,3 +91,24 @@ def test_helpers_edge_cases():
     assert math.isnan(sharpe([0.01, 0.01], 365))  # zero deviation
     assert math.isnan(sortino([0.01, 0.02], 365))  # no downside
     assert max_drawdown(pd.Series([1.0, 2.0, 3.0], index=IDX[:3])) == (0.0, None, None)
+
+
+def test_streaks_best_and_worst_trade():
+    # in exit order: +1 -1 | +2 +3 +4 | -1 -2 | 0 | -3 -> longest win run 3 (2, 3, 4), longest loss run 2
+    # (-1, -2: the flat trade ends the run before -3)
+    pnl = [1.0, -1.0, 2.0, 3.0, 4.0, -1.0, -2.0, 0.0, -3.0]
+    assert streaks(pnl) == (3, 2)
+    times = pd.date_range("2025-01-01", periods=len(pnl), freq="1h", tz="UTC")
+    trades = pd.DataFrame({"entry_time": times, "exit_time": times + pd.Timedelta("30min"), "side": "long",
+                           "pnl": pnl, "exit_reason": "signal"}).iloc[::-1]  # given out of order: sorted by exit
+    m = trade_metrics(trades)
+    assert (m["max_consecutive_wins"], m["max_consecutive_losses"]) == (3, 2)
+    assert (m["best_trade"], m["worst_trade"]) == (4.0, -3.0)
+
+
+def test_monthly_returns_table():
+    # initial 100; January ends at 110 (+10 %), February at 99 (99 / 110 - 1 = -10 %), March at 108.9 (+10 %)
+    idx = pd.DatetimeIndex(["2025-01-10", "2025-01-31", "2025-02-15", "2025-03-01"], tz="UTC")
+    table = monthly_returns(pd.Series([105.0, 110.0, 99.0, 108.9], index=idx), 100.0)
+    assert list(table) == ["2025-01", "2025-02", "2025-03"]
+    assert list(table.values()) == pytest.approx([0.10, -0.10, 0.10])

@@ -112,6 +112,12 @@ def test_backtest_books_balance(seed, leverage, drift):
         assert math.isclose(r.trades["funding"].sum(), -f.loc[f["kind"] == "funding", "pnl"].sum(), abs_tol=1e-7)
         assert math.isclose(r.trades["pnl"].sum(), r.final_balance - 500.0, abs_tol=1e-7)
     assert np.all(np.isfinite(r.equity.to_numpy()))
-    # a liquidation never loses more than the position margin plus the fee to close
-    liq = r.trades[r.trades["exit_reason"] == "liquidation"]
-    assert np.allclose(liq["gross_pnl"], -liq["qty"] * liq["entry_price"] / leverage)
+    # a liquidation never loses more than the (remaining) position's margin plus the fee to close
+    entry_price = f[f["kind"] == "entry"].set_index("trade")["price"]
+    liq = f[f["reason"] == "liquidation"]
+    assert np.allclose(liq["pnl"], -liq["qty"] * entry_price.loc[liq["trade"]].to_numpy() / leverage)
+    # a round trip closes exactly what it opened: its partial closes plus its final exit
+    for t in r.trades.itertuples():
+        closed = sum(p["qty"] for p in t.partials) + float(f.loc[(f["trade"] == t.trade) & (f["kind"] == "exit"),
+                                                                 "qty"].iloc[-1])
+        assert math.isclose(closed, t.qty, rel_tol=1e-9)

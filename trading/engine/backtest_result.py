@@ -1,23 +1,14 @@
-"""BacktestResult: the equity curve and final state of a run, with the fills and trades tables built
-from the kernel's raw fill rows on first access (so pandas work stays out of the timed run)."""
+"""BacktestResult: the equity curve and final state of a single-symbol run, with the fills and round-trip
+trades tables built from the kernel's raw rows on first access (so pandas work stays out of the timed run)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
 
-import numpy as np
 import pandas as pd
 
-from . import backtest_kernel as K
-from . import reasons as R
-
-SIDES = ("long", "short")
-
-
-def _labels(codes: np.ndarray, names: tuple[str, ...]) -> pd.Categorical:
-    """Integer codes as a categorical of names (cheap for many rows; compares equal to plain strings)."""
-    return pd.Categorical.from_codes(codes.astype(np.int8), categories=list(names))
+from .roundtrips import fills_frame, round_trips
 
 
 @dataclass
@@ -25,57 +16,55 @@ class BacktestResult:
     """Equity at each bar close, the final wallet and open position, and lazily the fills and trades.
 
     ``fills``: one row per entry, exit (TP, SL, liquidation, signal, monitor-*) and funding record.
-    ``trades``: one row per closing fill (a partial reduce is its own trade), with its share of the entry
-    fee and of the funding paid while open; ``pnl`` is net (gross - fees - funding)."""
+    ``trades``: one row per round trip (entry to final exit; earlier partial closes in ``partials``), with
+    its fees and the funding paid while open; ``pnl`` is net (gross - fees - funding).
+    ``decisions``: the monitor's reduces and closes with their inputs; ``trigger_series``: what drove
+    liquidation ("mark", "last" or "last:mark-coarser-than-detail")."""
 
-    raw_fills: np.ndarray
+    raw: object
     index: pd.DatetimeIndex
-    equity: pd.Series
     initial_balance: float
-    final_balance: float
-    open_position: dict | None
     config: object
     instrument: object
     candles_close: pd.Series
+    trigger_series: str = "last"
+
+    @property
+    def raw_fills(self):
+        return self.raw.fills
+
+    @cached_property
+    def equity(self) -> pd.Series:
+        return pd.Series(self.raw.equity, index=self.index, name="equity", copy=False)
+
+    @property
+    def final_balance(self) -> float:
+        return self.raw.final_balance
+
+    @cached_property
+    def open_positions(self) -> list[dict]:
+        return self.raw.open_positions([self.instrument.symbol], [self.instrument.symbol])
+
+    @property
+    def open_position(self) -> dict | None:
+        return self.open_positions[0] if self.open_positions else None
 
     @cached_property
     def fills(self) -> pd.DataFrame:
-        raw = self.raw_fills
-        bars = raw[:, K.F_BAR].astype(np.int64)
-        return pd.DataFrame({
-            "time": self.index[bars],
-            "kind": _labels(raw[:, K.F_KIND], R.KINDS),
-            "side": _labels(raw[:, K.F_SIDE] < 0, SIDES),
-            "qty": raw[:, K.F_QTY],
-            "price": raw[:, K.F_PRICE],
-            "fee": raw[:, K.F_FEE],
-            "pnl": raw[:, K.F_PNL],
-            "reason": _labels(raw[:, K.F_REASON], R.EXIT_REASONS),
-            "bar": bars,
-        }, copy=False)
+        sym = [self.instrument.symbol]
+        return fills_frame(self.raw.fills, self.raw.axis, self.raw.sub_ns, sym, sym)
 
     @cached_property
     def trades(self) -> pd.DataFrame:
-        raw = self.raw_fills
-        ex = raw[raw[:, K.F_KIND] == R.KIND_EXIT]
-        entry_bars = ex[:, K.F_ENTRY_BAR].astype(np.int64)
-        exit_bars = ex[:, K.F_BAR].astype(np.int64)
-        fees = ex[:, K.F_FEE] + ex[:, K.F_ENTRY_FEE]
-        return pd.DataFrame({
-            "entry_time": self.index[entry_bars],
-            "exit_time": self.index[exit_bars],
-            "side": _labels(ex[:, K.F_SIDE] < 0, SIDES),
-            "qty": ex[:, K.F_QTY],
-            "entry_price": ex[:, K.F_ENTRY_PRICE],
-            "exit_price": ex[:, K.F_PRICE],
-            "fees": fees,
-            "funding": ex[:, K.F_FUNDING],
-            "gross_pnl": ex[:, K.F_PNL],
-            "pnl": ex[:, K.F_PNL] - fees - ex[:, K.F_FUNDING],
-            "exit_reason": _labels(ex[:, K.F_REASON], R.EXIT_REASONS),
-            "entry_bar": entry_bars,
-            "exit_bar": exit_bars,
-        }, copy=False)
+        return round_trips(self.fills, {p["trade"] for p in self.open_positions})
+
+    @cached_property
+    def decisions(self) -> pd.DataFrame:
+        from .portfolio_result import PortfolioResult
+
+        sym = [self.instrument.symbol]
+        return PortfolioResult(raw=self.raw, slots=sym, symbols=sym, initial_capital=self.initial_balance,
+                               trigger_series={}, closes=pd.DataFrame()).decisions
 
     def metrics(self, periods_per_year: float | None = None) -> dict:
         from .metrics import compute_metrics

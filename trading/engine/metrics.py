@@ -4,7 +4,10 @@ Conventions: returns are per-bar simple returns of the equity curve; annualisati
 ``periods_per_year`` (default: a 24/7 year, 365.25 days, divided by the bar length); Sharpe and Sortino
 have a zero risk-free rate, Sharpe uses the sample standard deviation (ddof=1) and Sortino the root
 mean square of the negative returns (zeros for the others). CAGR uses the calendar span from the first
-bar's open to the last bar's close, and is NaN (as is Calmar) for spans under ``MIN_CAGR_DAYS``. Exits are stamped with their bar's open time.
+bar's open to the last bar's close, and is NaN (as is Calmar) for spans under ``MIN_CAGR_DAYS``. Fills carry
+their time: TP / SL / liquidation the open of the (sub-)bar they happen in, a monitor reduce its sub-bar's close.
+Trades are round trips (entry to final exit), so a partial close is not a trade of its own. Exposure is
+position-time over wall time (a portfolio holding two positions all along has exposure 2).
 """
 
 from __future__ import annotations
@@ -85,10 +88,33 @@ def _side_stats(trades: pd.DataFrame) -> dict:
             "win_rate": float((pnl > 0).mean()) if pnl.size else math.nan}
 
 
+def streaks(pnls: np.ndarray) -> tuple[int, int]:
+    """(longest run of winning trades, longest run of losing trades) in trade order; a flat trade ends both."""
+    best_w = best_l = w = lo = 0
+    for p in np.asarray(pnls, dtype=np.float64):
+        w = w + 1 if p > 0 else 0
+        lo = lo + 1 if p < 0 else 0
+        best_w, best_l = max(best_w, w), max(best_l, lo)
+    return best_w, best_l
+
+
+def monthly_returns(equity: pd.Series, initial_balance: float) -> dict[str, float]:
+    """{"YYYY-MM": return} from each calendar month's last equity over the previous month's (the first month
+    over the initial balance)."""
+    if equity.empty:
+        return {}
+    ends = equity.groupby(equity.index.strftime("%Y-%m"), sort=True).last()
+    prev = np.r_[initial_balance, ends.to_numpy(dtype=np.float64)[:-1]]
+    return {str(k): float(v) for k, v in zip(ends.index, ends.to_numpy(dtype=np.float64) / prev - 1.0, strict=True)}
+
+
 def trade_metrics(trades: pd.DataFrame) -> dict:
-    """Statistics over closed trades (one row per closing fill; ``pnl`` is net of fees and funding)."""
+    """Statistics over closed round trips (entry to final exit; ``pnl`` is net of fees and funding)."""
+    if "entry_time" in trades.columns and len(trades):
+        trades = trades.sort_values("exit_time", kind="stable")
     pnl = trades["pnl"].to_numpy(dtype=np.float64)
     n = int(pnl.size)
+    wins, losses = streaks(pnl)
     hold = (trades["exit_time"] - trades["entry_time"]) if n else pd.Series(dtype="timedelta64[ns]")
     by_reason = {
         str(reason): {"count": int(len(g)), "pnl": float(g["pnl"].sum()), "avg_pnl": float(g["pnl"].mean())}
@@ -102,6 +128,10 @@ def trade_metrics(trades: pd.DataFrame) -> dict:
         "sqn": sqn(pnl),
         "average_hold": hold.mean() if n else None,
         "liquidations": int((trades["exit_reason"] == "liquidation").sum()) if n else 0,
+        "max_consecutive_wins": wins,
+        "max_consecutive_losses": losses,
+        "best_trade": float(pnl.max()) if n else math.nan,
+        "worst_trade": float(pnl.min()) if n else math.nan,
         "long": _side_stats(trades[trades["side"] == "long"]) if n else _side_stats(trades),
         "short": _side_stats(trades[trades["side"] == "short"]) if n else _side_stats(trades),
         "by_exit_reason": by_reason,
@@ -125,9 +155,17 @@ def compute_metrics(result, periods_per_year: float | None = None) -> dict:
     fills = result.fills
     held = result.trades.groupby("entry_bar")["exit_time"].max() if len(result.trades) else pd.Series(dtype=object)
     exposure_s = sum((t - index[b]).total_seconds() for b, t in held.items())
-    if result.open_position is not None:
-        exposure_s += (index[-1] - result.open_position["entry_time"]).total_seconds() + bar_s
+    still_open = getattr(result, "open_positions", None)
+    if still_open is None:
+        still_open = [] if result.open_position is None else [result.open_position]
+    for p in still_open:
+        exposure_s += (index[-1] - p["entry_time"]).total_seconds() + bar_s
     close = result.candles_close
+    if isinstance(close, pd.DataFrame):  # a portfolio: the symbols' buy-and-hold returns, equally weighted
+        first, last = close.bfill().iloc[0], close.ffill().iloc[-1]
+        buy_hold = float((last / first - 1.0).mean()) if n and len(close.columns) else math.nan
+    else:
+        buy_hold = float(close.iloc[-1] / close.iloc[0] - 1.0) if n else math.nan
     out = {
         "initial_balance": result.initial_balance,
         "final_equity": final,
@@ -143,7 +181,8 @@ def compute_metrics(result, periods_per_year: float | None = None) -> dict:
         "exposure": exposure_s / (n * bar_s) if n else 0.0,
         "fees_paid": float(fills["fee"].sum()),
         "funding_paid": float(-fills.loc[fills["kind"] == "funding", "pnl"].sum()),
-        "buy_and_hold_return": float(close.iloc[-1] / close.iloc[0] - 1.0) if n else math.nan,
+        "buy_and_hold_return": buy_hold,
+        "monthly_returns": monthly_returns(equity, result.initial_balance),
     }
     out.update(trade_metrics(result.trades))
     return out

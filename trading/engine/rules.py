@@ -14,6 +14,14 @@ Order of events inside one bar (``step_bar``), conservative and documented:
    through the liquidation price is a liquidation;
 4. a bar that opens through the SL or TP fills at the open (gap), otherwise at the trigger price.
 
+Between signal closes every simulator walks each detail bar as ``n`` sub-bars of ``monitor_seconds``
+(detail_path.py) and applies ``step_bar`` per sub-bar, then the monitor (rebalance.decide_code) at the
+sub-bar's close; a monitor reduce / close fills at that close. At a time T where signal bars close the order
+is: (1) the monitor at the sub-bar ending at T, (2) funding due at T, (3) ``signal_decision`` for each slot
+whose bar closed at T, in slot order, filling at the price at T (the next detail bar's open). The portfolio
+run (portfolio.py) documents the account rules around these (one wallet, isolated margin, one position per
+symbol, max_open_positions, sizing off the shared wallet).
+
 The functions returning tuples are inlined into their callers at the numba IR level
 (``inline="always"``): a compiled call returning a tuple costs tens of nanoseconds in the kernel.
 """

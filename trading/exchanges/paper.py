@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from trading.choices import TIMEFRAMES
 from trading.engine.orders import DUPLICATE_ORDER_LINK_ID, LEVERAGE_NOT_MODIFIED, OrderRequest
 from trading.engine.simulator import Simulator
 from trading.engine_adapters import engine_fees, engine_instrument
@@ -50,7 +51,10 @@ def _ms_to_dt(ms: int) -> datetime:
 
 
 def now_ms() -> int:
-    return int(datetime.now(tz=UTC).timestamp() * 1000)
+    """The desk clock (the replay's simulated time while a replay runs)."""
+    from trading.marketdata.clock import desk_now_ms
+
+    return desk_now_ms()
 
 
 def feed_quote(symbol: str) -> dict | None:
@@ -62,6 +66,7 @@ def feed_quote(symbol: str) -> dict | None:
         return None
     out = {k: float(raw[k]) for k in ("last", "mark", "bid", "ask") if raw.get(k)}
     out["ts"] = int(float(raw.get("ts") or now_ms()))
+    out["stepped"] = raw.get("replay") == "1"  # the replay steps paper through this price itself
     return out
 
 
@@ -124,21 +129,30 @@ class PaperExchange:
             sim.leverage.setdefault(symbol, min(10.0, inst.max_leverage))
 
     def _mark(self, sim: Simulator, marked: dict) -> None:
-        """Apply bars closed since the last mark (TP/SL/liquidation inside them), then the latest tick."""
+        """Apply bars closed since the last mark (TP/SL/liquidation inside them), then the latest tick.
+
+        A replayed tick (``stepped``) is only taken as the price: the replay steps every sub-bar itself
+        (``step``), and the bars table, which a replay holds in full, is never read ahead of the tick."""
         busy = set(sim.positions) | {o.symbol for o in sim.open_orders()}
         for symbol in sorted(sim.instruments):
             seen = marked.setdefault(symbol, {"bar": 0, "tick": 0})
-            if symbol in busy:
-                for ts, o, h, low, c in self._bars_since(symbol, seen["bar"]):
+            q = self.quote(symbol)
+            if symbol in busy and not (q is not None and q.get("stepped")):
+                until = q["ts"] if q is not None else now_ms()
+                for ts, o, h, low, c in self._bars_since(symbol, seen["bar"], until):
                     sim.on_bar(symbol, ts, o, h, low, c)
                     seen["bar"] = ts
-            q = self.quote(symbol)
             if q is not None and q["ts"] >= seen["tick"]:
-                sim.on_price(symbol, q["ts"], q["last"], q.get("mark"), q.get("bid"), q.get("ask"))
+                if q.get("stepped"):  # a replayed price: its sub-bar was stepped by ``step``; just take it
+                    sim.last[symbol] = q["last"]
+                    sim.mark[symbol] = q.get("mark", q["last"])
+                else:
+                    sim.on_price(symbol, q["ts"], q["last"], q.get("mark"), q.get("bid"), q.get("ask"))
                 seen["tick"] = q["ts"]
                 seen["bar"] = max(seen["bar"], q["ts"] - 1)
 
-    def _bars_since(self, symbol: str, after_ms: int) -> list[tuple[int, float, float, float, float]]:
+    def _bars_since(self, symbol: str, after_ms: int, until_ms: int) -> list[tuple[int, float, float, float, float]]:
+        """Stored bars opened after ``after_ms`` and closed by ``until_ms`` (never a bar from the future)."""
         if not after_ms:
             return []  # a fresh account starts from the current tick, not from history
         after = _ms_to_dt(after_ms)
@@ -149,9 +163,28 @@ class PaperExchange:
                         [:MAX_BARS_PER_MARK])
             if rows:
                 self._bar_interval[symbol] = candidate
-                return [(int(t.timestamp() * 1000), float(o), float(h), float(lo), float(c))
-                        for t, o, h, lo, c in rows]
+                span = TIMEFRAMES[candidate][0] * 1000
+                out = [(int(t.timestamp() * 1000), float(o), float(h), float(lo), float(c))
+                       for t, o, h, lo, c in rows]
+                return [bar for bar in out if bar[0] + span <= until_ms]
         return []
+
+    def step(self, symbol: str, *, start: int, end: int, open: float, high: float, low: float, close: float) -> None:
+        """The replay's sub-bar (``trading.engine.detail_path``) from ``start`` to ``end`` (ms): TP/SL/liquidation
+        inside it by the engine's ``step_bar`` (the same call the portfolio backtest makes; a fill is stamped with
+        the sub-bar's start, as the backtest stamps it), then its close is the price. The bars table is not
+        re-read for this span (``marked`` moves past it)."""
+        with transaction.atomic():
+            row, _ = PaperAccountState.objects.select_for_update().get_or_create(account=self.account)
+            sim = Simulator.from_state(row.state) if row.state else self._new_simulator()
+            self._refresh_instruments(sim)
+            sim.on_bar(symbol, start, open, high, low, close)
+            seen = row.marked.setdefault(symbol, {"bar": 0, "tick": 0})
+            seen["tick"] = max(seen["tick"], end)
+            seen["bar"] = max(seen["bar"], end - 1)
+            row.state = sim.to_state()
+            row.version += 1
+            row.save(update_fields=["state", "version", "marked", "updated_at"])
 
     def tick(self, symbol: str, *, last: float, ts: int, mark: float | None = None, bid: float | None = None,
              ask: float | None = None) -> None:

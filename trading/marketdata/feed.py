@@ -3,9 +3,12 @@
 Both sources hand it Bybit public-WebSocket messages (``kline.{code}.{symbol}``, ``tickers.{symbol}``), so the
 desk behaves the same live and offline:
 
-- a closed kline (``confirm: true``) is upserted into ``Candle`` and broadcast as a ``candle`` event;
-- a ticker updates the Redis hash ``qd:price:{SYMBOL}`` (last, mark, bid, ask, ts) and is broadcast as a
-  ``tick`` event (at most every ``tick_every`` seconds per symbol);
+- a closed kline (``confirm: true``) is upserted into ``Candle`` and broadcast as a ``candle`` event; the feed's
+  clock ``qd:bar:{SYMBOL}:{interval}`` moves to it, and to the coarser ``derived_intervals`` it ends (the 5m bar
+  ending on the quarter hour closes the 15m bar a strategy reads resampled from the stored 5m);
+- a ticker updates the Redis hash ``qd:price:{SYMBOL}`` (last, mark, bid, ask, ts, replay) and is broadcast as a
+  ``tick`` event (at most every ``tick_every`` seconds per symbol); ``replay`` = "1" marks a replayed price whose
+  sub-bar the replay stepped through paper itself;
 - the Redis hash ``qd:feed:status`` (connected, mode live|replay, last message time, lag, counters) is
   rewritten on every message and heartbeat (it expires when the feed stops refreshing it) and broadcast as a
   ``feed`` event on every connect/disconnect and at most every ``status_every`` seconds otherwise.
@@ -63,7 +66,8 @@ def feed_status(*, client: redis.Redis | None = None) -> dict[str, Any]:
     restarts = int(client.hget("qd:desk:restarts", "feed") or 0)  # written by rundesk (quantdesk/launcher.py)
     if not raw:
         return {"restarts": restarts} if restarts else {}
-    ints = ("last_message_ms", "lag_ms", "messages", "candles", "reconnects", "errors", "updated_ms")
+    ints = ("last_message_ms", "lag_ms", "messages", "candles", "reconnects", "errors", "updated_ms", "bars_done",
+            "bars_total")
     out: dict[str, Any] = {k: (int(v) if v != "" else None) if k in ints else v for k, v in raw.items()}
     out["connected"] = raw.get("connected") == "1"
     out["symbols"] = [s for s in raw.get("symbols", "").split(",") if s]
@@ -76,11 +80,13 @@ class FeedHandler:
 
     def __init__(self, *, mode: str, symbols: list[str] | None = None, persist: bool = True,
                  tick_every: float = 0.25, status_every: float = 5.0, client: redis.Redis | None = None,
-                 publish: Callable[..., None] = publish_desk, clock: Callable[[], float] = time.time):
+                 publish: Callable[..., None] = publish_desk, clock: Callable[[], float] = time.time,
+                 derived_intervals: list[str] | None = None):
         if mode not in MODES:
             raise ValueError(f"mode: {mode!r} is not one of {MODES}")
         self.mode = mode
         self.symbols = list(symbols or [])
+        self.derived_intervals: list[str] = list(derived_intervals or [])
         self.persist = persist
         self.tick_every = tick_every
         self.status_every = status_every
@@ -94,6 +100,7 @@ class FeedHandler:
         self.lag_ms: int | None = None
         self.messages = self.candles = self.reconnects = self.errors = 0
         self.last_error = ""
+        self.progress: dict[str, Any] = {}  # a replay's progress (bar_time, bars_done, bars_total, speed)
         self._tick_sent: dict[str, float] = {}
         self._status_sent = 0.0
 
@@ -132,9 +139,21 @@ class FeedHandler:
             with self._lock:
                 self.candles += 1
             self.redis.set(CLOSED_BAR_KEY.format(symbol=symbol, interval=interval), start)
+            self._close_derived(symbol, interval, start)
             self._send("candle", {"symbol": symbol, "interval": interval, "open_time": ms_to_dt(start).isoformat(),
                                   "open": k["open"], "high": k["high"], "low": k["low"], "close": k["close"],
                                   "volume": k.get("volume") or "0", "turnover": k.get("turnover") or "0"})
+
+    def _close_derived(self, symbol: str, interval: str, start: int) -> None:
+        """The bar ``start`` of ``interval`` closing also closes the coarser desk timeframes it ends (a 5m bar ending
+        on the quarter hour closes the 15m bar): the feed's clock then moves for timeframes a strategy reads
+        resampled from the stored interval, exactly when their last base bar closed."""
+        secs = TIMEFRAMES[interval][0]
+        close_ms = start + secs * 1000
+        for target in self.derived_intervals:
+            tsec = TIMEFRAMES[target][0]
+            if tsec > secs and tsec % secs == 0 and close_ms % (tsec * 1000) == 0:
+                self.redis.set(CLOSED_BAR_KEY.format(symbol=symbol, interval=target), close_ms - tsec * 1000)
 
     def _on_ticker(self, topic: str, message: dict) -> None:
         data = dict(message.get("data") or {})  # pybit passes its shared snapshot dict: copy before use
@@ -143,6 +162,7 @@ class FeedHandler:
                   "ask": data.get("ask1Price")}
         fields = {k: str(v) for k, v in fields.items() if v not in (None, "")}
         fields["ts"] = str(message.get("ts") or int(self.clock() * 1000))
+        fields["replay"] = "1" if data.get("qdReplay") else "0"  # the replay steps paper through it itself
         self.redis.hset(PRICE_KEY.format(symbol=symbol), mapping=fields)
         now = self.clock()
         if now - self._tick_sent.get(symbol, float("-inf")) >= self.tick_every:
@@ -180,7 +200,7 @@ class FeedHandler:
             return {"connected": self.connected, "mode": self.mode, "symbols": list(self.symbols),
                     "last_message_ms": self.last_message_ms, "lag_ms": self.lag_ms, "messages": self.messages,
                     "candles": self.candles, "reconnects": self.reconnects, "errors": self.errors,
-                    "error": self.last_error, "updated_ms": int(self.clock() * 1000)}
+                    "error": self.last_error, "updated_ms": int(self.clock() * 1000), **self.progress}
 
     def write_status(self, *, broadcast: bool) -> None:
         status = self.status()

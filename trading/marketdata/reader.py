@@ -7,7 +7,7 @@ in SQL, read straight from the cursor into one NumPy array and reversed there.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -110,3 +110,38 @@ def read_resampled(*, symbol: str, source: str, target: str, bars: int, end: dat
     per = ratio(source=source, target=target)
     frame = read_window(symbol=symbol, interval=source, bars=(bars + 1) * per, end=end, kind=kind)
     return resample_frame(frame, source=source, target=target).iloc[-bars:]
+
+
+def stored_base_interval(*, symbol: str, interval: str) -> str | None:
+    """``interval`` itself when the store holds it for ``symbol``, else the coarsest stored interval that
+    divides it (the one to resample from); None when nothing usable is stored."""
+    secs = TIMEFRAMES[interval][0]
+    stored = set(Candle.objects.filter(symbol=symbol, kind=CandleKind.TRADE).values_list("interval", flat=True)
+                 .distinct())
+    if interval in stored:
+        return interval
+    fits = [i for i in stored if i in TIMEFRAMES and TIMEFRAMES[i][0] < secs and secs % TIMEFRAMES[i][0] == 0]
+    return max(fits, key=lambda i: TIMEFRAMES[i][0]) if fits else None
+
+
+def read_bars(*, symbol: str, interval: str, bars: int, end: datetime | None = None) -> pd.DataFrame:
+    """The last ``bars`` closed ``interval`` bars with open time <= ``end``: stored ones when the store holds the
+    interval, else complete bars resampled from the stored base interval (``stored_base_interval``).
+
+    ``end`` is the open time of the newest wanted bar, so a resampled read takes base bars up to that bar's last
+    base bar (``end + interval - base``)."""
+    _check(symbol, interval, CandleKind.TRADE)
+    base = stored_base_interval(symbol=symbol, interval=interval)
+    if base is None:
+        return _frame(np.empty((0, 6)), newest_first=False)
+    if base == interval:
+        return read_window(symbol=symbol, interval=interval, bars=bars, end=end)
+    from .resample import ratio, resample_frame
+
+    per = ratio(source=base, target=interval)
+    base_end = None if end is None else end + timedelta(seconds=TIMEFRAMES[interval][0] - TIMEFRAMES[base][0])
+    frame = read_window(symbol=symbol, interval=base, bars=(bars + 1) * per, end=base_end)
+    out = resample_frame(frame, source=base, target=interval)
+    if end is not None:
+        out = out[out.index <= end]
+    return out.iloc[-bars:]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import models
-from django.utils import timezone
 
 from trading.choices import (
     ExecType,
@@ -17,6 +16,7 @@ from trading.choices import (
     PositionStatus,
     Side,
 )
+from trading.marketdata.clock import desk_now
 
 from .fields import money_field, price_field, qty_field, rate_field
 
@@ -48,7 +48,7 @@ class Position(models.Model):
     fees_paid = money_field(default=Decimal("0"))
     funding_paid = money_field(default=Decimal("0"))
     exit_reason = models.CharField(max_length=24, choices=ExitReason.choices, blank=True, default="")
-    opened_at = models.DateTimeField(default=timezone.now)
+    opened_at = models.DateTimeField(default=desk_now)
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -104,7 +104,7 @@ class Order(models.Model):
     exit_reason = models.CharField(max_length=24, choices=ExitReason.choices, blank=True, default="")
     filled_qty = qty_field(default=Decimal("0"))
     avg_fill_price = price_field(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=desk_now, editable=False)  # replay time during a replay
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -119,7 +119,7 @@ class Order(models.Model):
 
     def record_status(self, status: str, *, note: str = "", at=None) -> None:
         """Move to ``status`` and append it to the history (the caller saves)."""
-        when = at or timezone.now()
+        when = at or desk_now()
         self.status = status
         self.status_history = [*self.status_history, {"status": status, "at": when.isoformat(), "note": note}]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from trading.choices import DecisionAction, ExitReason
+from trading.marketdata.clock import desk_now
 
 from .fields import money_field, price_field
 
@@ -30,7 +31,7 @@ class Signal(models.Model):
         max_length=8, blank=True, default="",
         choices=[("acted", "Acted on within its bar"), ("expired", "Expired: its bar was over, nothing placed")],
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=desk_now, editable=False)  # replay time during a replay
 
     class Meta:
         constraints = [

@@ -12,13 +12,12 @@ import logging
 import math
 from datetime import datetime, timedelta
 
-from django.utils import timezone
-
 from trading.choices import DecisionAction, PositionStatus
 from trading.engine.rebalance import decide
 from trading.events import publish_alert
 from trading.exchanges.factory import exchange_for
 from trading.exchanges.types import Exchange, ExchangeError
+from trading.marketdata.clock import desk_now
 from trading.models import Account, MonitorDecision, Position, Signal
 from trading.services.broadcast import broadcast_decision, broadcast_position
 from trading.services.locks import account_lock
@@ -93,13 +92,16 @@ def _detail(decision, drift, baseline) -> str:
     return f"{decision.action}: drift {drift * 100:+.4f} % vs baseline {baseline * 100:+.4f} %"
 
 
-def run_monitor(*, account_id: int, now: datetime | None = None, exchange: Exchange | None = None
-                ) -> list[MonitorDecision]:
+def run_monitor(*, account_id: int, now: datetime | None = None, exchange: Exchange | None = None,
+                lock_wait: float = 2.0) -> list[MonitorDecision]:
+    """One tick for every open position of the account, at ``now`` (default: the desk clock, which is the
+    replay's simulated time while a replay runs). ``lock_wait``: seconds to wait for the account's lock before
+    AccountBusy (the task then retries in 1-2 s; a replay waits longer)."""
     account = Account.objects.get(pk=account_id)
-    now = now or timezone.now()
+    now = now or desk_now()
     exchange = exchange or exchange_for(account)
     decisions = []
-    with account_lock(account_id, wait=2):  # then AccountBusy: the task retries in 1-2 s
+    with account_lock(account_id, wait=lock_wait):
         sync_account(account=account, exchange=exchange)
         for position in Position.objects.filter(account=account, status=PositionStatus.OPEN).select_related(
                 "config", "account"):

@@ -12,10 +12,10 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Max
-from django.utils import timezone
 
 from trading.choices import ExecType, OrderStatus, PositionStatus
 from trading.exchanges.types import Exchange, ExchangeFill, ExchangePosition
+from trading.marketdata.clock import desk_now
 from trading.models import Account, Fill, Order, Position
 from trading.services.alerts import on_fill
 from trading.services.broadcast import broadcast_fill, broadcast_order, broadcast_position
@@ -98,7 +98,7 @@ def _update_or_adopt(account: Account, remote: dict[str, ExchangePosition], repo
         if pos is not None and pos.side != rp.side:
             continue  # reversed on the exchange: the old one is closed first, then adopted anew
         if pos is None:
-            pos = Position(account=account, symbol=symbol, side=rp.side, opened_at=timezone.now())
+            pos = Position(account=account, symbol=symbol, side=rp.side, opened_at=desk_now())
             _claim(pos)
             report.adopted.append(symbol)
             log.info("account %s: recording %s %s %s held on the exchange", account.pk, rp.side, rp.qty, symbol)
@@ -144,7 +144,7 @@ def _close_local(pos: Position) -> None:
     last = (Fill.objects.filter(position=pos, exec_type__in=[ExecType.TRADE, ExecType.BUST])
             .exclude(exit_reason="").order_by("-executed_at").first())
     pos.status = PositionStatus.CLOSED
-    pos.closed_at = last.executed_at if last else timezone.now()
+    pos.closed_at = last.executed_at if last else desk_now()
     pos.exit_reason = (last.exit_reason if last else "") or "reconcile"
     pos.save(update_fields=["status", "closed_at", "exit_reason"])
     broadcast_position(position=pos)

@@ -76,6 +76,30 @@ def _missed(config, last: datetime, newest: datetime, step: int) -> None:
                   data={"config": config.pk, "missed": missed, "last": last, "newest": newest})
 
 
+def due_by_account() -> dict[int, list[DueCycle]]:
+    """``due_signal_cycles`` grouped by account, each account's cycles in config id order (one task per account
+    per bar runs them in that order, as the portfolio backtest's slots act at a shared close)."""
+    accounts = dict(StrategyConfig.objects.filter(enabled=True).values_list("pk", "account_id"))
+    out: dict[int, list[DueCycle]] = {}
+    for cycle in sorted(due_signal_cycles()):
+        out.setdefault(accounts[cycle.config_id], []).append(cycle)
+    return out
+
+
+def due_cycles_by_account() -> dict[int, list[tuple[int, datetime]]]:
+    """``due_by_account`` as (config id, bar open time) pairs (what a replay dispatches: it waits for every
+    cycle, so its cycles carry no expiry)."""
+    return {a: [(c.config_id, c.bar_time) for c in due] for a, due in due_by_account().items()}
+
+
+def beat_yields_to_replay() -> bool:
+    """While a replay drives the desk's clock it runs the cycles and the monitor at simulated time itself (and
+    waits for them); beat's wall-clock dispatchers then stand aside so nothing acts twice or off the clock."""
+    from trading.marketdata.clock import replay_time_ms
+
+    return replay_time_ms() is not None
+
+
 def accounts_with_open_positions() -> list[int]:
     return list(Account.objects.filter(positions__status=PositionStatus.OPEN).distinct().values_list("pk", flat=True))
 

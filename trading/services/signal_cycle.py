@@ -14,17 +14,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
-from django.conf import settings
 
 from strategies.algos import registry
 from strategies.algos.base import StrategyContext
 from strategies.models import StrategyConfig
-from trading.choices import PositionStatus
+from trading.choices import TIMEFRAMES, PositionStatus
 from trading.engine import rules
 from trading.exchanges.factory import exchange_for
 from trading.exchanges.types import Exchange
 from trading.marketdata.clock import desk_now_ms
-from trading.marketdata.reader import read_window
+from trading.marketdata.reader import read_bars
 from trading.models import Position, Signal
 from trading.services.broadcast import broadcast_signal
 from trading.services.locks import account_lock
@@ -42,27 +41,52 @@ class CycleReport:
     notes: list[str] = field(default_factory=list)
 
 
-def partner_symbol(symbol: str) -> str:
-    """The correlated asset the cross-asset filter looks at: ETH for BTC, BTC for everything else."""
-    return "ETHUSDT" if symbol == "BTCUSDT" else "BTCUSDT"
+def window_bars(strategy, timeframe: str) -> int:
+    """Bars a cycle reads: the strategy's declared warm-up at the config's timeframe plus the bar being decided."""
+    return int(strategy.warmup_bars_at(timeframe)) + 1
 
 
-def window_bars() -> int:
-    return int(getattr(settings, "QUANTDESK_SIGNAL_WINDOW", 3000))
+def _higher_bars(*, timeframe: str, higher: str, bars: int) -> int:
+    """Higher-timeframe bars covering the same span as ``bars`` bars of ``timeframe`` (plus one)."""
+    ratio = TIMEFRAMES[higher][0] / TIMEFRAMES[timeframe][0]
+    return int(math.ceil(bars / max(ratio, 1.0))) + 1
+
+
+def read_context(*, strategy, symbol: str, timeframe: str, bars: int, end: datetime | None) -> StrategyContext:
+    """Exactly the context ``strategy.context_needs(symbol=)`` declares: partner symbols at ``timeframe`` over the
+    same window, and this symbol's higher timeframes (closed bars only; resampled from the stored base
+    interval when the store lacks them)."""
+    needs = strategy.context_needs(symbol=symbol)
+    other = {s: read_bars(symbol=s, interval=timeframe, bars=bars, end=end) for s in needs.other_symbols}
+    higher = {}
+    for h in needs.higher_timeframes:
+        frame = read_bars(symbol=symbol, interval=h, bars=_higher_bars(timeframe=timeframe, higher=h, bars=bars),
+                          end=_higher_end(end=end, timeframe=timeframe, higher=h))
+        higher[h] = frame
+    return StrategyContext(symbol, timeframe, other={k: v for k, v in other.items() if not v.empty},
+                           higher={k: v for k, v in higher.items() if not v.empty})
+
+
+def _higher_end(*, end: datetime | None, timeframe: str, higher: str) -> datetime | None:
+    """Open time of the newest ``higher`` bar closed by the close of the ``timeframe`` bar opening at ``end``."""
+    if end is None:
+        return None
+    close = end.timestamp() + TIMEFRAMES[timeframe][0]
+    h = TIMEFRAMES[higher][0]
+    return datetime.fromtimestamp(math.floor(close / h) * h - h, tz=end.tzinfo)
 
 
 def compute_frame(*, config: StrategyConfig, symbol: str, end: datetime | None = None
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(candles, SignalFrame) over the latest window of closed bars (ending at ``end`` when given)."""
-    bars = window_bars()
-    candles = read_window(symbol=symbol, interval=config.timeframe, bars=bars, end=end)
+    """(candles, SignalFrame) over the window the strategy declares (``warmup_bars() + 1`` closed bars at the
+    config's timeframe ending at ``end`` when given, resampled from the stored base interval if needed) with the
+    context it declares."""
+    strategy = registry.get(config.strategy.key)(**config.params)
+    bars = window_bars(strategy, config.timeframe)
+    candles = read_bars(symbol=symbol, interval=config.timeframe, bars=bars, end=end)
     if candles.empty:
         return candles, pd.DataFrame()
-    partner = partner_symbol(symbol)
-    other = {partner: read_window(symbol=partner, interval=config.timeframe, bars=bars, end=end)}
-    context = StrategyContext(symbol, config.timeframe, other={k: v for k, v in other.items() if not v.empty},
-                              higher={})
-    strategy = registry.get(config.strategy.key)(**config.params)
+    context = read_context(strategy=strategy, symbol=symbol, timeframe=config.timeframe, bars=bars, end=end)
     return candles, strategy.compute(candles, context)
 
 
@@ -105,14 +129,16 @@ def act_on_signal(*, config: StrategyConfig, signal: Signal, exchange: Exchange)
 
 
 def run_signal_cycle(*, config_id: int, end: datetime | None = None, exchange: Exchange | None = None,
-                     expires_ms: int | None = None) -> CycleReport:
+                     expires_ms: int | None = None, lock_wait: float = 2.0) -> CycleReport:
+    """``lock_wait``: seconds to wait for the account's lock before AccountBusy (the task then retries in 1-2 s;
+    a replay waits longer)."""
     config = StrategyConfig.objects.select_related("strategy", "account").get(pk=config_id)
     report = CycleReport(config_id=config_id)
     if not config.enabled or config.account.kill_switch_engaged:
         report.notes.append("config disabled or kill switch engaged")
         return report
     exchange = exchange or exchange_for(config.account)
-    with account_lock(config.account_id, wait=2):  # then AccountBusy: the task retries in 1-2 s
+    with account_lock(config.account_id, wait=lock_wait):
         sync_account(account=config.account, exchange=exchange)
         for symbol in config.symbols:
             candles, frame = compute_frame(config=config, symbol=symbol, end=end)
@@ -136,3 +162,17 @@ def run_signal_cycle(*, config_id: int, end: datetime | None = None, exchange: E
             report.signals.append(signal.pk)
             report.notes.append(f"{symbol}: {note}")
     return report
+
+
+def run_account_cycles(*, account_id: int, due: list[tuple], lock_wait: float = 2.0) -> list[CycleReport]:
+    """The due cycles of one account at one bar close, one after another in config id order: the order the
+    portfolio backtest's slots act in at a shared close, so ``max_open_positions`` is decided the same way.
+    ``due``: (config id, bar open time) or (config id, bar open time, expires_ms) per cycle."""
+    reports = []
+    for config_id, end, *rest in sorted(due, key=lambda d: d[0]):
+        config = StrategyConfig.objects.filter(pk=config_id, account_id=account_id).only("pk").first()
+        if config is None:
+            continue
+        reports.append(run_signal_cycle(config_id=config_id, end=end, lock_wait=lock_wait,
+                                        expires_ms=rest[0] if rest else None))
+    return reports

@@ -1,4 +1,5 @@
-"""manage.py run_feed [--symbols S ...] [--intervals 5m ...] | --replay --symbol S --interval 5m --since D --speed 60."""
+"""manage.py run_feed [--symbols S ...] [--intervals 5m ...]
+| --replay [--symbols S ...] --interval 5m --since D [--until D] --speed 60 [--market-only]."""
 
 from __future__ import annotations
 
@@ -29,11 +30,17 @@ class Command(BaseCommand):
         parser.add_argument("--wait", action="store_true",
                             help="live: with nothing to subscribe yet, wait for an enabled config instead of exiting")
         parser.add_argument("--replay", action="store_true", help="play stored candles instead of Bybit")
-        parser.add_argument("--symbol", help="replay: the symbol")
-        parser.add_argument("--interval", choices=list(TIMEFRAMES), default="5m", help="replay: the interval")
+        parser.add_argument("--symbol", help="replay: one symbol (same as --symbols S)")
+        parser.add_argument("--interval", choices=list(TIMEFRAMES), default="5m",
+                            help="replay: the stored (detail) interval to play; signal timeframes above it are "
+                                 "resampled from it")
+        parser.add_argument("--market-only", action="store_true",
+                            help="replay: play prices and candles only; do not drive the desk's cycles and monitor")
         parser.add_argument("--since", help="replay: first bar (UTC date or date-time)")
         parser.add_argument("--until", help="replay: last bar (UTC date or date-time)")
-        parser.add_argument("--speed", type=float, default=60.0, help="replay: time-lapse factor, 0 = no pauses")
+        parser.add_argument("--speed", type=float, default=60.0,
+                            help="replay: time-lapse factor against simulated time, 0 = as fast as the desk goes "
+                                 "(the replay always waits for the desk's cycles and monitor)")
 
     def handle(self, *args, **o):
         stop = threading.Event()
@@ -48,14 +55,7 @@ class Command(BaseCommand):
 
     def _run(self, stop: threading.Event, o: dict) -> None:
         if o["replay"]:
-            if not o["symbol"]:
-                raise CommandError("--replay needs --symbol")
-            handler = FeedHandler(mode="replay", persist=False)
-            feed = ReplayFeed(handler=handler, symbol=o["symbol"], interval=o["interval"],
-                              since=parse_utc(o["since"]) if o["since"] else None,
-                              until=parse_utc(o["until"]) if o["until"] else None, speed=o["speed"])
-            played = feed.run(stop=stop)
-            self.stdout.write(f"replayed {played} {feed.symbol} {feed.interval} candles")
+            self._replay(stop, o)
             return
         symbols, timeframes = feed_subscriptions()
         while not (o["symbols"] or symbols) and not stop.is_set():
@@ -74,3 +74,27 @@ class Command(BaseCommand):
                     if o["backfill_hours"] > 0 else None)
         LiveFeed(handler=FeedHandler(mode="live"), symbols=symbols, intervals=intervals,
                  backfill=backfill).run(stop=stop)
+
+    def _replay(self, stop: threading.Event, o: dict) -> None:
+        symbols = [s.upper() for s in (o["symbols"] or ([o["symbol"]] if o["symbol"] else feed_subscriptions()[0]))]
+        if not symbols:
+            raise CommandError("--replay needs --symbols (or an enabled strategy config that trades a symbol)")
+        desk = None
+        if not o["market_only"]:
+            from trading.services.replay_desk import ReplayDesk, ReplayRefused
+
+            try:
+                desk = ReplayDesk()
+            except ReplayRefused as exc:
+                raise CommandError(str(exc)) from exc
+        handler = FeedHandler(mode="replay", persist=False, derived_intervals=list(TIMEFRAMES))
+        feed = ReplayFeed(handler=handler, symbols=symbols, interval=o["interval"],
+                          since=parse_utc(o["since"]) if o["since"] else None,
+                          until=parse_utc(o["until"]) if o["until"] else None, speed=o["speed"], desk=desk,
+                          progress=lambda p: self.stdout.write(
+                              f"replay: bar {p['bar_time']}  {p['bars_done']}/{p['bars_total']} bars  "
+                              f"{p['speed']:g}x"))
+        played = feed.run(stop=stop)
+        self.stdout.write(f"replayed {played} {', '.join(feed.symbols)} {feed.interval} candles")
+        if desk is not None and desk.errors:
+            self.stdout.write(f"desk errors during the replay: {len(desk.errors)}; first: {desk.errors[0]}")

@@ -1,0 +1,265 @@
+"""Turning a portfolio run's pandas inputs into the kernel's arrays: the detail axis (the union of every
+symbol's detail bar open times), detail and mark prices per symbol on it, funding events per symbol, and each
+slot's signal rows with the step at whose open they are acted on.
+
+Validation happens here and names the input and the limit: detail series of one bar length for every symbol,
+signals at a timeframe that is a whole multiple of the detail bar, a ``signal`` column, a DatetimeIndex.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numba import njit
+
+from . import portfolio_layout as K
+from .funding import _ns, funding_events
+
+MONITOR_COLUMNS = ("forecast", "drift", "confidence", "half_life")
+TRIGGER_MARK, TRIGGER_LAST, TRIGGER_LAST_COARSE = "mark", "last", "last:mark-coarser-than-detail"
+
+
+def bar_seconds(index: pd.Index, name: str) -> float:
+    """The median spacing of a series' bar open times, in seconds."""
+    ns = _ns(index)
+    if ns.shape[0] < 2:
+        raise ValueError(f"{name}: needs at least 2 bars to know its bar length, got {ns.shape[0]}")
+    if not (np.diff(ns) > 0).all():
+        raise ValueError(f"{name}: bar open times must be strictly increasing")
+    return float(np.median(np.diff(ns[: min(ns.shape[0], 1001)]))) / 1e9
+
+
+@dataclass
+class Prices:
+    """Detail and mark prices per symbol on the detail axis (NaN where a symbol has no bar)."""
+
+    axis: np.ndarray  # int64 ns, bar open times
+    detail_seconds: float
+    o: np.ndarray
+    h: np.ndarray
+    lo: np.ndarray
+    c: np.ndarray
+    mo: np.ndarray
+    mh: np.ndarray
+    ml: np.ndarray
+    mc: np.ndarray
+    use_mark: np.ndarray
+    trigger: dict
+
+
+def align_prices(symbols: list[str], detail: dict[str, pd.DataFrame], mark: dict[str, pd.DataFrame] | None,
+                 detail_seconds: float | None = None, stamps: list[np.ndarray] | None = None) -> Prices:
+    """The union axis of the symbols' detail bars and every price array on it (see the module doc)."""
+    for sym in symbols:
+        frame = detail.get(sym)
+        if frame is None or len(frame) == 0:
+            raise ValueError(f"detail[{sym!r}]: no detail bars for a slot's symbol")
+        missing = [k for k in ("open", "high", "low", "close") if k not in frame.columns]
+        if missing:
+            raise ValueError(f"detail[{sym!r}]: missing column(s) {', '.join(missing)}")
+    if detail_seconds is None:
+        lengths = {sym: bar_seconds(detail[sym].index, f"detail[{sym!r}]") for sym in symbols}
+        detail_seconds = lengths[symbols[0]]
+        for sym, sec in lengths.items():
+            if sec != detail_seconds:
+                raise ValueError(f"detail[{sym!r}]: bar length {sec:g} s differs from {symbols[0]}'s "
+                                 f"{detail_seconds:g} s; every symbol needs the same detail bar length")
+    stamps = stamps or [_ns(detail[sym].index) for sym in symbols]
+    axis = union_sorted(stamps)
+    n, s = axis.shape[0], len(symbols)
+    arrays = {}
+    for key in ("o", "h", "lo", "c"):
+        arrays[key] = np.empty((s, n)) if all(st is axis for st in stamps) else np.full((s, n), np.nan)
+    for x, sym in enumerate(symbols):
+        where = slice(None) if stamps[x] is axis else np.searchsorted(axis, stamps[x])
+        for key, col in (("o", "open"), ("h", "high"), ("lo", "low"), ("c", "close")):
+            values = detail[sym][col].to_numpy(np.float64)
+            if s == 1:  # the axis is the symbol's own bars: no copy beyond the column's
+                arrays[key] = np.ascontiguousarray(values).reshape(1, n)
+            else:
+                arrays[key][x, where] = values
+    use_mark = np.zeros(s, dtype=np.bool_)
+    trigger = {}
+    fine = []
+    for x, sym in enumerate(symbols):
+        m = None if mark is None else mark.get(sym)
+        if m is None or len(m) == 0:
+            trigger[sym] = TRIGGER_LAST
+            continue
+        mt = _ns(m.index)
+        if mt.shape[0] >= 2 and np.median(np.diff(mt)) / 1e9 > detail_seconds:
+            trigger[sym] = TRIGGER_LAST_COARSE  # a coarser mark low may come later in its bar: no trigger
+            continue
+        fine.append((x, mt, m))
+        use_mark[x] = True
+        trigger[sym] = TRIGGER_MARK
+    shape = (s, n) if fine else (s, 1)  # the kernel reads mark prices only for symbols with use_mark
+    for key in ("mo", "mh", "ml", "mc"):
+        arrays[key] = np.full(shape, np.nan)
+    for x, mt, m in fine:
+        _aggregate_mark(axis, detail_seconds, mt, m, x, arrays)
+    return Prices(axis, float(detail_seconds), arrays["o"], arrays["h"], arrays["lo"], arrays["c"], arrays["mo"],
+                  arrays["mh"], arrays["ml"], arrays["mc"], use_mark, trigger)
+
+
+def union_sorted(stamps: list[np.ndarray]) -> np.ndarray:
+    """The sorted union of sorted int64 time arrays; the first array itself when they are all equal."""
+    first = stamps[0]
+    if all(st.shape == first.shape and (st is first or np.array_equal(st, first)) for st in stamps[1:]):
+        for i in range(1, len(stamps)):
+            stamps[i] = first
+        return first
+    merged = np.sort(np.concatenate(stamps), kind="stable")
+    return merged[np.r_[True, merged[1:] != merged[:-1]]]
+
+
+def _aggregate_mark(axis, detail_seconds, mt, m, x, arrays) -> None:
+    """Mark bars falling inside each detail bar -> one OHLC per detail bar (first open, max, min, last close)."""
+    bucket = np.searchsorted(axis, mt, side="right") - 1
+    inside = (bucket >= 0) & (mt < axis[np.maximum(bucket, 0)] + int(detail_seconds * 1e9))
+    bucket = bucket[inside]
+    if bucket.shape[0] == 0:
+        return
+    mo, mh, ml, mc = (m[k].to_numpy(np.float64)[inside] for k in ("open", "high", "low", "close"))
+    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+    ends = np.r_[starts[1:], bucket.shape[0]] - 1
+    b = bucket[starts]
+    arrays["mo"][x, b] = mo[starts]
+    arrays["mh"][x, b] = np.maximum.reduceat(mh, starts)
+    arrays["ml"][x, b] = np.minimum.reduceat(ml, starts)
+    arrays["mc"][x, b] = mc[ends]
+
+
+def merged_funding(axis: np.ndarray, symbols: list[str], funding: dict[str, pd.Series] | None,
+                   mark: dict[str, pd.DataFrame] | None, constant: dict[str, float | None],
+                   interval_minutes: dict[str, int]):
+    """(step, symbol index, rate, mark) of every symbol's funding events, by step then symbol order."""
+    parts = []
+    for x, sym in enumerate(symbols):
+        rates = None if funding is None else funding.get(sym)
+        if (rates is None or len(rates) == 0) and constant.get(sym) is None:
+            continue
+        steps, vals, marks = funding_events(axis, rates=rates, mark=None if mark is None else mark.get(sym),
+                                            constant_rate=constant.get(sym), interval_minutes=interval_minutes[sym])
+        parts.append((steps, np.full(steps.shape[0], x, dtype=np.int64), vals, marks))
+    if not parts:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0), np.empty(0)
+    steps, syms, vals, marks = (np.concatenate([p[i] for p in parts]) for i in range(4))
+    order = np.lexsort((syms, steps))
+    return steps[order], syms[order], vals[order], marks[order]
+
+
+def _flags(frame: pd.DataFrame, name: str, n: int) -> np.ndarray:
+    if name not in frame.columns:
+        return np.zeros(n, dtype=np.bool_)
+    col = frame[name]
+    return col.to_numpy(dtype=np.bool_) if col.dtype == bool else col.fillna(False).to_numpy(dtype=np.bool_)
+
+
+def _f64(frame: pd.DataFrame, name: str, n: int) -> np.ndarray:
+    if name not in frame.columns:
+        return np.full(n, np.nan)
+    return frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+@dataclass
+class SignalRows:
+    """Every slot's acted-on signal rows, concatenated (slot k owns rows off[k]:off[k+1])."""
+
+    off: np.ndarray
+    astep: np.ndarray
+    sig: np.ndarray
+    exl: np.ndarray
+    exs: np.ndarray
+    fc: np.ndarray
+    dr: np.ndarray
+    cf: np.ndarray
+    hl: np.ndarray
+    monitor: list
+
+
+def signal_rows(axis: np.ndarray, frames: list[pd.DataFrame], timeframes_ns: list[int], names: list[str],
+                opens: list[np.ndarray | None] | None = None) -> SignalRows:
+    """Row r of a slot, for the bar opening at t, closes at t + timeframe and is acted on at the open of the
+    first detail bar opening at or after that close; rows closing before the axis starts are not acted on."""
+    parts = []
+    offsets = [0]
+    monitor = [any(c in frame.columns for c in MONITOR_COLUMNS) for frame in frames]
+    wanted = MONITOR_COLUMNS if any(monitor) else ()
+    for k, (frame, tf) in enumerate(zip(frames, timeframes_ns, strict=True)):
+        if "signal" not in frame.columns:
+            raise ValueError(f"{names[k]}.signals: no 'signal' column")
+        t = _ns(frame.index) if opens is None or opens[k] is None else opens[k]
+        n = t.shape[0]
+        if n > 1 and not (t[1:] > t[:-1]).all():
+            raise ValueError(f"{names[k]}.signals: the index (bar open times) must be strictly increasing")
+        first = int(np.searchsorted(t, axis[0] - tf, side="left"))  # rows closing before the axis: not acted on
+        sig = frame["signal"].to_numpy()
+        if sig.dtype != np.int8:
+            sig = np.nan_to_num(sig.astype(np.float64)).astype(np.int8)
+        cols = (_steps(axis, t[first:] + tf), sig, _flags(frame, "exit_long", n), _flags(frame, "exit_short", n),
+                *(_f64(frame, c, n) for c in wanted))
+        parts.append((cols[0], *(np.ascontiguousarray(a[first:]) for a in cols[1:])))
+        offsets.append(offsets[-1] + n - first)
+    count = len(parts[0])  # without any monitor column in any slot, those arrays are a single NaN each
+    cat = list(parts[0]) if len(parts) == 1 else [np.concatenate([p[i] for p in parts]) for i in range(count)]
+    cat += [np.full(1, np.nan) for _ in range(8 - count)]
+    return SignalRows(np.array(offsets, dtype=np.int64), *cat, monitor=monitor)
+
+
+@njit(cache=True)
+def _steps(axis, closes):
+    """For sorted ``closes``: the first axis index whose open is at or after each (a merge, O(n))."""
+    out = np.empty(closes.shape[0], dtype=np.int64)
+    j = 0
+    n = axis.shape[0]
+    for i in range(closes.shape[0]):
+        while j < n and axis[j] < closes[i]:
+            j += 1
+        out[i] = j
+    return out
+
+
+def tier_arrays(instruments: list) -> tuple[np.ndarray, ...]:
+    """(risk limit, mmr, mm deduction, max leverage) per symbol, padded with NaN limits (never selected)."""
+    t = max(len(i.tiers) for i in instruments)
+    out = [np.full((len(instruments), t), np.nan) for _ in range(4)]
+    for x, inst in enumerate(instruments):
+        for a, src in zip(out, inst.tier_arrays, strict=True):
+            a[x, : src.shape[0]] = src
+    out[1][np.isnan(out[1])] = 0.0
+    out[2][np.isnan(out[2])] = 0.0
+    out[3][np.isnan(out[3])] = 0.0
+    return tuple(out)
+
+
+def slot_params(configs, instruments, sym_index: list[int], capitals: list[float], funding_on: bool,
+                monitor: list[bool]) -> np.ndarray:
+    """One row of kernel parameters per slot."""
+    from .sizing import KELLY
+
+    p = np.zeros((len(configs), K.N_PARAMS))
+    for k, (cfg, inst) in enumerate(zip(configs, instruments, strict=True)):
+        row = p[k]
+        row[K.P_LEV] = cfg.leverage
+        row[K.P_MODE] = 0.0 if cfg.sizing == KELLY else 1.0
+        row[K.P_KELLY] = cfg.kelly_fraction
+        row[K.P_CAPITAL] = capitals[k]
+        row[K.P_ALLOC] = cfg.allocation
+        row[K.P_TP] = np.nan if cfg.take_profit_pct is None else cfg.take_profit_pct
+        row[K.P_SL] = np.nan if cfg.stop_loss_pct is None else cfg.stop_loss_pct
+        row[K.P_TAKER] = cfg.fees.taker
+        row[K.P_STEP] = inst.qty_step
+        row[K.P_MINQTY] = inst.min_qty
+        row[K.P_MINNOT] = inst.min_notional
+        row[K.P_TICK] = inst.tick_size
+        row[K.P_DECAY] = cfg.decay_threshold
+        row[K.P_TMULT] = cfg.timeout_multiple
+        row[K.P_CDROP] = cfg.confidence_drop
+        row[K.P_RFRAC] = cfg.reduce_fraction
+        row[K.P_FUNDING] = 1.0 if (cfg.funding and funding_on) else 0.0
+        row[K.P_MONITOR] = 1.0 if monitor[k] else 0.0
+        row[K.P_SYM] = sym_index[k]
+    return p
