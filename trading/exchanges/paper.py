@@ -38,6 +38,7 @@ from .types import (
 
 BAR_INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h")
 MAX_BARS_PER_MARK = 5000
+MIN_BAR_MS = 60_000  # the finest of BAR_INTERVALS
 
 
 def _dec(x: float | None, places: str = "0.00000001") -> Decimal | None:
@@ -155,6 +156,8 @@ class PaperExchange:
         """Stored bars opened after ``after_ms`` and closed by ``until_ms`` (never a bar from the future)."""
         if not after_ms:
             return []  # a fresh account starts from the current tick, not from history
+        if until_ms - after_ms < MIN_BAR_MS:
+            return []  # no stored bar (1 minute or longer) opened after ``after_ms`` can have closed by now
         after = _ms_to_dt(after_ms)
         interval = self._bar_interval.get(symbol)
         for candidate in [interval] if interval else BAR_INTERVALS:

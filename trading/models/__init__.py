@@ -1,5 +1,5 @@
 """Persistence of the desk: accounts, instruments, market data, signals, orders, positions, fills,
-monitor decisions, equity snapshots, backtest runs and alert channels."""
+monitor decisions, run records (duration and queries of each tick and cycle), equity snapshots, backtest runs and alert channels."""
 
 from .accounts import Account, DeskSettings
 from .alerts import AlertChannel
@@ -8,6 +8,7 @@ from .execution import Fill, Order, Position
 from .market import Candle, FundingRate, Instrument
 from .monitoring import EquitySnapshot, MonitorDecision, Signal
 from .paper import PaperAccountState
+from .runs import RunRecord
 from .safety import KillSwitchEvent
 
 __all__ = [
@@ -25,5 +26,6 @@ __all__ = [
     "Order",
     "PaperAccountState",
     "Position",
+    "RunRecord",
     "Signal",
 ]

@@ -77,8 +77,9 @@ def broadcast_fill(*, fill: Fill) -> None:
     _after_commit(fill.account_id, "fill", fill_payload(fill))
 
 
-def broadcast_decision(*, decision: MonitorDecision) -> None:
-    account_id = Position.objects.values_list("account_id", flat=True).get(pk=decision.position_id)
+def broadcast_decision(*, decision: MonitorDecision, account_id: int | None = None) -> None:
+    if account_id is None:
+        account_id = Position.objects.values_list("account_id", flat=True).get(pk=decision.position_id)
     _after_commit(account_id, "decision", decision_payload(decision))
 
 

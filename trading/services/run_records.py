@@ -1,0 +1,52 @@
+"""Measure one monitor tick or signal cycle: wall time and SQL queries (counted on the default connection by an
+execute wrapper, so it works without DEBUG), stored as a ``RunRecord``; a run longer than its cadence also
+raises an ``alert`` event (``overrun``) on the account's sockets."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.db import connection
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunMeter:
+    queries: int = 0
+    positions: int = 0
+    duration_ms: float = 0.0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.queries += 1
+        return execute(sql, params, many, context)
+
+
+@contextmanager
+def measured_run(*, kind: str, account_id: int, cadence_ms: int, config_id: int | None = None
+                 ) -> Iterator[RunMeter]:
+    """Count the block's queries and time; afterwards store the RunRecord and alert on an overrun. The record's
+    own insert is not counted. A block that raises stores nothing."""
+    from trading.events import publish_alert
+    from trading.models import RunRecord
+
+    meter = RunMeter()
+    start = time.perf_counter()
+    with connection.execute_wrapper(meter):
+        yield meter
+    meter.duration_ms = (time.perf_counter() - start) * 1000.0
+    overran = meter.duration_ms > cadence_ms
+    RunRecord.objects.create(kind=kind, account_id=account_id, config_id=config_id, duration_ms=meter.duration_ms,
+                             queries=meter.queries, positions=meter.positions, cadence_ms=cadence_ms,
+                             overran=overran)
+    if overran:
+        message = (f"{kind} of account {account_id} took {meter.duration_ms / 1000:.1f} s, longer than its "
+                   f"{cadence_ms / 1000:g} s cadence ({meter.queries} queries, {meter.positions} positions)")
+        log.warning(message)
+        publish_alert(account_id=account_id, kind="overrun", message=message,
+                      data={"run": kind, "duration_ms": round(meter.duration_ms, 1), "queries": meter.queries,
+                            "cadence_ms": cadence_ms})
