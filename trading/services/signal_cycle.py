@@ -29,6 +29,7 @@ from trading.services.broadcast import broadcast_signal
 from trading.services.locks import account_lock
 from trading.services.positions import close_position, open_position
 from trading.services.recording import sync_account
+from trading.services.run_records import measured_run
 
 log = logging.getLogger(__name__)
 LAYER_SKIP = {"signal", "exit_long", "exit_short", "forecast", "drift", "confidence", "half_life"}
@@ -138,7 +139,11 @@ def run_signal_cycle(*, config_id: int, end: datetime | None = None, exchange: E
         report.notes.append("config disabled or kill switch engaged")
         return report
     exchange = exchange or exchange_for(config.account)
-    with account_lock(config.account_id, wait=lock_wait):
+    cadence_ms = TIMEFRAMES[config.timeframe][0] * 1000
+    with (measured_run(kind="cycle", account_id=config.account_id, config_id=config.pk,
+                       cadence_ms=cadence_ms) as meter,
+          account_lock(config.account_id, wait=lock_wait)):
+        meter.positions = len(config.symbols)
         sync_account(account=config.account, exchange=exchange)
         for symbol in config.symbols:
             candles, frame = compute_frame(config=config, symbol=symbol, end=end)
