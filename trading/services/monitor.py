@@ -21,7 +21,7 @@ from trading.exchanges.factory import exchange_for
 from trading.exchanges.types import Exchange, ExchangeError
 from trading.marketdata.clock import desk_now
 from trading.models import Account, MonitorDecision, Position, Signal
-from trading.services.broadcast import broadcast_decision, broadcast_position
+from trading.services.broadcast import broadcast_tick
 from trading.services.locks import account_lock
 from trading.services.positions import reduce_position
 from trading.services.recording import sync_account
@@ -124,9 +124,7 @@ def check_positions(*, positions: list[Position], exchange: Exchange, now: datet
             acted.append(record)
     if acted:
         MonitorDecision.objects.bulk_update(acted, ["order"])
-    for (position, _, _), record in zip(todo, records, strict=True):
-        broadcast_decision(decision=record, account_id=position.account_id)
-        broadcast_position(position=position, last_decision=record)
+    broadcast_tick(items=[(position, record) for (position, _, _), record in zip(todo, records, strict=True)])
     return records
 
 
