@@ -70,7 +70,11 @@ def main() -> None:
     args = ap.parse_args()
     started = setup_django()
     try:
+        from django.core.management import call_command
         from django.db import connection
+
+        if connection.vendor != "sqlite":
+            call_command("flush", interactive=False, verbosity=0)  # a kept PostgreSQL bench database
 
         from tests.scale.holding import holding_account
         from trading.models import Fill, PaperAccountState
