@@ -167,6 +167,16 @@ def test_a_replay_refuses_live_accounts():
     type(account).objects.filter(pk=account.pk).update(mode="live")
     with pytest.raises(ReplayRefused, match="Real money"):
         ReplayDesk()
+    type(account).objects.filter(pk=account.pk).update(mode="paper")
+    ReplayDesk()  # a paper desk replays
+    from trading.models import Position
+
+    live = make_account(make_user("bob"), name="Held live")
+    type(live).objects.filter(pk=live.pk).update(mode="live")
+    Position.objects.create(account=live, symbol="BTCUSDT", side="long", qty=Decimal("0.001"),
+                            entry_price=Decimal("90000"), leverage=Decimal("10"), margin=Decimal("9"))
+    with pytest.raises(ReplayRefused, match="Held live"):
+        ReplayDesk()  # its position needs the wall-clock monitor
 
 
 @pytest.mark.django_db

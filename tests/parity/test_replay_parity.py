@@ -33,7 +33,7 @@ from trading.engine_adapters import engine_fees, engine_instrument
 from trading.marketdata.feed import FeedHandler
 from trading.marketdata.replay import ReplayFeed
 from trading.marketdata.resample import resample_frame
-from trading.models import Candle, Fill, Instrument
+from trading.models import Candle, Fill, Instrument, MonitorDecision, Order, Position, Signal
 from trading.services.replay_desk import ReplayDesk
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -186,3 +186,9 @@ def test_replay_equals_portfolio_backtest():
         assert abs(a[5] - b[5]) <= ticks[a[1]] + 1e-9, f"fill {i}: price {a[5]} vs {b[5]}"
     assert len(got) == len(expected), f"desk {len(got)} fills, backtest {len(expected)}"
     assert equity_diff <= 1e-4
+    # replay time, not the wall clock, stamped what the desk recorded
+    last = END + timedelta(minutes=5)
+    for model, field in ((Signal, "created_at"), (Order, "created_at"), (MonitorDecision, "decided_at"),
+                         (Position, "opened_at")):
+        stamps = list(model.objects.values_list(field, flat=True))
+        assert stamps and all(START <= t <= last for t in stamps), f"{model.__name__}.{field} outside the replay"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from .roundtrips import fills_frame, round_trips
@@ -64,7 +65,7 @@ class BacktestResult:
 
         sym = [self.instrument.symbol]
         return PortfolioResult(raw=self.raw, slots=sym, symbols=sym, initial_capital=self.initial_balance,
-                               trigger_series={}, closes=pd.DataFrame()).decisions
+                               trigger_series={}, close_prices=np.empty((1, 0))).decisions
 
     def metrics(self, periods_per_year: float | None = None) -> dict:
         from .metrics import compute_metrics

@@ -42,7 +42,7 @@ def path_price(o: float, h: float, low: float, c: float, t: float) -> float:
     return b + (c - b) * (t * 3.0 - 2.0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def subbar(o: float, h: float, low: float, c: float, n: int, j: int):
     """(open, high, low, close) of sub-bar ``j`` of ``n`` along the path (see the module docstring)."""
     t0 = j / n

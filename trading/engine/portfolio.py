@@ -69,7 +69,9 @@ class PortfolioSlot:
 
 @dataclass(frozen=True)
 class PortfolioSpec:
-    """The account: starting wallet (also the fixed-allocation base), position cap, monitor cadence."""
+    """The account: starting wallet (also the fixed-allocation base: the slots' ``config.initial_capital`` is
+    not used), position cap across symbols, monitor cadence, funding on/off, and what kelly sizes off
+    (``"wallet"``: the wallet balance, as the desk's open_position does; ``"available"``: minus locked margin)."""
 
     initial_capital: float
     max_open_positions: int
@@ -120,9 +122,8 @@ def run_portfolio(*, slots: list[PortfolioSlot], detail: dict[str, pd.DataFrame]
                    balance=spec.initial_capital, capitals=[spec.initial_capital] * len(slots),
                    max_open=spec.max_open_positions, funding_on=spec.funding,
                    kelly_available=spec.kelly_basis == "available", progress=progress)
-    closes = pd.DataFrame(prices.c.T, index=raw.index, columns=symbols).ffill()
     return PortfolioResult(raw=raw, slots=[s.key for s in slots], symbols=symbols, initial_capital=spec.initial_capital,
-                           trigger_series=prices.trigger, closes=closes)
+                           trigger_series=prices.trigger, close_prices=prices.c)
 
 
 def simulate(*, slots, symbols, prices, mark, funding, n_sub: int, balance: float, capitals: list[float],
@@ -176,7 +177,7 @@ def simulate(*, slots, symbols, prices, mark, funding, n_sub: int, balance: floa
         if progress is not None and start == end:
             progress(end / n)
     return Raw(
-        index=index, axis=prices.axis, sub_ns=int(round(sub_s * 1e9)), equity=equity,
+        given_index=index, axis=prices.axis, sub_ns=int(round(sub_s * 1e9)), equity=equity,
         fills=np.concatenate(out_f) if out_f else np.empty((0, K.N_FILL)),
         decisions=np.concatenate(out_d) if out_d else np.empty((0, K.N_DEC)),
         refusals=np.concatenate(out_r) if out_r else np.empty((0, K.N_REF)),

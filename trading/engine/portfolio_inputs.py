@@ -21,12 +21,11 @@ MONITOR_COLUMNS = ("forecast", "drift", "confidence", "half_life")
 TRIGGER_MARK, TRIGGER_LAST, TRIGGER_LAST_COARSE = "mark", "last", "last:mark-coarser-than-detail"
 
 
-def bar_seconds(index: pd.Index, name: str) -> float:
-    """The median spacing of a series' bar open times, in seconds."""
-    ns = _ns(index)
+def bar_seconds(ns: np.ndarray, name: str) -> float:
+    """The median spacing of bar open times (int64 ns), in seconds."""
     if ns.shape[0] < 2:
         raise ValueError(f"{name}: needs at least 2 bars to know its bar length, got {ns.shape[0]}")
-    if not (np.diff(ns) > 0).all():
+    if not _increasing(ns):
         raise ValueError(f"{name}: bar open times must be strictly increasing")
     return float(np.median(np.diff(ns[: min(ns.shape[0], 1001)]))) / 1e9
 
@@ -59,14 +58,14 @@ def align_prices(symbols: list[str], detail: dict[str, pd.DataFrame], mark: dict
         missing = [k for k in ("open", "high", "low", "close") if k not in frame.columns]
         if missing:
             raise ValueError(f"detail[{sym!r}]: missing column(s) {', '.join(missing)}")
+    stamps = stamps or [_ns(detail[sym].index) for sym in symbols]
     if detail_seconds is None:
-        lengths = {sym: bar_seconds(detail[sym].index, f"detail[{sym!r}]") for sym in symbols}
+        lengths = {sym: bar_seconds(st, f"detail[{sym!r}]") for sym, st in zip(symbols, stamps, strict=True)}
         detail_seconds = lengths[symbols[0]]
         for sym, sec in lengths.items():
             if sec != detail_seconds:
                 raise ValueError(f"detail[{sym!r}]: bar length {sec:g} s differs from {symbols[0]}'s "
                                  f"{detail_seconds:g} s; every symbol needs the same detail bar length")
-    stamps = stamps or [_ns(detail[sym].index) for sym in symbols]
     axis = union_sorted(stamps)
     n, s = axis.shape[0], len(symbols)
     arrays = {}
@@ -193,7 +192,7 @@ def signal_rows(axis: np.ndarray, frames: list[pd.DataFrame], timeframes_ns: lis
             raise ValueError(f"{names[k]}.signals: no 'signal' column")
         t = _ns(frame.index) if opens is None or opens[k] is None else opens[k]
         n = t.shape[0]
-        if n > 1 and not (t[1:] > t[:-1]).all():
+        if not _increasing(t):
             raise ValueError(f"{names[k]}.signals: the index (bar open times) must be strictly increasing")
         first = int(np.searchsorted(t, axis[0] - tf, side="left"))  # rows closing before the axis: not acted on
         sig = frame["signal"].to_numpy()
@@ -207,6 +206,15 @@ def signal_rows(axis: np.ndarray, frames: list[pd.DataFrame], timeframes_ns: lis
     cat = list(parts[0]) if len(parts) == 1 else [np.concatenate([p[i] for p in parts]) for i in range(count)]
     cat += [np.full(1, np.nan) for _ in range(8 - count)]
     return SignalRows(np.array(offsets, dtype=np.int64), *cat, monitor=monitor)
+
+
+@njit(cache=True)
+def _increasing(ns) -> bool:
+    """Strictly increasing (a loop: numba has no generator ``all``)."""
+    for i in range(1, ns.shape[0]):  # noqa: SIM110
+        if ns[i] <= ns[i - 1]:
+            return False
+    return True
 
 
 @njit(cache=True)

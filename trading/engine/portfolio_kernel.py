@@ -6,6 +6,9 @@ documented in portfolio.py. Every per-position rule comes from rules.py / rebala
 Layout: detail prices are (symbols, steps) arrays, NaN where a symbol has no bar at a step; a slot's signal
 rows are slices of concatenated arrays (``off``); ``astep[r]`` is the step at whose open row ``r`` (closed
 at that time) is acted on. State lives in small arrays so a run can stop (full record buffers) and resume.
+Array layout: portfolio_layout.py; event helpers (fills, closes, refusals, monitor actions):
+portfolio_events.py; the multi-slot quiet-bar path: portfolio_quiet.py. The per-step work is written out in
+``run_steps`` itself: an njit call increfs every array it receives, which costs more than a whole quiet step.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from numba import njit
 
 from . import reasons as R
 from .detail_path import subbar
+from .portfolio_events import _close, _fill, _price_at_open, _refuse
 from .portfolio_layout import (
     D_ACTION,
     D_AGE,
@@ -32,18 +36,6 @@ from .portfolio_layout import (
     D_STEP,
     D_SYM,
     D_TRADE,
-    F_FEE,
-    F_KIND,
-    F_OFF,
-    F_PNL,
-    F_PRICE,
-    F_QTY,
-    F_REASON,
-    F_SIDE,
-    F_SLOT,
-    F_STEP,
-    F_SYM,
-    F_TRADE,
     NEVER,
     P_ALLOC,
     P_CAPITAL,
@@ -64,14 +56,8 @@ from .portfolio_layout import (
     P_TICK,
     P_TMULT,
     P_TP,
-    RF_CODE,
     RF_MAX_OPEN,
     RF_NO_PRICE,
-    RF_OTHER,
-    RF_SIDE,
-    RF_SLOT,
-    RF_STEP,
-    RF_SYM,
     RF_SYMBOL_HELD,
     W_BAL,
     W_FK,
@@ -98,7 +84,7 @@ from .portfolio_layout import (
     X_TP,
     X_TRADE,
 )
-from .portfolio_quiet import _next_signal_step, _quiet, _quiet_one, _unmonitored
+from .portfolio_quiet import _next_signal_step, _quiet, _unmonitored
 from .rebalance import CLOSE, HOLD, REDUCE, decide_code
 from .rules import (
     EV_LIQ,
@@ -117,179 +103,6 @@ from .rules import (
     sized_qty,
     step_bar,
 )
-
-
-@njit(cache=True, inline="always")
-def _fill(fills, nf, step, offv, slot, sym, kind, side, qty, price, fee, pnl, reason, trade):
-    fills[nf, F_STEP] = step
-    fills[nf, F_OFF] = offv
-    fills[nf, F_SLOT] = slot
-    fills[nf, F_SYM] = sym
-    fills[nf, F_KIND] = kind
-    fills[nf, F_SIDE] = side
-    fills[nf, F_QTY] = qty
-    fills[nf, F_PRICE] = price
-    fills[nf, F_FEE] = fee
-    fills[nf, F_PNL] = pnl
-    fills[nf, F_REASON] = reason
-    fills[nf, F_TRADE] = trade
-    return nf + 1
-
-
-@njit(cache=True)
-def _close(x, q, px, reason, step, offv, params, rl, mmr, ded, pos, wallet, fills):
-    """Close ``q`` of symbol ``x``'s position at ``px`` (taker); the whole position when q >= its qty."""
-    k = int(pos[x, X_OWNER])
-    side = pos[x, X_SIDE]
-    qty = pos[x, X_QTY]
-    entry = pos[x, X_ENTRY]
-    pnl = price_pnl(side, q, entry, px)
-    fee = fee_for(q, px, params[k, P_TAKER])
-    wallet[W_BAL] += pnl - fee
-    nf = int(wallet[W_NF])
-    wallet[W_NF] = _fill(fills, nf, step, offv, k, x, 1, side, q, px, fee, pnl, reason, pos[x, X_TRADE])
-    if q >= qty - 1e-12:
-        wallet[W_USED] -= pos[x, X_MARGIN]
-        wallet[W_OPEN] -= 1.0
-        pos[x, X_OWNER] = -1.0
-        pos[x, X_SIDE] = 0.0
-        pos[x, X_QTY] = 0.0
-        pos[x, X_MARGIN] = 0.0
-    else:
-        share = q / qty
-        wallet[W_USED] -= pos[x, X_MARGIN] * share
-        pos[x, X_MARGIN] -= pos[x, X_MARGIN] * share
-        pos[x, X_QTY] = qty - q
-        t = select_tier((qty - q) * entry, rl[x])
-        pos[x, X_LIQ] = liquidation_price(side, qty - q, entry, params[k, P_LEV], mmr[x, t], ded[x, t], 0.0)
-
-
-@njit(cache=True)
-def _price_at_open(x, s, o, c, pos):
-    """Symbol ``x``'s price at step ``s``'s open: its bar's open, else its last close before (NaN: none)."""
-    p = o[x, s]
-    if p == p:
-        return p
-    p = pos[x, X_LAST]
-    if p == p:
-        return p
-    j = s - 1
-    while j >= 0:
-        if c[x, j] == c[x, j]:
-            return c[x, j]
-        j -= 1
-    return math.nan
-
-
-@njit(cache=True)
-def _refuse(refs, wallet, s, k, x, side, code, other):
-    nr = int(wallet[W_NR])
-    refs[nr, RF_STEP] = s
-    refs[nr, RF_SLOT] = k
-    refs[nr, RF_SYM] = x
-    refs[nr, RF_SIDE] = side
-    refs[nr, RF_CODE] = code
-    refs[nr, RF_OTHER] = other
-    wallet[W_NR] = nr + 1
-
-
-@njit(cache=True)
-def _apply_row(k, r, s, tnow, o, c, params, rl, mmr, ded, maxlev, sig, exl, exs, dr, cf, hl, max_open,
-               kelly_available, pos, wallet, fills, refs):
-    """Slot ``k``'s signal row ``r`` at step ``s``'s open: rules.signal_decision, fills at the open."""
-    x = int(params[k, P_SYM])
-    owner = int(pos[x, X_OWNER])
-    mine = owner == k
-    side = pos[x, X_SIDE] if mine else 0.0
-    do_exit, enter = signal_decision(side, float(sig[r]), exl[r], exs[r])
-    if not do_exit and enter == 0.0:
-        return
-    price = _price_at_open(x, s, o, c, pos)
-    if do_exit:
-        _close(x, pos[x, X_QTY], price, R.SIGNAL, s, 0.0, params, rl, mmr, ded, pos, wallet, fills)
-    if enter == 0.0:
-        return
-    if owner >= 0 and not mine:
-        _refuse(refs, wallet, s, k, x, enter, RF_SYMBOL_HELD, owner)
-        return
-    if wallet[W_OPEN] >= max_open:
-        _refuse(refs, wallet, s, k, x, enter, RF_MAX_OPEN, -1.0)
-        return
-    if price != price:
-        _refuse(refs, wallet, s, k, x, enter, RF_NO_PRICE, -1.0)
-        return
-    lev = params[k, P_LEV]
-    taker = params[k, P_TAKER]
-    bal = wallet[W_BAL]
-    available = bal - wallet[W_USED]
-    if params[k, P_MODE] < 0.5:
-        notional = (available if kelly_available else bal) * params[k, P_KELLY] * lev
-    else:
-        notional = params[k, P_CAPITAL] * params[k, P_ALLOC] * lev
-    q = sized_qty(notional, price, params[k, P_STEP])
-    why = entry_check(q, price, enter, lev, taker, available, params[k, P_MINQTY], params[k, P_MINNOT], rl[x],
-                      maxlev[x])
-    if why != OK:
-        _refuse(refs, wallet, s, k, x, enter, why, -1.0)
-        return
-    fee = fee_for(q, price, taker)
-    wallet[W_BAL] -= fee
-    margin = q * price / lev
-    wallet[W_USED] += margin
-    wallet[W_OPEN] += 1.0
-    t = select_tier(q * price, rl[x])
-    liq = liquidation_price(enter, q, price, lev, mmr[x, t], ded[x, t], 0.0)
-    tp, sl = protective_prices(enter, price, params[k, P_TP], params[k, P_SL], params[k, P_TICK], liq)
-    trade = wallet[W_TRADES]
-    wallet[W_TRADES] = trade + 1.0
-    pos[x, X_OWNER] = k
-    pos[x, X_SIDE] = enter
-    pos[x, X_QTY] = q
-    pos[x, X_ENTRY] = price
-    pos[x, X_MARGIN] = margin
-    pos[x, X_LIQ] = liq
-    pos[x, X_BK] = bankruptcy_price(enter, price, lev)
-    pos[x, X_TP] = tp
-    pos[x, X_SL] = sl
-    pos[x, X_ETIME] = tnow
-    has = r < dr.shape[0]  # the monitor columns are one NaN when no slot has them
-    pos[x, X_BASE] = dr[r] if has else math.nan
-    pos[x, X_CBASE] = cf[r] if has else math.nan
-    pos[x, X_HL] = hl[r] if has else math.nan
-    pos[x, X_TRADE] = trade
-    pos[x, X_LAST] = price
-    nf = int(wallet[W_NF])
-    wallet[W_NF] = _fill(fills, nf, s, 0.0, k, x, 0, enter, q, price, fee, 0.0, R.ENTRY, trade)
-
-
-@njit(cache=True)
-def _act(x, s, j1, px, action, frac, why, nbase, ncbase, d, conf, age, params, rl, mmr, ded, pos, wallet, fills,
-         decs):
-    """Record a monitor reduce / close of symbol ``x``'s position and fill it at ``px`` (the sub-bar close)."""
-    k = int(pos[x, X_OWNER])
-    qty = pos[x, X_QTY]
-    q = qty if action == CLOSE else reduce_qty(qty, frac, params[k, P_STEP], params[k, P_MINQTY])
-    nd = int(wallet[W_ND])
-    decs[nd, D_STEP] = s
-    decs[nd, D_OFF] = j1
-    decs[nd, D_SLOT] = k
-    decs[nd, D_SYM] = x
-    decs[nd, D_ACTION] = action
-    decs[nd, D_REASON] = why
-    decs[nd, D_PRICE] = px
-    decs[nd, D_DRIFT] = d
-    decs[nd, D_BASE] = pos[x, X_BASE]
-    decs[nd, D_CONF] = conf
-    decs[nd, D_CBASE] = pos[x, X_CBASE]
-    decs[nd, D_AGE] = age
-    decs[nd, D_HL] = pos[x, X_HL]
-    decs[nd, D_QTY] = q
-    decs[nd, D_TRADE] = pos[x, X_TRADE]
-    wallet[W_ND] = nd + 1
-    _close(x, q, px, R.MONITOR_REASON[why], s, j1, params, rl, mmr, ded, pos, wallet, fills)
-    if action == REDUCE and pos[x, X_SIDE] != 0.0:
-        pos[x, X_BASE] = nbase
-        pos[x, X_CBASE] = ncbase
 
 
 @njit(cache=True)
@@ -319,13 +132,47 @@ def run_steps(start, end, n_sub, sub_s, axis, o, h, lo, c, mo, mh, ml, mc, use_m
                 s += 1
             if s >= end:
                 break
-        if s < nfs and _unmonitored(pos, params):
-            if kp.shape[0] == 1 and n_sym == 1:
-                s, nxt = _quiet_one(s, min(end, nfs), o, h, lo, c, mh, ml, use_mark, off, astep, sig, exl, exs, kp,
-                                    pos, wallet, equity)
-            else:
-                s, nxt = _quiet(s, min(end, nfs), nxt, o, h, lo, c, mh, ml, use_mark, params, off, astep, sig, exl,
-                                exs, kp, pos, wallet, equity)
+        if s < nfs and n_sym == 1 and kp.shape[0] == 1 and params[0, P_MONITOR] < 0.5:
+            # one slot on one symbol without a monitor (run_backtest's common case): quiet bars in locals, written
+            # out here (see portfolio_quiet.py for what "quiet" means)
+            side = pos[0, X_SIDE]
+            last = pos[0, X_LAST]
+            bal = wallet[W_BAL]
+            r = kp[0]
+            stop = min(end, nfs)
+            while s < stop:
+                hit = False
+                while r < off[1] and astep[r] <= s:
+                    do_exit, enter = signal_decision(side, float(sig[r]), exl[r], exs[r])
+                    if do_exit or enter != 0.0:
+                        hit = True
+                        break
+                    r += 1
+                if hit:
+                    break
+                if side != 0.0:
+                    px = c[0, s]
+                    if px == px:
+                        mhi, mlo = h[0, s], lo[0, s]
+                        if use_mark[0] and mh[0, s] == mh[0, s]:
+                            mhi, mlo = mh[0, s], ml[0, s]
+                        if step_bar(side, o[0, s], h[0, s], lo[0, s], mhi, mlo, pos[0, X_TP], pos[0, X_SL],
+                                    pos[0, X_LIQ], pos[0, X_BK])[0] != 0:
+                            break
+                        last = px
+                    equity[s] = bal + price_pnl(side, pos[0, X_QTY], pos[0, X_ENTRY], last)
+                else:
+                    equity[s] = bal
+                s += 1
+            kp[0] = r
+            nxt = astep[r] if r < off[1] else NEVER
+            if side != 0.0:
+                pos[0, X_LAST] = last
+            if s >= end:
+                break
+        elif s < nfs and _unmonitored(pos, params):
+            s, nxt = _quiet(s, min(end, nfs), nxt, o, h, lo, c, mh, ml, use_mark, params, off, astep, sig, exl, exs,
+                            kp, pos, wallet, equity)
             if s >= end:
                 break
         if wallet[W_NF] > cap_f or wallet[W_ND] > cap_d or wallet[W_NR] > cap_r:
@@ -352,9 +199,64 @@ def run_steps(start, end, n_sub, sub_s, axis, o, h, lo, c, mo, mh, ml, mc, use_m
                     x = int(params[k, P_SYM])
                     mine = int(pos[x, X_OWNER]) == k
                     do_exit, enter = signal_decision(pos[x, X_SIDE] if mine else 0.0, float(sig[r]), exl[r], exs[r])
-                    if do_exit or enter != 0.0:  # the call is made only when the row acts
-                        _apply_row(k, r, s, t0, o, c, params, rl, mmr, ded, maxlev, sig, exl, exs, dr, cf, hl,
-                                   max_open, kelly_available, pos, wallet, fills, refs)
+                    if do_exit or enter != 0.0:  # the row acts (written out here: no call on the hot path)
+                        price = o[x, s]
+                        if price != price:
+                            price = _price_at_open(x, s, o, c, pos)
+                        if do_exit:
+                            _close(x, pos[x, X_QTY], price, R.SIGNAL, s, 0.0, params, rl, mmr, ded, pos, wallet, fills)
+                        if enter != 0.0:
+                            owner = int(pos[x, X_OWNER])
+                            lev = params[k, P_LEV]
+                            available = wallet[W_BAL] - wallet[W_USED]
+                            q = 0.0
+                            if owner >= 0:
+                                why = RF_SYMBOL_HELD
+                            elif wallet[W_OPEN] >= max_open:
+                                why = RF_MAX_OPEN
+                            elif price != price:
+                                why = RF_NO_PRICE
+                            else:
+                                if params[k, P_MODE] < 0.5:
+                                    basis = available if kelly_available else wallet[W_BAL]
+                                    notional = basis * params[k, P_KELLY] * lev
+                                else:
+                                    notional = params[k, P_CAPITAL] * params[k, P_ALLOC] * lev
+                                q = sized_qty(notional, price, params[k, P_STEP])
+                                why = entry_check(q, price, enter, lev, params[k, P_TAKER], available,
+                                                  params[k, P_MINQTY], params[k, P_MINNOT], rl[x], maxlev[x])
+                            if why != OK:
+                                _refuse(refs, wallet, s, k, x, enter, why, owner if why == RF_SYMBOL_HELD else -1.0)
+                            else:
+                                fee = fee_for(q, price, params[k, P_TAKER])
+                                wallet[W_BAL] -= fee
+                                wallet[W_USED] += q * price / lev
+                                wallet[W_OPEN] += 1.0
+                                t = select_tier(q * price, rl[x])
+                                liq = liquidation_price(enter, q, price, lev, mmr[x, t], ded[x, t], 0.0)
+                                tp, sl = protective_prices(enter, price, params[k, P_TP], params[k, P_SL],
+                                                           params[k, P_TICK], liq)
+                                trade = wallet[W_TRADES]
+                                wallet[W_TRADES] = trade + 1.0
+                                has = r < dr.shape[0]  # the monitor columns are one NaN when no slot has them
+                                pos[x, X_OWNER] = k
+                                pos[x, X_SIDE] = enter
+                                pos[x, X_QTY] = q
+                                pos[x, X_ENTRY] = price
+                                pos[x, X_MARGIN] = q * price / lev
+                                pos[x, X_LIQ] = liq
+                                pos[x, X_BK] = bankruptcy_price(enter, price, lev)
+                                pos[x, X_TP] = tp
+                                pos[x, X_SL] = sl
+                                pos[x, X_ETIME] = t0
+                                pos[x, X_BASE] = dr[r] if has else math.nan
+                                pos[x, X_CBASE] = cf[r] if has else math.nan
+                                pos[x, X_HL] = hl[r] if has else math.nan
+                                pos[x, X_TRADE] = trade
+                                pos[x, X_LAST] = price
+                                nf = int(wallet[W_NF])
+                                wallet[W_NF] = _fill(fills, nf, s, 0.0, k, x, 0, enter, q, price, fee, 0.0, R.ENTRY,
+                                                     trade)
                     kp[k] = r + 1
             nxt = _next_signal_step(kp, off, astep)
         # 2. the detail bar's sub-bars: TP / SL / liquidation (step_bar), then the monitor at each sub-bar's close
@@ -380,28 +282,65 @@ def run_steps(start, end, n_sub, sub_s, axis, o, h, lo, c, mo, mh, ml, mc, use_m
                         mhi, mlo = sh, sl_
                     ev, px = step_bar(side, so, sh, sl_, mhi, mlo, pos[x, X_TP], pos[x, X_SL], pos[x, X_LIQ],
                                       pos[x, X_BK])
-                    if ev != 0:
-                        reason = R.LIQUIDATION if ev == EV_LIQ else (R.SL if ev == EV_SL else R.TP)
-                        _close(x, pos[x, X_QTY], px, reason, s, float(j), params, rl, mmr, ded, pos, wallet, fills)
-                        continue
-                    pos[x, X_LAST] = sc
                     k = int(pos[x, X_OWNER])
-                    if params[k, P_MONITOR] > 0.5:
-                        # the monitor: drift re-priced from the owner's latest row's forecast (its drift without one)
-                        r = kp[k] - 1
-                        d = math.nan
-                        conf = math.nan
-                        if r >= off[k]:
-                            f = fc[r]
-                            d = (f - sc) / sc if f == f else dr[r]
-                            conf = cf[r]
-                        age = t0 + (j + 1) * sub_s - pos[x, X_ETIME]
-                        action, frac, why, nbase, ncbase = decide_code(
-                            side, pos[x, X_BASE], d, pos[x, X_CBASE], conf, age, pos[x, X_HL], params[k, P_DECAY],
-                            params[k, P_TMULT], params[k, P_CDROP], params[k, P_RFRAC])
-                        if action != HOLD:
-                            _act(x, s, float(j + 1), sc, action, frac, why, nbase, ncbase, d, conf, age, params, rl,
-                                 mmr, ded, pos, wallet, fills, decs)
+                    qty = pos[x, X_QTY]
+                    q = 0.0
+                    if ev != 0:
+                        q, offv, action = qty, float(j), CLOSE
+                        reason = R.LIQUIDATION if ev == EV_LIQ else (R.SL if ev == EV_SL else R.TP)
+                    else:
+                        pos[x, X_LAST] = sc
+                        if params[k, P_MONITOR] > 0.5:
+                            # the monitor: drift re-priced from the owner's latest row's forecast (else its drift)
+                            r = kp[k] - 1
+                            d = math.nan
+                            conf = math.nan
+                            if r >= off[k]:
+                                f = fc[r]
+                                d = (f - sc) / sc if f == f else dr[r]
+                                conf = cf[r]
+                            age = t0 + (j + 1) * sub_s - pos[x, X_ETIME]
+                            action, frac, why, nbase, ncbase = decide_code(
+                                side, pos[x, X_BASE], d, pos[x, X_CBASE], conf, age, pos[x, X_HL], params[k, P_DECAY],
+                                params[k, P_TMULT], params[k, P_CDROP], params[k, P_RFRAC])
+                            if action != HOLD:
+                                q = qty if action == CLOSE else reduce_qty(qty, frac, params[k, P_STEP],
+                                                                          params[k, P_MINQTY])
+                                px, offv, reason = sc, float(j + 1), R.MONITOR_REASON[why]
+                                nd = int(wallet[W_ND])
+                                decs[nd, D_STEP], decs[nd, D_OFF], decs[nd, D_SLOT], decs[nd, D_SYM] = s, offv, k, x
+                                decs[nd, D_ACTION], decs[nd, D_REASON], decs[nd, D_PRICE] = action, why, sc
+                                decs[nd, D_DRIFT], decs[nd, D_BASE], decs[nd, D_CONF] = d, pos[x, X_BASE], conf
+                                decs[nd, D_CBASE], decs[nd, D_AGE], decs[nd, D_HL] = pos[x, X_CBASE], age, pos[x, X_HL]
+                                decs[nd, D_QTY], decs[nd, D_TRADE] = q, pos[x, X_TRADE]
+                                wallet[W_ND] = nd + 1
+                                if action == REDUCE:
+                                    pos[x, X_BASE] = nbase
+                                    pos[x, X_CBASE] = ncbase
+                    if q > 0.0:
+                        # TP / SL / liquidation or the monitor: close q at px, written out here (see _close)
+                        entry = pos[x, X_ENTRY]
+                        pnl = price_pnl(side, q, entry, px)
+                        fee = fee_for(q, px, params[k, P_TAKER])
+                        wallet[W_BAL] += pnl - fee
+                        nf = int(wallet[W_NF])
+                        wallet[W_NF] = _fill(fills, nf, s, offv, k, x, 1, side, q, px, fee, pnl, reason,
+                                             pos[x, X_TRADE])
+                        if q >= qty - 1e-12:
+                            wallet[W_USED] -= pos[x, X_MARGIN]
+                            wallet[W_OPEN] -= 1.0
+                            pos[x, X_OWNER] = -1.0
+                            pos[x, X_SIDE] = 0.0
+                            pos[x, X_QTY] = 0.0
+                            pos[x, X_MARGIN] = 0.0
+                        else:
+                            share = pos[x, X_MARGIN] * q / qty
+                            wallet[W_USED] -= share
+                            pos[x, X_MARGIN] -= share
+                            pos[x, X_QTY] = qty - q
+                            t = select_tier((qty - q) * entry, rl[x])
+                            pos[x, X_LIQ] = liquidation_price(side, qty - q, entry, params[k, P_LEV], mmr[x, t],
+                                                              ded[x, t], 0.0)
         # 3. equity at the step's close: wallet + unrealised at each held symbol's last price
         eq = wallet[W_BAL]
         if wallet[W_OPEN] > 0.0:

@@ -19,7 +19,7 @@ from .roundtrips import SIDES, fill_times, fills_frame, labels, round_trips
 class Raw:
     """The kernel's output for one run."""
 
-    index: pd.DatetimeIndex | None  # the detail axis; None: built from ``axis`` on first use
+    given_index: pd.DatetimeIndex | None  # the detail axis; None: built from ``axis`` on first use
     axis: np.ndarray
     sub_ns: int
     equity: np.ndarray
@@ -29,9 +29,11 @@ class Raw:
     final_balance: float
     positions: np.ndarray
 
-    def __post_init__(self) -> None:
-        if self.index is None:
-            self.index = pd.DatetimeIndex(self.axis.view("datetime64[ns]"), copy=False).tz_localize("UTC")
+    @cached_property
+    def index(self) -> pd.DatetimeIndex:
+        if self.given_index is not None:
+            return self.given_index
+        return pd.DatetimeIndex(self.axis.view("datetime64[ns]"), copy=False).tz_localize("UTC")
 
     def open_positions(self, slots: list[str], symbols: list[str]) -> list[dict]:
         out = []
@@ -59,7 +61,7 @@ class PortfolioResult:
     symbols: list[str]
     initial_capital: float
     trigger_series: dict
-    closes: pd.DataFrame
+    close_prices: np.ndarray  # (symbols, detail bars), NaN where a symbol has no bar
 
     @property
     def initial_balance(self) -> float:
@@ -130,9 +132,10 @@ class PortfolioResult:
             "held_by": [self.slots[o] if o >= 0 else None for o in other],
         })
 
-    @property
+    @cached_property
     def candles_close(self) -> pd.DataFrame:
-        return self.closes
+        """Each symbol's detail close on the axis (carried over its gaps), for buy-and-hold."""
+        return pd.DataFrame(self.close_prices.T, index=self.raw.index, columns=self.symbols).ffill()
 
     def metrics(self, periods_per_year: float | None = None) -> dict:
         from .metrics import compute_metrics

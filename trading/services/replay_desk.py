@@ -2,8 +2,9 @@
 positions, paper stepping a sub-bar, the monitor tick and the signal cycles — the last two as Celery tasks on the
 running worker, which the replay waits for (the replay never runs ahead of the desk).
 
-Live accounts are never driven by a replay: replayed prices must not reach a real exchange, so a desk replay
-refuses to start while an enabled config belongs to a live account.
+Live accounts are never driven by a replay: replayed prices must not reach a real exchange, and while a replay
+runs the desk's clock is simulated time (beat's wall-clock monitor stands aside), so a desk replay refuses to start
+while a live account has an enabled config or an open position.
 """
 
 from __future__ import annotations
@@ -30,11 +31,14 @@ class ReplayDesk:
     def __init__(self, *, timeout: float = 300.0, lock_wait: float = 60.0):
         from strategies.models import StrategyConfig
 
-        live = (StrategyConfig.objects.filter(enabled=True, account__mode=AccountMode.LIVE)
-                .values_list("account__name", flat=True).distinct())
+        live = set(StrategyConfig.objects.filter(enabled=True, account__mode=AccountMode.LIVE)
+                   .values_list("account__name", flat=True))
+        live |= set(Position.objects.filter(status=PositionStatus.OPEN, account__mode=AccountMode.LIVE)
+                    .values_list("account__name", flat=True))
         if live:
-            raise ReplayRefused(f"account: {', '.join(live)} is live; a replay drives paper accounts only "
-                                f"(disable its configs or switch it to paper first)")
+            raise ReplayRefused(f"account: {', '.join(sorted(live))} is live (an enabled config or an open position); "
+                                f"a replay moves the desk's clock and drives paper accounts only (disable its configs "
+                                f"and close its positions, or switch it to paper first)")
         self.timeout = timeout
         self.lock_wait = lock_wait
         self._paper: dict[int, PaperExchange] = {}
