@@ -88,3 +88,20 @@ def test_each_tick_is_recorded_with_its_queries(holding):
         list(RunRecord.objects.all())
     late = RunRecord.objects.filter(account=account).order_by("-pk").first()
     assert late.overran and late.queries == meter.queries == 1
+
+
+@pytest.mark.django_db
+def test_old_run_records_are_pruned(holding, monkeypatch):
+    from datetime import timedelta
+
+    from trading.models import RunRecord
+    from trading.services import run_records
+
+    account = holding(1)[0]
+    old = RunRecord.objects.create(kind="monitor", account=account, duration_ms=1, queries=1, cadence_ms=30_000)
+    RunRecord.objects.filter(pk=old.pk).update(started_at=old.started_at - timedelta(days=8))
+    recent = RunRecord.objects.create(kind="monitor", account=account, duration_ms=1, queries=1, cadence_ms=30_000)
+    monkeypatch.setattr(run_records, "PRUNE_EVERY", 1)  # every record prunes
+    with run_records.measured_run(kind="monitor", account_id=account.pk, cadence_ms=30_000):
+        pass
+    assert set(RunRecord.objects.filter(account=account).values_list("pk", flat=True)) == {recent.pk, recent.pk + 1}

@@ -1,6 +1,9 @@
 """Measure one monitor tick or signal cycle: wall time and SQL queries (counted on the default connection by an
 execute wrapper, so it works without DEBUG), stored as a ``RunRecord``; a run longer than its cadence also
-raises an ``alert`` event (``overrun``) on the account's sockets."""
+raises an ``alert`` event (``overrun``) on the account's sockets.
+
+Records older than ``KEEP`` are deleted as new ones come (every ``PRUNE_EVERY``-th record prunes its account), so
+a desk of 1,000 accounts ticking every 30 s keeps a bounded table."""
 
 from __future__ import annotations
 
@@ -9,10 +12,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import connection
 
 log = logging.getLogger(__name__)
+KEEP = timedelta(days=7)
+PRUNE_EVERY = 500
 
 
 @dataclass
@@ -40,9 +46,11 @@ def measured_run(*, kind: str, account_id: int, cadence_ms: int, config_id: int 
         yield meter
     meter.duration_ms = (time.perf_counter() - start) * 1000.0
     overran = meter.duration_ms > cadence_ms
-    RunRecord.objects.create(kind=kind, account_id=account_id, config_id=config_id, duration_ms=meter.duration_ms,
-                             queries=meter.queries, positions=meter.positions, cadence_ms=cadence_ms,
-                             overran=overran)
+    record = RunRecord.objects.create(kind=kind, account_id=account_id, config_id=config_id,
+                                      duration_ms=meter.duration_ms, queries=meter.queries, positions=meter.positions,
+                                      cadence_ms=cadence_ms, overran=overran)
+    if record.pk % PRUNE_EVERY == 0:
+        RunRecord.objects.filter(account_id=account_id, started_at__lt=record.started_at - KEEP).delete()
     if overran:
         message = (f"{kind} of account {account_id} took {meter.duration_ms / 1000:.1f} s, longer than its "
                    f"{cadence_ms / 1000:g} s cadence ({meter.queries} queries, {meter.positions} positions)")
