@@ -24,10 +24,12 @@ def _free_port() -> int:
 def pytest_configure(config):
     from django.conf import settings
 
-    from quantdesk.env import VAR_DIR, uses_embedded_redis
+    from quantdesk.env import VAR_DIR, channel_layer_hosts, uses_embedded_redis
 
     # Async tests reach the DB from worker threads; persistent connections there would outlive the test DB.
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Pages render in-process without collectstatic (the desk itself serves hashed files from STATIC_ROOT).
+    settings.STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
     if uses_embedded_redis():
         from quantdesk import embedded_redis
 
@@ -35,7 +37,7 @@ def pytest_configure(config):
         config._embedded_redis = embedded_redis.start(port, VAR_DIR / f"redis-test-{port}")
         url = f"redis://127.0.0.1:{port}/0"
         settings.REDIS_URL = settings.CELERY_BROKER_URL = settings.CELERY_RESULT_BACKEND = url
-        settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [url]
+        settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = channel_layer_hosts(url)
         from quantdesk.celery import app
 
         app.conf.broker_url = app.conf.result_backend = url

@@ -91,13 +91,33 @@ def plotly_js(request):
     return FileResponse(path.open("rb"), content_type="application/javascript")
 
 
+def _login_throttled(request, view) -> HttpResponse | None:
+    """A 429 when the client address has used up its login attempts (the API's login throttle), else None."""
+    from trading.api.throttles import LoginThrottle
+
+    throttle = LoginThrottle()
+    if throttle.allow_request(request, view):
+        return None
+    resp = HttpResponse("Too many login attempts; wait a minute.", status=429, content_type="text/plain")
+    wait = throttle.wait()
+    if wait is not None:
+        resp["Retry-After"] = str(max(1, int(wait)))
+    return resp
+
+
 class ThrottledLoginView(auth_views.LoginView):
     """Django's login page with the API's login throttle (per client address)."""
 
     def post(self, request, *args, **kwargs):
-        from trading.api.throttles import LoginThrottle
+        return _login_throttled(request, self) or super().post(request, *args, **kwargs)
 
-        throttle = LoginThrottle()
-        if not throttle.allow_request(request, self):
-            return HttpResponse("Too many login attempts; wait a minute.", status=429)
-        return super().post(request, *args, **kwargs)
+
+def admin_login(request, extra_context=None):
+    """The admin's login page behind the same login throttle (attempts are POSTs)."""
+    from django.contrib import admin
+
+    if request.method == "POST":
+        refused = _login_throttled(request, None)
+        if refused is not None:
+            return refused
+    return admin.site.login(request, extra_context)

@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 import dj_database_url
 from kombu import Queue
 
-from .env import BASE_DIR, VAR_DIR, database_url, env_bool, fernet_key, redis_url, secret_key
+from .env import (
+    BASE_DIR,
+    VAR_DIR,
+    channel_layer_hosts,
+    database_url,
+    env_bool,
+    env_list,
+    fernet_key,
+    only_local_hosts,
+    redis_url,
+    secret_key,
+    trusted_proxies,
+)
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
-DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = secret_key(DEBUG)
-QUANTDESK_FERNET_KEY = fernet_key(DEBUG)
-ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
-CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+DEBUG = env_bool("DEBUG", False)  # the developer switch: DEBUG=1; never on by default
+SECRET_KEY = secret_key()
+QUANTDESK_FERNET_KEY = fernet_key()
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Reverse proxies whose X-Forwarded-For names the client (default none: the peer is the client).
+QUANTDESK_TRUSTED_PROXIES = trusted_proxies()
 
 INSTALLED_APPS = [
     "daphne",
@@ -26,7 +41,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -66,7 +81,12 @@ TEMPLATES = [
 ASGI_APPLICATION = "quantdesk.asgi.application"
 WSGI_APPLICATION = None
 
-DATABASES = {"default": dj_database_url.parse(database_url(), conn_max_age=60)}
+# Connections are closed at the end of each request by default: under daphne every request runs its sync
+# part in a fresh thread, so a persistent connection is never reused and stays open until PostgreSQL's
+# limit is reached (the 1,000-request burst of issue 16 got "too many clients"). CONN_HEALTH_CHECKS
+# drops a dead persistent connection before use when QUANTDESK_CONN_MAX_AGE is raised (workers).
+DATABASES = {"default": dj_database_url.parse(database_url(), conn_max_age=int(os.environ.get(
+    "QUANTDESK_CONN_MAX_AGE", "0")), conn_health_checks=True)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # web, worker and beat share one file: wait for locks instead of failing, write-ahead log for readers.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -95,7 +115,7 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "quantdesk.static_storage.DeskStaticStorage"
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
@@ -108,7 +128,10 @@ REDIS_URL = redis_url()
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("QUANTDESK_CHANNEL_PREFIX", "asgi")},
+        # capacity: messages a socket may have queued (100 sockets x 20 events/s bursts need headroom over
+        # channels_redis' 100); expiry: a queued message older than this is dropped.
+        "CONFIG": {"hosts": channel_layer_hosts(REDIS_URL), "prefix": os.environ.get("QUANTDESK_CHANNEL_PREFIX", "asgi"),
+                   "capacity": 1000, "expiry": 60, "group_expiry": 86400},
     }
 }
 
@@ -140,10 +163,17 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # token first: an anonymous or bad-token request gets 401 with WWW-Authenticate: Token
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bodies: depth and NUL checked at the edge (trading/api/parsers.py); forms for the browsable API.
+    "DEFAULT_PARSER_CLASSES": [
+        "trading.api.parsers.DeskJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -170,6 +200,17 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# API tokens (django-rest-knox): stored as a hash, expire after QUANTDESK_TOKEN_TTL_HOURS; a user keeps at most
+# QUANTDESK_TOKENS_PER_USER (a new login deletes the oldest beyond it, so a script that logs in on every run never
+# locks itself out); POST /api/auth/token/refresh/ rotates one; a password change deletes all of a user's tokens.
+QUANTDESK_TOKENS_PER_USER = 10
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=float(os.environ.get("QUANTDESK_TOKEN_TTL_HOURS", "10"))),
+    "TOKEN_LIMIT_PER_USER": None,
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
 # Paper trading is the default. Live trading additionally needs a per-account switch and keys.
 QUANTDESK_SHARED_DATA = os.environ.get("QUANTDESK_SHARED_DATA", str(BASE_DIR.parent / "shared" / "data"))
 QUANTDESK_SIZING_CONFIG = BASE_DIR / "configs" / "leverage_position_sizing_config.yaml"
@@ -194,12 +235,16 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-if not DEBUG:
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# HTTPS-only cookies, redirect and HSTS when the desk is served under a real host name (behind TLS);
+# a desk that answers only on 127.0.0.1/localhost (the default) is plain HTTP. QUANTDESK_HTTPS overrides.
+QUANTDESK_HTTPS = env_bool("QUANTDESK_HTTPS", not DEBUG and not only_local_hosts(ALLOWED_HOSTS))
+if QUANTDESK_HTTPS:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if QUANTDESK_TRUSTED_PROXIES:  # the scheme header is believed only from a configured proxy
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,4 +1,4 @@
-"""Django app config of the trading app."""
+"""Django app config of the trading app (connects the auth signal receivers)."""
 
 from django.apps import AppConfig
 
@@ -7,3 +7,8 @@ class TradingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "trading"
     verbose_name = "Trading"
+
+    def ready(self):
+        from trading import auth_signals
+
+        auth_signals.connect()

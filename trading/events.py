@@ -5,6 +5,7 @@ Services call :func:`publish`; the dashboard consumer forwards them to the owner
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -25,6 +26,17 @@ def account_group(account_id: int) -> str:
 def user_group(user_id: int) -> str:
     """A user's own group: events about things a user owns that hang off no account (backtests, sweeps)."""
     return f"user.{user_id}"
+
+
+def session_group(session_key: str) -> str:
+    """The sockets of one login session (closed when it logs out); the key itself is never a group name."""
+    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+def close_sockets(*, group: str, reason: str) -> None:
+    """Close every dashboard socket in ``group`` (a user's or a session's) with ``reason``."""
+    layer = get_channel_layer()
+    async_to_sync(layer.group_send)(group, {"type": "desk.close", "reason": reason})
 
 
 def publish_user(*, user_id: int, event_type: str, data: dict[str, Any]) -> None:

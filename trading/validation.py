@@ -4,6 +4,8 @@ algorithm (its parameter schema) are asked of them, never re-implemented here.""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +15,8 @@ from trading.choices import TIMEFRAMES, AccountMode, OrderType
 
 MAX_FEE_RATE = Decimal("0.01")
 MAX_OPEN_POSITIONS = 50
+MAX_CONFIG_SYMBOLS = 50
+SYMBOL_RE = re.compile(r"[A-Z0-9]{2,30}")  # Bybit linear symbols: BTCUSDT, 1000PEPEUSDT
 
 
 def _positive(errors: dict, field: str, value: Any, *, allow_none: bool = False) -> None:
@@ -50,10 +54,10 @@ def validate_desk_numbers(desk) -> None:
 
 
 def validate_bands(bands: Any) -> None:
-    from trading.engine.sizing import parse_bands
+    from trading.engine.sizing import check_band_coverage, parse_bands
 
     try:
-        parse_bands(bands)
+        check_band_coverage(parse_bands(bands))
     except ValueError as exc:
         raise ValidationError({"leverage_bands": str(exc)}) from exc
 
@@ -105,14 +109,33 @@ def validate_params(strategy_key: str, params: Any) -> dict:
         raise ValidationError({"params": f"params.{exc.field}: {exc}"}) from exc
 
 
+def _symbols_error(symbols: Any) -> str | None:
+    """Why a config's symbols list is refused (checked before any query: a NUL byte never reaches the
+    database), or None."""
+    if not isinstance(symbols, list) or not symbols or not all(isinstance(s, str) for s in symbols):
+        return 'symbols: a non-empty list of symbols is required, e.g. ["BTCUSDT"]'
+    if len(symbols) > MAX_CONFIG_SYMBOLS:
+        return f"symbols: {len(symbols)} listed, over the limit of {MAX_CONFIG_SYMBOLS}"
+    for i, symbol in enumerate(symbols):
+        if "\x00" in symbol:
+            return f"symbols[{i}]: contains a NUL character"
+        if not SYMBOL_RE.fullmatch(symbol):
+            return f"symbols[{i}]: {symbol[:40]!r} is not a symbol (2-30 capital letters and digits, e.g. BTCUSDT)"
+    repeated = [s for s, n in Counter(symbols).items() if n > 1]
+    if repeated:
+        return f"symbols: {repeated[0]} is listed {symbols.count(repeated[0])} times; list each symbol once"
+    return None
+
+
 def validate_strategy_config(cfg) -> None:
     from trading.models import DeskSettings, Instrument
 
     errors: dict[str, str] = {}
     symbols = cfg.symbols
     instruments: list = []
-    if not isinstance(symbols, list) or not symbols or not all(isinstance(s, str) for s in symbols):
-        errors["symbols"] = 'symbols: a non-empty list of symbols is required, e.g. ["BTCUSDT"]'
+    symbol_error = _symbols_error(symbols)
+    if symbol_error:
+        errors["symbols"] = symbol_error
     else:
         known = {i.symbol: i for i in Instrument.objects.filter(symbol__in=symbols)}
         unknown = [s for s in symbols if s not in known]

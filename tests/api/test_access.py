@@ -4,7 +4,7 @@ objects are 404, never 403, so ids leak nothing); staff see all."""
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from trading.models import BacktestRun
 
@@ -68,10 +68,12 @@ def test_lists_hold_only_own_rows_and_staff_see_all(desk, api, url):
     assert api.get(url).json()["count"] == 2
 
 
-def test_filtering_by_a_foreign_account_shows_nothing(desk, api):
+def test_filtering_by_a_foreign_account_is_refused_like_a_missing_one(desk, api):
     api.login(desk["alice"])
-    body = api.get("/api/positions/", account=desk["acc_b"].pk).json()
-    assert body["count"] == 0
+    foreign = api.get("/api/positions/", account=desk["acc_b"].pk)
+    missing = api.get("/api/positions/", account=desk["acc_b"].pk + 1000)
+    assert foreign.status_code == missing.status_code == 400
+    assert foreign.json() == missing.json() and "account" in foreign.json()
     body = api.get("/api/fills/", account=desk["acc_a"].pk).json()
     assert body["count"] == 1 and body["results"][0]["exec_id"] == f"e-a{desk['rec_a']['position'].pk}"
 
@@ -103,20 +105,21 @@ def test_foreign_backtest_and_sweep_are_404(desk, api):
 
 
 def test_token_auth_works_and_keys_stay_write_only(desk, client):
-    token = Token.objects.create(user=desk["alice"])
+    _, key = AuthToken.objects.create(user=desk["alice"])
     resp = client.patch(f"/api/accounts/{desk['acc_a'].pk}/", {"api_key": "KEY123456789", "api_secret": "SECRET9876"},
-                        content_type="application/json", HTTP_AUTHORIZATION=f"Token {token.key}")
+                        content_type="application/json", HTTP_AUTHORIZATION=f"Token {key}")
     assert resp.status_code == 200, resp.content
     body = resp.json()
     assert "api_key" not in body and "api_secret" not in body and body["api_key_hint"].endswith("6789")
     assert "SECRET9876" not in resp.content.decode()
-    other = client.get(f"/api/accounts/{desk['acc_b'].pk}/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    other = client.get(f"/api/accounts/{desk['acc_b'].pk}/", HTTP_AUTHORIZATION=f"Token {key}")
     assert other.status_code == 404
 
 
 def test_token_endpoint_gives_a_token_for_good_credentials_only(desk, client):
     ok = client.post("/api/auth/token/", {"username": "alice", "password": "s3cret-pass-123"})
-    assert ok.status_code == 200 and ok.json()["token"] == Token.objects.get(user=desk["alice"]).key
+    assert ok.status_code == 200 and set(ok.json()) == {"token", "expiry"}
+    assert client.get("/api/accounts/", HTTP_AUTHORIZATION=f"Token {ok.json()['token']}").status_code == 200
     bad = client.post("/api/auth/token/", {"username": "alice", "password": "nope"})
     assert bad.status_code == 400 and "non_field_errors" in bad.json()
 
@@ -134,6 +137,9 @@ def test_instruments_are_read_by_all_and_edited_by_staff_only(desk, api):
 
 
 def test_schema_and_docs_pages_render(db, client):
+    from tests.factories import make_user
+
+    client.force_login(make_user("reader"))
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200
     paths = schema.json()["paths"]

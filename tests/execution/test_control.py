@@ -298,3 +298,41 @@ def test_missed_bars_are_alerted_to_the_account():
     assert due.expires_ms == int((START + timedelta(minutes=5 * 41)).timestamp() * 1000)
     event = async_to_sync(layer.receive)(channel)["event"]
     assert event["type"] == "alert" and event["data"]["kind"] == "missed_bars" and event["data"]["missed"] == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_kill_switch_and_no_price_reach_the_owners_alert_channels(desk, quotes, monkeypatch):
+    from trading.models import AlertChannel
+    from trading.services.alerts import save_channel
+
+    account, config, paper = desk
+    save_channel(channel=AlertChannel(owner=account.owner), url="json://127.0.0.1:9/hook", name="pager",
+                 kinds=["kill_switch", "alert"])
+    sent = []
+    monkeypatch.setattr("trading.tasks_alerts.deliver_alert.delay", lambda channel, title, body: sent.append(title))
+    monkeypatch.setattr("trading.exchanges.factory.exchange_for", lambda acc, **kw: paper)
+    monkeypatch.setattr("trading.tasks.close_positions_for_kill_switch.delay", lambda pk: None)
+    quotes.set("BTCUSDT", 96_000.0)
+    assert open_position(config=config, symbol="BTCUSDT", side=1, bar_time=BAR, exchange=paper).placed
+    quotes.q.clear()
+    run_monitor(account_id=account.pk, exchange=paper)
+    run_monitor(account_id=account.pk, exchange=paper)  # the same missing price is notified once
+    quotes.set("BTCUSDT", 96_000.0)
+    kill_switch.engage(account=account, user=None, reason="drill")
+    assert sent == ["BTCUSDT: no price, no monitor decision", "kill switch engaged on Paper",
+                    "kill switch on Paper: closing finished"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_lock_was_taken_over_sends_nothing(desk, quotes):
+    from trading.services.locks import LockLost
+
+    account, config, paper = desk
+    quotes.set("BTCUSDT", 96_000.0)
+    with account_lock(account.pk, timeout=0.3) as lease:
+        r().set(lease.key, "another-holder")  # our lease ran out (a long pause) and someone else took it
+        assert lease.lost.wait(5)  # the heartbeat noticed
+        with pytest.raises(LockLost):
+            submit_order(account=account, exchange=paper, intent=intent("qd-late-1"), action="open")
+    assert Order.objects.get(client_order_id="qd-late-1").status == "pending" and paper.positions() == []
+    assert r().get(lease.key) == b"another-holder"  # and our release left the new holder's lock alone

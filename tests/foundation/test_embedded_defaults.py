@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -62,6 +63,7 @@ def test_settings_default_to_sqlite_and_embedded_redis(fresh_env):
 
 def test_whole_desk_comes_up_and_admin_login_works(fresh_env):
     manage(fresh_env, "migrate", "--noinput")
+    manage(fresh_env, "collectstatic", "--noinput", "-v", "0")  # as ./desk start does
     boot = manage(fresh_env, "bootstrap_desk")
     password = re.search(r"password '([^']+)'", boot).group(1)
     assert os.path.exists(os.path.join(fresh_env["QUANTDESK_VAR_DIR"], "quantdesk.sqlite3"))
@@ -91,6 +93,13 @@ def test_whole_desk_comes_up_and_admin_login_works(fresh_env):
             "csrfmiddlewaretoken": session.cookies["csrftoken"]}, headers={"Referer": f"{base}/admin/login/"})
         assert resp.status_code == 200 and "Site administration" in resp.text, resp.text[:500]
         assert "Strategy configs" in resp.text
+        # DEBUG is off, yet the admin's stylesheet (hashed name from the manifest) is served by whitenoise
+        css = re.search(r'href="(/static/admin/css/base\.[0-9a-f]+\.css)"', resp.text)
+        assert css, resp.text[:1000]
+        static = requests.get(base + css.group(1), timeout=10)
+        assert static.status_code == 200 and "text/css" in static.headers["Content-Type"]
+        missing = requests.get(f"{base}/no-such-page/", timeout=10)
+        assert missing.status_code == 404 and "URLconf" not in missing.text  # no debug page
         wait_for(lines, "[trading]", "ready.")  # the trading worker (queue trading) and the research worker
         wait_for(lines, "[research]", "ready.")
         ping = subprocess.run([sys.executable, "-m", "celery", "-A", "quantdesk", "inspect", "ping", "--timeout", "10"],
@@ -106,11 +115,27 @@ def test_whole_desk_comes_up_and_admin_login_works(fresh_env):
         assert s.connect_ex(("127.0.0.1", int(fresh_env["QUANTDESK_EMBEDDED_REDIS_PORT"]))) != 0
 
 
-def test_debug_off_without_secret_key_refuses_to_start(fresh_env):
-    env = {**fresh_env, "DEBUG": "0", "QUANTDESK_FERNET_KEY": "x" * 44}
+def test_debug_is_off_by_default_and_secrets_are_generated_into_var(fresh_env):
+    import stat
+
+    env = {k: v for k, v in fresh_env.items() if k != "DEBUG"}
+    code = "from django.conf import settings as s; print(s.DEBUG); print(s.SECRET_KEY)"
+    first = manage(env, "shell", "-v", "0", "-c", code).split("\n")
+    assert first[0] == "False"
+    var = fresh_env["QUANTDESK_VAR_DIR"]
+    for name in ("secret.key", "fernet.key"):
+        assert stat.S_IMODE(os.stat(os.path.join(var, name)).st_mode) == 0o600, name
+    assert Path(var, "secret.key").read_text().strip() == first[1]
+    assert manage(env, "shell", "-v", "0", "-c", code).split("\n")[1] == first[1]  # reused, not regenerated
+    assert manage({**env, "DEBUG": "1"}, "shell", "-v", "0", "-c", code).split("\n")[0] == "True"
+
+
+def test_invalid_fernet_key_stops_the_desk_at_start(fresh_env):
+    env = {**fresh_env, "QUANTDESK_FERNET_KEY": "x" * 44}
     out = subprocess.run([sys.executable, "manage.py", "check"], cwd=REPO_ROOT, env=env, capture_output=True,
                          text=True, timeout=120)
-    assert out.returncode != 0 and "SECRET_KEY must be set" in out.stderr
+    assert out.returncode != 0
+    assert "QUANTDESK_FERNET_KEY (environment) is not a valid Fernet key" in out.stderr
 
 
 def test_production_settings_pass_check_deploy(fresh_env):

@@ -99,7 +99,46 @@ def test_fernet_key_file_is_private(tmp_path, monkeypatch):
 
     monkeypatch.delenv("QUANTDESK_FERNET_KEY", raising=False)
     monkeypatch.setattr(env, "VAR_DIR", tmp_path)
-    key = env.fernet_key(debug=True)
+    key = env.fernet_key()
     path = tmp_path / "fernet.key"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert env.fernet_key(debug=True) == key  # generated once, then reused
+    assert env.fernet_key() == key  # generated once, then reused
+
+
+def test_secret_key_is_generated_once_into_a_private_file(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    from quantdesk import env
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setattr(env, "VAR_DIR", tmp_path)
+    key = env.secret_key()
+    assert len(key) >= 50 and not key.startswith("dev-only")
+    assert stat.S_IMODE(os.stat(tmp_path / "secret.key").st_mode) == 0o600
+    assert env.secret_key() == key
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment-" + "z" * 40)
+    assert env.secret_key() == "from-the-environment-" + "z" * 40
+
+
+@pytest.mark.parametrize("bad", ["x" * 44, "too-short", "A" * 43 + "!"])
+def test_invalid_fernet_key_is_refused_at_start_naming_the_setting(monkeypatch, bad):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from quantdesk import env
+
+    monkeypatch.setenv("QUANTDESK_FERNET_KEY", bad)
+    with pytest.raises(ImproperlyConfigured, match=r"QUANTDESK_FERNET_KEY \(environment\) is not a valid Fernet key"):
+        env.fernet_key()
+
+
+def test_corrupt_fernet_key_file_is_refused_naming_the_setting(tmp_path, monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from quantdesk import env
+
+    monkeypatch.delenv("QUANTDESK_FERNET_KEY", raising=False)
+    monkeypatch.setattr(env, "VAR_DIR", tmp_path)
+    (tmp_path / "fernet.key").write_text("not-a-key\n")
+    with pytest.raises(ImproperlyConfigured, match="QUANTDESK_FERNET_KEY .*fernet.key.* is not a valid Fernet key"):
+        env.fernet_key()

@@ -1,4 +1,8 @@
-"""django-filter filtersets of the API lists: by account, symbol, status and time ranges."""
+"""django-filter filtersets of the API lists: by account, symbol, status and time ranges.
+
+Filters that take an id (account, config, order, position) choose only among the requesting user's own
+objects, so an id that is someone else's and an id that does not exist get the same 400 ("Select a valid
+choice"): the lists cannot be used to enumerate the desk's ids."""
 
 from __future__ import annotations
 
@@ -38,7 +42,29 @@ class UTCDateTimeFilter(df.IsoDateTimeFilter):
     field_class = UTCDateTimeField
 
 
-class SignalFilter(df.FilterSet):
+def _own(name: str, user):
+    from trading import selectors
+
+    if name == "account":
+        return selectors.accounts_for(user=user)
+    return {"config": selectors.configs_for, "order": selectors.orders_for,
+            "position": selectors.positions_for}[name](user=user)
+
+
+class OwnedIdsFilterSet(df.FilterSet):
+    """A FilterSet whose id filters (account, config, order, position) accept only the user's own ids."""
+
+    SCOPED = ("account", "config", "order", "position")
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, request=request, **kwargs)
+        user = getattr(request, "user", None)
+        for name in self.SCOPED:
+            if name in self.filters:
+                self.filters[name].queryset = _own(name, user)
+
+
+class SignalFilter(OwnedIdsFilterSet):
     since = UTCDateTimeFilter(field_name="bar_time", lookup_expr="gte")
     until = UTCDateTimeFilter(field_name="bar_time", lookup_expr="lte")
 
@@ -47,7 +73,7 @@ class SignalFilter(df.FilterSet):
         fields = ["config", "symbol", "signal", "acted"]
 
 
-class OrderFilter(df.FilterSet):
+class OrderFilter(OwnedIdsFilterSet):
     since = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
     until = UTCDateTimeFilter(field_name="created_at", lookup_expr="lte")
 
@@ -56,13 +82,13 @@ class OrderFilter(df.FilterSet):
         fields = ["account", "config", "position", "symbol", "status", "action", "side"]
 
 
-class PositionFilter(df.FilterSet):
+class PositionFilter(OwnedIdsFilterSet):
     class Meta:
         model = Position
         fields = ["account", "config", "symbol", "status", "side"]
 
 
-class FillFilter(df.FilterSet):
+class FillFilter(OwnedIdsFilterSet):
     since = UTCDateTimeFilter(field_name="executed_at", lookup_expr="gte")
     until = UTCDateTimeFilter(field_name="executed_at", lookup_expr="lte")
 
@@ -71,7 +97,7 @@ class FillFilter(df.FilterSet):
         fields = ["account", "order", "position", "symbol", "exec_type", "side", "exit_reason"]
 
 
-class DecisionFilter(df.FilterSet):
+class DecisionFilter(OwnedIdsFilterSet):
     account = df.ModelChoiceFilter(field_name="position__account", queryset=Account.objects.all())
 
     class Meta:
@@ -79,7 +105,7 @@ class DecisionFilter(df.FilterSet):
         fields = ["position", "action", "reason"]
 
 
-class RunFilter(df.FilterSet):
+class RunFilter(OwnedIdsFilterSet):
     since = UTCDateTimeFilter(field_name="started_at", lookup_expr="gte")
     until = UTCDateTimeFilter(field_name="started_at", lookup_expr="lte")
 
@@ -88,13 +114,21 @@ class RunFilter(df.FilterSet):
         fields = ["account", "config", "kind", "overran"]
 
 
-class EquityFilter(df.FilterSet):
+class EquityFilter(OwnedIdsFilterSet):
     since = UTCDateTimeFilter(field_name="taken_at", lookup_expr="gte")
     until = UTCDateTimeFilter(field_name="taken_at", lookup_expr="lte")
 
     class Meta:
         model = EquitySnapshot
         fields = ["account"]
+
+
+class ConfigFilter(OwnedIdsFilterSet):
+    class Meta:
+        from strategies.models import StrategyConfig
+
+        model = StrategyConfig
+        fields = ["enabled", "account", "strategy", "timeframe"]
 
 
 class CandleFilter(df.FilterSet):

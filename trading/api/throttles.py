@@ -1,11 +1,15 @@
 """Scoped throttles: logins and token requests (per client address), and the endpoints that act on the
-market or the worker pool (order placing, the kill switch, backtests and sweeps; per user). Rates default
+market or the worker pool (order placing, the kill switch, backtests and sweeps; per user). The client
+address is the socket peer unless it is a configured trusted proxy (``trading/api/client_address.py``), so a
+forged ``X-Forwarded-For`` cannot reset a counter. Rates default
 to the values below and can be changed with the ``QUANTDESK_THROTTLE_RATES`` setting (read at each call)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
+
+from trading.api.client_address import client_address
 
 DEFAULT_RATES = {"login": "20/min", "orders": "60/min", "kill_switch": "10/min", "backtests": "30/min"}
 
@@ -19,6 +23,9 @@ class DeskScopedThrottle(ScopedRateThrottle):
 
     def get_rate(self):
         return rate_for(self.scope)
+
+    def get_ident(self, request):
+        return client_address(request)
 
     def allow_request(self, request, view):
         self.scope = getattr(view, "throttle_scope", None)
@@ -41,6 +48,9 @@ class LoginThrottle(SimpleRateThrottle):
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
         return super().allow_request(request, view)
+
+    def get_ident(self, request):
+        return client_address(request)
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -1,17 +1,12 @@
-"""API routes under /api/, plus the token login, the OpenAPI schema and its docs page."""
+"""API routes under /api/, plus the token endpoints, the OpenAPI schema and its docs page (both need a
+login, like every other endpoint)."""
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import DefaultRouter
 
-from trading.api import views, views_alerts, views_backtest, views_record
-from trading.api.throttles import LoginThrottle
-
-
-class ThrottledObtainAuthToken(ObtainAuthToken):
-    throttle_classes = [LoginThrottle]
-
+from trading.api import views, views_alerts, views_auth, views_backtest, views_record
 
 router = DefaultRouter()
 router.register("accounts", views.AccountViewSet, basename="account")
@@ -32,7 +27,11 @@ router.register("alert-channels", views_alerts.AlertChannelViewSet, basename="al
 
 urlpatterns = [
     path("", include(router.urls)),
-    path("auth/token/", ThrottledObtainAuthToken.as_view(), name="api-token"),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("auth/token/", views_auth.TokenLoginView.as_view(), name="api-token"),
+    path("auth/token/refresh/", views_auth.TokenRefreshView.as_view(), name="api-token-refresh"),
+    path("auth/logout/", views_auth.TokenLogoutView.as_view(), name="api-logout"),
+    path("auth/logout-all/", views_auth.TokenLogoutAllView.as_view(), name="api-logout-all"),
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[IsAuthenticated]),
+         name="api-docs"),
 ]

@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from strategies.models import Strategy, StrategyConfig
+from trading.api.filters import ConfigFilter
 from trading.api.pagination import CappedPagination
 from trading.api.serializers import AccountSerializer, StrategyConfigSerializer, StrategySerializer
 from trading.api.serializers_backtest import (
@@ -93,7 +94,7 @@ class StrategyViewSet(viewsets.ReadOnlyModelViewSet):
 class StrategyConfigViewSet(viewsets.ModelViewSet):
     serializer_class = StrategyConfigSerializer
     pagination_class = CappedPagination
-    filterset_fields = ["enabled", "account", "strategy", "timeframe"]
+    filterset_class = ConfigFilter
     ordering_fields = ["id", "name", "updated_at"]
 
     def get_queryset(self):

@@ -69,6 +69,20 @@ def parse_bands(raw) -> tuple[Band, ...]:
     return tuple(bands)
 
 
+def check_band_coverage(bands: tuple[Band, ...]) -> None:
+    """ValueError naming the first hole when the bands (already parsed) leave a whole leverage in 1..125
+    without an allocation band: a config at that leverage could then never be sized."""
+    expected = 1.0
+    for lo, hi, *_ in sorted(bands):
+        if lo > expected:
+            raise ValueError(f"leverages from {expected:g} up to {lo:g} are in no band: the bands must cover "
+                             "every whole leverage 1..125 without a hole")
+        expected = max(expected, hi + 1)
+    if expected <= 125:
+        raise ValueError(f"leverages from {expected:g} to 125 are in no band: the bands must cover every whole "
+                         "leverage 1..125 without a hole")
+
+
 def allocation_band(leverage: float, bands: tuple[Band, ...] = LEVERAGE_BANDS) -> tuple[float, float]:
     """Allowed (min, max) allocation for a leverage; SizingError when no band holds it."""
     for lo, hi, a_lo, a_hi in bands:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,8 @@ RATE_ALIASES = ("funding_rate", "fundingrate", "rate")
 MIN_MS = 1_262_304_000_000  # 2010-01-01: anything earlier is a unit mistake (seconds instead of ms)
 MAX_MS = 4_102_444_800_000  # 2100-01-01
 PRICE_LIMIT = 10**14  # price_field: 24 digits, 10 decimals
+PRICE_DECIMALS = 10
+PRICE_REL_TOLERANCE = 1e-6  # a price the 10-decimal store would move by more than 1 ppm is refused
 TURNOVER_LIMIT = 10**22
 
 
@@ -106,10 +109,24 @@ class _Table:
 
     def _read(self) -> tuple[pd.DataFrame, int]:
         if self.is_parquet:
+            return self._read_parquet()
+        try:
+            return self._read_csv()
+        except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+            # a corrupt or truncated .gz, a binary file: one clear refusal, never a traceback
+            what = "gzip-compressed CSV" if self.path.suffix.lower() == ".gz" else "UTF-8 CSV"
+            raise FileFormatError(self.path, [RowError(None, f"not a readable {what}: {exc}")]) from exc
+
+    def _read_parquet(self) -> tuple[pd.DataFrame, int]:
+        try:
             frame = pd.read_parquet(self.path)
-            if not isinstance(frame.index, pd.RangeIndex):  # a frame saved with its open-time index
-                frame = frame.reset_index()
-            return frame, 1
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise FileFormatError(self.path, [RowError(None, f"not a readable Parquet file: {exc}")]) from exc
+        if not isinstance(frame.index, pd.RangeIndex):  # a frame saved with its open-time index
+            frame = frame.reset_index()
+        return frame, 1
+
+    def _read_csv(self) -> tuple[pd.DataFrame, int]:
         opener = gzip.open if self.path.suffix.lower() == ".gz" else open
         with opener(self.path, "rt", encoding="utf-8-sig") as fh:
             first_line = fh.readline()
@@ -179,7 +196,16 @@ def _numeric(chk: _Checker, col: pd.Series, name: str, *, sign: str, limit: int)
         low_bad = ok & ((values <= 0) if sign == "positive" else (values < 0))
         chk.add(low_bad, lambda i: f"{name} {texts.iat[i]} must be {'> 0' if sign == 'positive' else '>= 0'}")
     chk.add(ok & (np.abs(values) >= limit), lambda i: f"{name} {texts.iat[i]} is out of range (< {limit:.0e})")
+    if sign == "positive":  # prices: the store keeps PRICE_DECIMALS places; never round one to 0 or far off it
+        stored = np.round(values, PRICE_DECIMALS)
+        lossy = ok & (values > 0) & ((stored == 0) | (np.abs(stored - values) > PRICE_REL_TOLERANCE * values))
+        chk.add(lossy, lambda i: f"{name} {texts.iat[i]} cannot be stored: the store keeps {PRICE_DECIMALS} decimal "
+                                 f"places and would make it {_stored_text(values[i])}")
     return values, texts.tolist()
+
+
+def _stored_text(value: float) -> str:
+    return f"{round(value, PRICE_DECIMALS):.{PRICE_DECIMALS}f}"
 
 
 def _times(chk: _Checker, col: pd.Series) -> np.ndarray | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 
 import numpy as np
 from django.db import transaction
@@ -22,6 +22,9 @@ from .files import CandleBatch, FundingBatch, interval_ms
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Q10 = Decimal("1e-10")  # price_field / qty_field scale
 Q8 = Decimal("1e-8")  # turnover and rate_field scale
+# Enough digits for the widest column (turnover: 30 digits); the default context's 28 made a turnover of
+# 1e21 at 8 decimals raise InvalidOperation halfway through an import.
+EXACT = Context(prec=40)
 BATCH_SIZE = 5000
 CANDLE_UNIQUE = ["symbol", "interval", "kind", "open_time"]
 
@@ -107,7 +110,7 @@ def upsert_candles(*, symbol: str, interval: str, kind: str, batch: CandleBatch,
         }
         objs, added, updated = [], 0, 0
         for i, ms in enumerate(batch.open_ms.tolist()):
-            values = tuple(Decimal(texts[i]).quantize(q) for _, texts, q in cols)
+            values = tuple(Decimal(texts[i]).quantize(q, context=EXACT) for _, texts, q in cols)
             old = stored.get(ms)
             if old == values:
                 continue
@@ -137,7 +140,7 @@ def upsert_funding(*, symbol: str, batch: FundingBatch, progress: Progress | Non
         }
         objs, added = [], 0
         for ms, text in zip(batch.time_ms.tolist(), batch.rate, strict=True):
-            rate = Decimal(text).quantize(Q8)
+            rate = Decimal(text).quantize(Q8, context=EXACT)
             old = stored.get(ms)
             if old == rate:
                 continue

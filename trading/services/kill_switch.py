@@ -62,6 +62,9 @@ def engage(*, account: Account, user, reason: str = "", lock_wait: float = 10.0)
             transaction.on_commit(lambda: close_positions_for_kill_switch.delay(event.pk))
     log.warning("kill switch engaged on account %s by %s (%s): configs disabled %s, open positions %s",
                 account.pk, getattr(user, "pk", None), reason or "no reason given", disabled, open_ids)
+    _notify(event, f"kill switch engaged on {account.name}",
+            f"Kill switch engaged ({reason or 'no reason given'}): configs {disabled} disabled, closing positions "
+            f"{open_ids}.")
     result = KillSwitchResult(account.pk, True, disabled, open_ids, audit_id=event.pk)
     if open_ids:
         event = close_open_positions(event_id=event.pk, lock_wait=lock_wait)
@@ -118,7 +121,11 @@ def close_open_positions(*, event_id: int, lock_wait: float = 10.0) -> KillSwitc
         if not still_open and event.status != KillSwitchEvent.DONE:
             event.status, event.finished_at = KillSwitchEvent.DONE, timezone.now()
         event.save(update_fields=["outcomes", "attempts", "status", "finished_at"])
+        finished = event.status == KillSwitchEvent.DONE and event.finished_at is not None and event.positions
     _publish(event)
+    if finished:
+        _notify(event, f"kill switch on {account.name}: closing finished",
+                f"Kill switch #{event.pk}: {event.outcomes}", key="done")
     return event
 
 
@@ -153,6 +160,15 @@ def resume_unfinished(*, account_id: int | None = None) -> list[int]:
     for pk in ids:
         close_positions_for_kill_switch.delay(pk)
     return ids
+
+
+def _notify(event: KillSwitchEvent, title: str, body: str, *, key: str = "engaged") -> None:
+    from trading.services.alerts import Alert, notify_account
+
+    try:
+        notify_account(account_id=event.account_id, alert=Alert("kill_switch", f"{event.pk}:{key}", title, body))
+    except Exception:  # noqa: BLE001  (a notification must not stop the switch)
+        log.exception("kill switch %s: notification not queued", event.pk)
 
 
 def _publish(event: KillSwitchEvent) -> None:

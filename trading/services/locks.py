@@ -6,7 +6,8 @@ run at once for one account, and a holder that dies frees the account within one
 still holds its own token (compare-and-extend in Lua); release is compare-and-delete in Lua, so a holder whose
 lease ran out never deletes a later holder's lock. A process killed with ``kill -9`` stops renewing, and the
 account is free again at most one lease later. If renewal finds the lock taken over, ``Lease.lost`` is set and
-logged (the holder should stop sending).
+logged, and ``ensure_held`` (called by the order service before every send) raises ``LockLost``: a holder that
+was paused past its lease never sends next to the new holder (its order stays pending and is looked up later).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import redis
@@ -33,6 +35,10 @@ class AccountBusy(RuntimeError):
     """Another run holds the account's lock (tasks retry in a second or two)."""
 
 
+class LockLost(AccountBusy):
+    """This run's lease ran out and another holder took the account: it must not send anything more."""
+
+
 @dataclass
 class Lease:
     """A held account lock: ``lost`` is set when the heartbeat found it taken over (lease ran out)."""
@@ -41,6 +47,16 @@ class Lease:
     token: str
     seconds: float
     lost: threading.Event = field(default_factory=threading.Event)
+
+
+_held: ContextVar[dict[int, Lease] | None] = ContextVar("qd_account_leases", default=None)
+
+
+def ensure_held(account_id: int) -> None:
+    """Raise LockLost when this context holds the account's lock but its heartbeat found it taken over."""
+    lease = (_held.get() or {}).get(account_id)
+    if lease is not None and lease.lost.is_set():
+        raise LockLost(f"account {account_id}: this run's lock lease ran out and was taken over; not sending")
 
 
 def lease_seconds() -> float:
@@ -89,9 +105,11 @@ def account_lock(account_id: int, *, timeout: float | None = None, wait: float =
     beat = threading.Thread(target=_heartbeat, args=(client, lease, stop), daemon=True,
                             name=f"lock-heartbeat-{account_id}")
     beat.start()
+    token = _held.set({**(_held.get() or {}), account_id: lease})
     try:
         yield lease
     finally:
+        _held.reset(token)
         stop.set()
         beat.join(5)
         try:

@@ -16,12 +16,12 @@ from django.db.models import OuterRef, Subquery
 
 from trading.choices import DecisionAction, PositionStatus
 from trading.engine.rebalance import decide
-from trading.events import publish_alert
 from trading.exchanges.factory import exchange_for
 from trading.exchanges.types import Exchange, ExchangeError
 from trading.marketdata.clock import desk_now
 from trading.models import Account, MonitorDecision, Position, Signal
 from trading.services.broadcast import broadcast_tick
+from trading.services.desk_alerts import alert_account
 from trading.services.locks import account_lock
 from trading.services.positions import reduce_position
 from trading.services.recording import sync_account
@@ -62,7 +62,8 @@ def _price(*, position: Position, exchange: Exchange) -> float | None:
     if price is None:
         message = f"position {position.pk} {position.symbol}: {why}; no monitor decision"
         log.warning(message)
-        publish_alert(account_id=position.account_id, kind="no_price", message=message,
+        alert_account(account_id=position.account_id, kind="no_price", key=str(position.pk),
+                      title=f"{position.symbol}: no price, no monitor decision", message=message,
                       data={"position": position.pk, "symbol": position.symbol})
         return None
     return float(price)

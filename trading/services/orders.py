@@ -18,6 +18,7 @@ from trading.choices import OrderStatus
 from trading.exchanges.types import Exchange, ExchangeError, OrderIntent
 from trading.models import Account, Order
 from trading.services.broadcast import broadcast_order
+from trading.services.locks import ensure_held
 
 log = logging.getLogger(__name__)
 SETTLED = {OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.CANCELLED,
@@ -85,7 +86,9 @@ class KillSwitchEngaged(RuntimeError):
 
 
 def _send(*, account: Account, exchange: Exchange, intent: OrderIntent):
-    """Send ``intent``; a non-reduce-only one only under the Account row lock, after re-reading the switch."""
+    """Send ``intent``; a non-reduce-only one only under the Account row lock, after re-reading the switch.
+    Never by a run whose account lock was taken over (LockLost: the order stays pending)."""
+    ensure_held(account.pk)
     if intent.reduce_only:
         return exchange.place_order(intent)
     with transaction.atomic():

@@ -1,6 +1,6 @@
 """Measure one monitor tick or signal cycle: wall time and SQL queries (counted on the default connection by an
 execute wrapper, so it works without DEBUG), stored as a ``RunRecord``; a run longer than its cadence also
-raises an ``alert`` event (``overrun``) on the account's sockets.
+raises an ``overrun`` alert (socket event and the owner's alert channels, ``desk_alerts.alert_account``).
 
 Records older than ``KEEP`` are deleted as new ones come (every ``PRUNE_EVERY``-th record prunes its account), so
 a desk of 1,000 accounts ticking every 30 s keeps a bounded table."""
@@ -37,8 +37,8 @@ def measured_run(*, kind: str, account_id: int, cadence_ms: int, config_id: int 
                  ) -> Iterator[RunMeter]:
     """Count the block's queries and time; afterwards store the RunRecord and alert on an overrun. The record's
     own insert is not counted. A block that raises stores nothing."""
-    from trading.events import publish_alert
     from trading.models import RunRecord
+    from trading.services.desk_alerts import alert_account
 
     meter = RunMeter()
     start = time.perf_counter()
@@ -55,6 +55,7 @@ def measured_run(*, kind: str, account_id: int, cadence_ms: int, config_id: int 
         message = (f"{kind} of account {account_id} took {meter.duration_ms / 1000:.1f} s, longer than its "
                    f"{cadence_ms / 1000:g} s cadence ({meter.queries} queries, {meter.positions} positions)")
         log.warning(message)
-        publish_alert(account_id=account_id, kind="overrun", message=message,
+        alert_account(account_id=account_id, kind="overrun", key=str(record.pk),
+                      title=f"{kind} overran its {cadence_ms / 1000:g} s cadence", message=message,
                       data={"run": kind, "duration_ms": round(meter.duration_ms, 1), "queries": meter.queries,
                             "cadence_ms": cadence_ms})

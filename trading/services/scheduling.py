@@ -66,13 +66,14 @@ def due_signal_cycles() -> list[DueCycle]:
 
 
 def _missed(config, last: datetime, newest: datetime, step: int) -> None:
-    from trading.events import publish_alert
+    from trading.services.desk_alerts import alert_account
 
     missed = int((newest - last).total_seconds() * 1000 // step) - 1
     message = (f"config {config.pk} ({config.name}): {missed} bar(s) between {last:%Y-%m-%d %H:%M} and "
                f"{newest:%Y-%m-%d %H:%M} got no signal cycle")
     log.warning(message)
-    publish_alert(account_id=config.account_id, kind="missed_bars", message=message,
+    alert_account(account_id=config.account_id, kind="missed_bars", key=f"{config.pk}:{newest:%Y%m%d%H%M}",
+                  title=f"{config.name}: {missed} bar(s) missed", message=message,
                   data={"config": config.pk, "missed": missed, "last": last, "newest": newest})
 
 

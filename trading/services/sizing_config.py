@@ -1,5 +1,9 @@
 """Import and export of the desk's master sizing config (YAML): starting capital, fees, leverage bands and
-per-strategy leverage/sizing. Import validates the whole file first and writes in one transaction."""
+per-strategy leverage/sizing. Import validates the whole file first and writes in one transaction.
+
+The file is untrusted: binary content, a file over MAX_FILE_BYTES, nesting deeper than MAX_DEPTH, a list
+where a mapping belongs, NaN/infinity, booleans where numbers belong and leverage bands with a hole are
+each refused with a ConfigFileError naming the field (or the file) and the limit."""
 
 from __future__ import annotations
 
@@ -14,9 +18,28 @@ from strategies.models import Strategy
 from trading.choices import TIMEFRAMES, SizingMode
 from trading.models import DeskSettings
 
+MAX_FILE_BYTES = 1_000_000
+MAX_DEPTH = 6  # the shipped file is 3 deep (leverage_bands -> row -> value)
+
 
 class ConfigFileError(ValueError):
     """A problem in the YAML file; the message starts with the dotted path of the field."""
+
+
+def _depth(value: Any, limit: int, level: int = 1) -> int:
+    """Nesting depth of parsed YAML, stopping once past ``limit`` (aliases cannot make it walk forever)."""
+    if level > limit or not isinstance(value, dict | list):
+        return level
+    items = value.values() if isinstance(value, dict) else value
+    return max((_depth(item, limit, level + 1) for item in items), default=level)
+
+
+def _mapping(value: Any, where: str, what: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigFileError(f"{where}: expected a mapping of {what}, got a {type(value).__name__}")
+    return value
 
 
 def _number(data: dict, key: str, path: str = "", *, required: bool = True) -> Decimal | None:
@@ -26,48 +49,55 @@ def _number(data: dict, key: str, path: str = "", *, required: bool = True) -> D
             raise ConfigFileError(f"{where}: required")
         return None
     value = data[key]
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ConfigFileError(f"{where}: {value!r} is not a number")
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation as exc:
         raise ConfigFileError(f"{where}: {value!r} is not a number") from exc
+    if not number.is_finite():
+        raise ConfigFileError(f"{where}: {value!r} is not a finite number")
+    return number
 
 
 def parse_sizing_config(text: str) -> dict[str, Any]:
     """Parse and fully validate the YAML text; returns normalised values or raises ConfigFileError."""
-    from trading.engine.sizing import SizingError, parse_bands, validate_sizing
+    from trading.engine.sizing import SizingError, check_band_coverage, parse_bands, validate_sizing
     from trading.validation import MAX_FEE_RATE, MAX_OPEN_POSITIONS
 
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigFileError(f"not valid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise ConfigFileError(f"the file is nested too deeply (limit {MAX_DEPTH} levels)") from exc
     if not isinstance(data, dict):
         raise ConfigFileError("top level: expected a mapping")
+    if _depth(data, MAX_DEPTH) > MAX_DEPTH:
+        raise ConfigFileError(f"the file is nested deeper than {MAX_DEPTH} levels")
     capital = _number(data, "starting_capital_usdt")
     if capital <= 0:
         raise ConfigFileError(f"starting_capital_usdt: {capital} must be greater than 0")
     max_open = data.get("max_open_positions", 2)
-    if not isinstance(max_open, int) or not 1 <= max_open <= MAX_OPEN_POSITIONS:
+    if isinstance(max_open, bool) or not isinstance(max_open, int) or not 1 <= max_open <= MAX_OPEN_POSITIONS:
         raise ConfigFileError(f"max_open_positions: {max_open!r} is outside 1..{MAX_OPEN_POSITIONS}")
     fees = data.get("fees") or {}
     if not isinstance(fees, dict):
-        raise ConfigFileError("fees: expected a mapping with maker and taker")
+        raise ConfigFileError(f"fees: expected a mapping with maker and taker, got a {type(fees).__name__}")
     maker, taker = _number(fees, "maker", "fees"), _number(fees, "taker", "fees")
     for name, fee in (("maker", maker), ("taker", taker)):
         if not 0 <= fee <= MAX_FEE_RATE:
             raise ConfigFileError(f"fees.{name}: {fee} is outside 0..{MAX_FEE_RATE}")
     bands = data.get("leverage_bands")
     try:
-        parse_bands(bands)
+        check_band_coverage(parse_bands(bands))
     except ValueError as exc:
         raise ConfigFileError(f"leverage_bands: {exc}") from exc
     strategies: dict[str, dict] = {}
-    for key, entry in (data.get("strategies") or {}).items():
+    for key, entry in _mapping(data.get("strategies"), "strategies", "strategy keys to settings").items():
         path = f"strategies.{key}"
         if not isinstance(entry, dict):
-            raise ConfigFileError(f"{path}: expected a mapping")
+            raise ConfigFileError(f"{path}: expected a mapping, got a {type(entry).__name__}")
         mode = entry.get("sizing_mode", SizingMode.FIXED)
         if mode not in SizingMode.values:
             raise ConfigFileError(f"{path}.sizing_mode: {mode!r} is not one of {', '.join(SizingMode.values)}")
@@ -139,7 +169,18 @@ def export_sizing_config() -> str:
 
 
 def read_file(path: Path) -> str:
+    """The file's text; a ConfigFileError for an unreadable, oversized or binary (non-UTF-8, NUL) file."""
     try:
-        return path.read_text()
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ConfigFileError(f"{size} bytes, over the limit of {MAX_FILE_BYTES}")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigFileError(f"cannot read {path}: {exc.strerror}") from exc
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise ConfigFileError(f"not a text file (NUL byte at offset {nul})")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigFileError(f"not UTF-8 text (byte {exc.start} is {raw[exc.start]:#04x})") from exc

@@ -122,7 +122,7 @@
         if (a) { Object.assign(a, d); renderAccounts(); } break; }
       case "tick": marks[d.symbol] = Number(d.mark || d.last); renderPositions(); renderAccounts(); break;
       case "feed": renderFeed(d); break;
-      case "alert": prepend("alerts", `<tr><td>${new Date().toLocaleString()}</td><td>${QD.esc(d.kind)}</td>` +
+      case "alert": prepend("alerts", `<tr><td>${new Date().toLocaleString()}</td><td>${QD.esc(d.kind || d.level)}</td>` +
         `<td>${QD.esc(d.message)}</td></tr>`, 20); break;  // no price, missed bars: a human should look
       case "kill_switch": { const a = state.accounts.find((x) => x.id === d.account);
         if (a) { a.kill_switch_engaged = d.engaged; renderAccounts(); } break; }
