@@ -5,7 +5,11 @@ It builds its own throw-away database (SQLite file under var/, or ``test_quantde
 ``DATABASE_URL``), fills it with generated 1m candles in one SQL statement, prints medians and the ratio, and
 drops the database again. Usage::
 
-    python bench/bench_candle_reader.py [--rows 1000000] [--bars 2000 20000] [--repeat 20]
+    python bench/bench_candle_reader.py [--rows 1000000] [--bars 2000 20000] [--repeat 20] [--range-bars 116000]
+
+It also loads a ``--range-bars`` range (a year of 5-minute bars is about 105k-116k) the way backtests and sweeps
+do: ``trading.services.backtests.load_candle_frame`` (now the columnar ``read_range``) against the service's
+previous path (``values_list`` rows, Decimals converted per value), same process; goal >= 10x.
 """
 
 from __future__ import annotations
@@ -34,6 +38,22 @@ def naive_window(*, symbol: str, interval: str, bars: int):
                          for name in ("open", "high", "low", "close", "volume")}, index=index)
 
 
+def previous_service_load(*, symbol: str, interval: str, start, end):
+    """What ``load_candle_frame`` did before the columnar path: values_list rows, a float() per Decimal."""
+    import numpy as np
+    import pandas as pd
+
+    from trading.models import Candle
+
+    cols = ["open", "high", "low", "close", "volume"]
+    rows = list(Candle.objects.filter(symbol=symbol, interval=interval, kind="trade", open_time__gte=start,
+                                      open_time__lte=end).order_by("open_time").values_list("open_time", *cols))
+    times = pd.DatetimeIndex([r[0] for r in rows], name="open_time")
+    times = times.tz_localize("UTC") if times.tz is None else times.tz_convert("UTC")
+    return pd.DataFrame(np.array([[float(v) for v in r[1:]] for r in rows], dtype=np.float64), index=times,
+                        columns=cols)
+
+
 def median_ms(fn, repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -48,6 +68,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--bars", type=int, nargs="+", default=[2000, 20000])
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--range-bars", type=int, default=116_000)
+    parser.add_argument("--range-repeat", type=int, default=3)
     args = parser.parse_args()
 
     import django
@@ -80,6 +102,21 @@ def main() -> None:
             t_slow = median_ms(lambda b=bars: naive_window(symbol="BTCUSDT", interval="1m", bars=b), args.repeat)
             print(f"{bars:>7,} bars: read_window {t_fast:8.2f} ms | naive ORM objects {t_slow:8.2f} ms | "
                   f"naive / read_window = {t_slow / t_fast:.1f}x")
+        if args.range_bars:
+            from trading.models import Candle
+            from trading.services.backtests import load_candle_frame
+
+            times = list(Candle.objects.filter(symbol="BTCUSDT", interval="1m").order_by("open_time")
+                         .values_list("open_time", flat=True)[:args.range_bars])
+            kw = dict(symbol="BTCUSDT", interval="1m", start=times[0], end=times[-1])
+            new, old = load_candle_frame(**kw), previous_service_load(**kw)
+            assert len(new) == len(old) == len(times) and (new.index == old.index).all()
+            pd.testing.assert_frame_equal(new.reset_index(drop=True), old.reset_index(drop=True))
+            t_new = median_ms(lambda: load_candle_frame(**kw), args.range_repeat)
+            t_old = median_ms(lambda: previous_service_load(**kw), args.range_repeat)
+            print(f"{len(times):>7,} bar range (backtest/sweep load): load_candle_frame {t_new:8.2f} ms | previous "
+                  f"service path {t_old:8.2f} ms | previous / new = {t_old / t_new:.1f}x (median of "
+                  f"{args.range_repeat})")
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 

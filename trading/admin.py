@@ -24,6 +24,7 @@ from trading.models import (
     Order,
     Position,
     ResearchStudy,
+    RunRecord,
     Signal,
 )
 from trading.services import accounts as account_services
@@ -144,6 +145,12 @@ class FillAdmin(ReadOnlyAdmin):
 class MonitorDecisionAdmin(ReadOnlyAdmin):
     list_display = ("decided_at", "position", "action", "reason", "drift", "baseline_drift", "confidence", "age_seconds")
     list_filter = ("action", "reason")
+
+
+@admin.register(RunRecord)
+class RunRecordAdmin(ReadOnlyAdmin):
+    list_display = ("started_at", "kind", "account", "config", "duration_ms", "queries", "positions", "overran")
+    list_filter = ("kind", "overran")
 
 
 @admin.register(EquitySnapshot)

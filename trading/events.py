@@ -59,6 +59,21 @@ def publish(*, account_id: int, event_type: str, data: dict[str, Any]) -> None:
     )
 
 
+def publish_many(*, events: list[tuple[int, str, dict[str, Any]]]) -> None:
+    """Several (account id, event type, data) in one hop into the event loop, in order: a monitor tick's 40
+    events cost one ``async_to_sync`` instead of 40 (about 3 ms each)."""
+    messages = [(account_group(a), {"type": "desk.event", "event": make_event(t, d)}) for a, t, d in events]
+    if not messages:
+        return
+    layer = get_channel_layer()
+
+    async def send() -> None:
+        for group, message in messages:
+            await layer.group_send(group, message)
+
+    async_to_sync(send)()
+
+
 DESK_GROUP = "desk"
 
 

@@ -17,6 +17,7 @@ from trading.models import (
     MonitorDecision,
     Order,
     Position,
+    RunRecord,
     Signal,
 )
 
@@ -75,6 +76,10 @@ def signals_for(*, user) -> QuerySet[Signal]:
 
 def decisions_for(*, user) -> QuerySet[MonitorDecision]:
     return _scoped(MonitorDecision.objects.all(), user=user, account_field="position__account_id")
+
+
+def runs_for(*, user) -> QuerySet[RunRecord]:
+    return _scoped(RunRecord.objects.all(), user=user, account_field="account_id")
 
 
 def equity_for(*, user) -> QuerySet[EquitySnapshot]:

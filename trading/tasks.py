@@ -63,6 +63,7 @@ def run_account_cycles(self, account_id: int, due: list[list], lock_wait: float 
 
 @shared_task
 def dispatch_signal_cycles() -> int:
+    """One task per account with due cycles (its configs in id order), each cycle carrying its expiry."""
     from trading.services.scheduling import beat_yields_to_replay, due_cycles_by_account
 
     if beat_yields_to_replay():

@@ -12,7 +12,17 @@ import django_filters as df
 from django.core.exceptions import ValidationError
 
 from trading.choices import TIMEFRAME_CHOICES, CandleKind
-from trading.models import Account, Candle, EquitySnapshot, Fill, MonitorDecision, Order, Position, Signal
+from trading.models import (
+    Account,
+    Candle,
+    EquitySnapshot,
+    Fill,
+    MonitorDecision,
+    Order,
+    Position,
+    RunRecord,
+    Signal,
+)
 
 
 class UTCDateTimeField(df.fields.IsoDateTimeField):
@@ -93,6 +103,15 @@ class DecisionFilter(OwnedIdsFilterSet):
     class Meta:
         model = MonitorDecision
         fields = ["position", "action", "reason"]
+
+
+class RunFilter(OwnedIdsFilterSet):
+    since = UTCDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    until = UTCDateTimeFilter(field_name="started_at", lookup_expr="lte")
+
+    class Meta:
+        model = RunRecord
+        fields = ["account", "config", "kind", "overran"]
 
 
 class EquityFilter(OwnedIdsFilterSet):

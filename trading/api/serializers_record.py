@@ -6,7 +6,17 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from trading.api.serializers import ModelCleanMixin
-from trading.models import Candle, EquitySnapshot, Fill, Instrument, MonitorDecision, Order, Position, Signal
+from trading.models import (
+    Candle,
+    EquitySnapshot,
+    Fill,
+    Instrument,
+    MonitorDecision,
+    Order,
+    Position,
+    RunRecord,
+    Signal,
+)
 
 
 class InstrumentSerializer(ModelCleanMixin, serializers.ModelSerializer):
@@ -55,6 +65,13 @@ class MonitorDecisionSerializer(serializers.ModelSerializer):
         model = MonitorDecision
         fields = ["id", "position", "decided_at", "action", "reason", "detail", "price", "drift", "baseline_drift",
                   "confidence", "entry_confidence", "age_seconds", "half_life_seconds", "order"]
+
+
+class RunRecordSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RunRecord
+        fields = ["id", "kind", "account", "config", "started_at", "duration_ms", "queries", "positions",
+                  "cadence_ms", "overran"]
 
 
 class EquitySnapshotSerializer(serializers.ModelSerializer):

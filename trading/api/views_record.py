@@ -17,9 +17,20 @@ from trading.api.serializers_record import (
     MonitorDecisionSerializer,
     OrderSerializer,
     PositionSerializer,
+    RunRecordSerializer,
     SignalSerializer,
 )
-from trading.models import Candle, EquitySnapshot, Fill, Instrument, MonitorDecision, Order, Position, Signal
+from trading.models import (
+    Candle,
+    EquitySnapshot,
+    Fill,
+    Instrument,
+    MonitorDecision,
+    Order,
+    Position,
+    RunRecord,
+    Signal,
+)
 
 
 class StaffWritesOthersRead(permissions.IsAuthenticated):
@@ -89,6 +100,15 @@ class MonitorDecisionViewSet(_UserScoped):
     filterset_class = filters.DecisionFilter
     ordering_fields = ["decided_at", "id"]
     ordering = ["-decided_at", "-id"]
+
+
+class RunRecordViewSet(_UserScoped):
+    """Each monitor tick's and signal cycle's duration and query count (newest first)."""
+    model, selector = RunRecord, staticmethod(selectors.runs_for)
+    serializer_class = RunRecordSerializer
+    filterset_class = filters.RunFilter
+    ordering_fields = ["started_at", "duration_ms", "queries", "id"]
+    ordering = ["-started_at", "-id"]
 
 
 class EquitySnapshotViewSet(_UserScoped):

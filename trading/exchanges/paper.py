@@ -6,6 +6,11 @@ price or the price is older than ``QUANTDESK_MAX_PRICE_AGE_SECONDS`` by the desk
 (``trading.marketdata.clock.desk_now_ms``: the replay's simulated time during a replay), and the refusal says
 the age; ``last_price`` refuses the same way. A fill is stamped with its price's time.
 
+The stored state is bounded: it keeps what trading needs (balances, open positions, open orders) and only the
+last ``HISTORY_MS`` (at most ``HISTORY_MAX``) of filled or cancelled orders and fills, enough for the next sync
+to record them in the Fill/Order tables, where the history lives. So a request costs the same on the first day
+and after 10,000 fills.
+
 Every request runs in one transaction holding the account's state row (SELECT ... FOR UPDATE), so two
 workers never interleave on one paper account and a crash mid-request leaves the last saved state.
 """
@@ -38,6 +43,28 @@ from .types import (
 
 BAR_INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h")
 MAX_BARS_PER_MARK = 5000
+MIN_BAR_MS = 60_000  # the finest of BAR_INTERVALS
+HISTORY_MS = 24 * 3_600_000  # fills and finished orders kept in the stored state (desk clock)...
+HISTORY_MAX = 1000  # ...and at most this many of each
+
+
+def forget_history(sim: Simulator) -> None:
+    """Drop fills older than ``HISTORY_MS`` before the newest fill, and orders no longer open older than that
+    before the newest order (each on its own clock: fills carry their price's time, orders the desk's), or
+    beyond the newest ``HISTORY_MAX`` of each; dropped orders' client ids go with them. Open orders and
+    positions are never touched."""
+    if sim.fills:
+        cutoff = max(f.ts for f in sim.fills[-HISTORY_MAX:]) - HISTORY_MS
+        if len(sim.fills) > HISTORY_MAX or sim.fills[0].ts < cutoff:
+            sim.fills = [f for f in sim.fills[-HISTORY_MAX:] if f.ts >= cutoff]
+    done = [o for o in sim.orders.values() if o.status != "New"]
+    cutoff = max((o.created_ts for o in sim.orders.values()), default=0) - HISTORY_MS
+    if len(done) > HISTORY_MAX or any(o.created_ts < cutoff for o in done):
+        keep = {o.order_id for o in sorted(done, key=lambda o: o.created_ts)[-HISTORY_MAX:] if o.created_ts >= cutoff}
+        for o in done:
+            if o.order_id not in keep:
+                del sim.orders[o.order_id]
+                sim.client_ids.discard(o.client_order_id)
 
 
 def _dec(x: float | None, places: str = "0.00000001") -> Decimal | None:
@@ -119,6 +146,7 @@ class PaperExchange:
             if mark:
                 self._mark(sim, row.marked)
             yield sim
+            forget_history(sim)
             row.state = sim.to_state()
             row.version += 1
             row.save(update_fields=["state", "version", "marked", "updated_at"])
@@ -155,6 +183,8 @@ class PaperExchange:
         """Stored bars opened after ``after_ms`` and closed by ``until_ms`` (never a bar from the future)."""
         if not after_ms:
             return []  # a fresh account starts from the current tick, not from history
+        if until_ms - after_ms < MIN_BAR_MS:
+            return []  # no stored bar (1 minute or longer) opened after ``after_ms`` can have closed by now
         after = _ms_to_dt(after_ms)
         interval = self._bar_interval.get(symbol)
         for candidate in [interval] if interval else BAR_INTERVALS:
@@ -182,6 +212,7 @@ class PaperExchange:
             seen = row.marked.setdefault(symbol, {"bar": 0, "tick": 0})
             seen["tick"] = max(seen["tick"], end)
             seen["bar"] = max(seen["bar"], end - 1)
+            forget_history(sim)
             row.state = sim.to_state()
             row.version += 1
             row.save(update_fields=["state", "version", "marked", "updated_at"])

@@ -41,14 +41,52 @@ class EpochSeconds(Func):
                            template="CAST(ROUND((julianday(%(expressions)s) - 2440587.5) * 86400) AS INTEGER)", **extra)
 
 
-def _rows(qs) -> np.ndarray:
+# PostgreSQL's binary COPY of (bigint, 5 x double precision) rows: a 16-bit field count, then per field a 32-bit
+# length and the big-endian value; after a 19-byte header, before a 2-byte trailer.
+_PG_ROW = np.dtype([("n", ">i2"), ("lt", ">i4"), ("t", ">i8")]
+                   + [x for c in COLUMNS for x in ((f"l{c}", ">i4"), (c, ">f8"))])
+
+
+def _rows_pg_copy(qs, query) -> np.ndarray | None:
+    """The same rows through ``COPY (...) TO STDOUT (FORMAT binary)`` read into NumPy with one fixed-width record
+    dtype: no Python object per value (a year of 5-minute bars in a few milliseconds of parsing). None when a
+    value is NULL (the rows are then not fixed-width) so the caller takes the cursor path."""
+    from django.db import connections
+
+    sql, params = query.sql_with_params()
+    buf = bytearray()
+    with connections[qs.db].cursor() as cursor, cursor.cursor.copy(
+            f"COPY ({sql}) TO STDOUT (FORMAT binary)", params) as copy:
+        for data in copy:
+            buf += data
+    body = memoryview(buf)[19:-2]
+    if len(body) % _PG_ROW.itemsize:
+        return None
+    rec = np.frombuffer(body, dtype=_PG_ROW)
+    if len(rec) and not (rec["n"] == 6).all():
+        return None
+    out = np.empty((len(rec), 6), dtype="float64")
+    out[:, 0] = rec["t"]
+    for i, c in enumerate(COLUMNS, start=1):
+        out[:, i] = rec[c]
+    return out
+
+
+def _rows(qs, *, copy: bool = False) -> np.ndarray:
     """(epoch seconds, open, high, low, close, volume) per row as one float64 array, in the queryset's order.
 
     The ORM builds the one SQL statement (values_list of database-side casts); the rows are taken straight from
-    the cursor, skipping Django's per-value converters, which otherwise cost more than the query itself.
+    the cursor, skipping Django's per-value converters, which otherwise cost more than the query itself. With
+    ``copy`` on PostgreSQL (long ranges) the rows come by binary COPY instead (``_rows_pg_copy``).
     """
+    from django.db import connections
+
     casts = {"t": EpochSeconds("open_time")} | {f"f_{c}": Cast(c, FloatField()) for c in COLUMNS}
     query = qs.annotate(**casts).values_list(*casts).query
+    if copy and connections[qs.db].vendor == "postgresql":
+        rows = _rows_pg_copy(qs, query)
+        if rows is not None:
+            return rows
     chunks = query.get_compiler(using=qs.db).execute_sql(MULTI)
     rows = [row for chunk in chunks for row in chunk]
     return np.array(rows, dtype="float64").reshape(len(rows), len(casts))
@@ -86,7 +124,7 @@ def read_range(*, symbol: str, interval: str, start: datetime | None = None, end
         qs = qs.filter(open_time__gte=start)
     if end is not None:
         qs = qs.filter(open_time__lte=end)
-    return _frame(_rows(qs.order_by("open_time")), newest_first=False)
+    return _frame(_rows(qs.order_by("open_time"), copy=True), newest_first=False)
 
 
 def read_funding(*, symbol: str, start: datetime | None = None, end: datetime | None = None) -> pd.Series:

@@ -1,5 +1,6 @@
 """Persistence of the desk: accounts, instruments, market data, signals, orders, positions, fills,
-monitor decisions, equity snapshots, backtest runs, research studies, alert channels and the kill switch's audit log."""
+monitor decisions, run records (duration and queries of each tick and cycle), equity snapshots, backtest runs,
+research studies, alert channels and the kill switch's audit log."""
 
 from .accounts import Account, DeskSettings
 from .alerts import AlertChannel
@@ -10,6 +11,7 @@ from .market import Candle, FundingRate, Instrument
 from .monitoring import EquitySnapshot, MonitorDecision, Signal
 from .paper import PaperAccountState
 from .research import LiveGateOverride, ResearchStudy, StudyStatus
+from .runs import RunRecord
 from .safety import KillSwitchEvent
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "PaperAccountState",
     "Position",
     "ResearchStudy",
+    "RunRecord",
     "Signal",
     "StudyStatus",
 ]

@@ -61,7 +61,11 @@ class Position(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(qty__gte=0), name="position_qty_not_negative"),
         ]
-        indexes = [models.Index(fields=["account", "status"])]
+        # The API's list filters (account scope, symbol, side) in its order (newest first), so a page is an
+        # index range, not a sort of every row.
+        indexes = [models.Index(fields=["account", "status"]),
+                   models.Index(fields=["account", "-opened_at", "-id"], name="position_account_time"),
+                   models.Index(fields=["account", "symbol", "-opened_at"], name="position_account_symbol")]
 
     def __str__(self) -> str:
         return f"{self.side} {self.qty} {self.symbol} @ {self.entry_price} ({self.status})"
@@ -109,7 +113,9 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["account", "-created_at"]), models.Index(fields=["status"])]
+        indexes = [models.Index(fields=["account", "-created_at"]), models.Index(fields=["status"]),
+                   models.Index(fields=["account", "symbol", "-created_at"], name="order_account_symbol"),
+                   models.Index(fields=["account", "side", "-created_at"], name="order_account_side")]
         constraints = [
             models.CheckConstraint(condition=models.Q(qty__gt=0), name="order_qty_positive"),
         ]
@@ -152,7 +158,10 @@ class Fill(models.Model):
 
     class Meta:
         ordering = ["-executed_at"]
-        indexes = [models.Index(fields=["account", "-executed_at"])]
+        indexes = [models.Index(fields=["account", "-executed_at", "-id"], name="fill_account_time"),
+                   models.Index(fields=["account", "symbol", "-executed_at"], name="fill_account_symbol"),
+                   models.Index(fields=["account", "side", "-executed_at"], name="fill_account_side"),
+                   models.Index(fields=["-executed_at", "-id"], name="fill_time")]
 
     def __str__(self) -> str:
         return f"{self.exec_type} {self.side} {self.qty} {self.symbol} @ {self.price}"

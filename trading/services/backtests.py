@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -21,7 +20,7 @@ from django.utils import timezone
 
 from trading.choices import RunStatus
 from trading.events import publish_user
-from trading.models import BacktestRun, Candle, FundingRate, Instrument
+from trading.models import BacktestRun, Candle, Instrument
 from trading.services.backtest_results import (
     MAX_EQUITY_POINTS,
     MAX_TRADES_STORED,
@@ -200,22 +199,14 @@ def backtest_event(run: BacktestRun) -> dict[str, Any]:
 
 # --- loading from the store ---------------------------------------------------------------------------
 
-def _frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
-    if not rows:
-        return pd.DataFrame(columns=columns, dtype="float64", index=pd.DatetimeIndex([], tz="UTC", name="open_time"))
-    times = pd.DatetimeIndex([r[0] for r in rows], name="open_time")
-    times = times.tz_localize("UTC") if times.tz is None else times.tz_convert("UTC")
-    values = np.array([[float(v) for v in r[1:]] for r in rows], dtype=np.float64)
-    return pd.DataFrame(values, index=times, columns=columns)
-
-
 def load_candle_frame(*, symbol: str, interval: str, start: datetime, end: datetime,
                       kind: str = "trade") -> pd.DataFrame:
-    cols = ["open", "high", "low", "close", "volume"]
-    rows = list(Candle.objects.filter(symbol=symbol, interval=interval, kind=kind, open_time__gte=start,
-                                      open_time__lte=end).order_by("open_time")
-                .values_list("open_time", *cols))
-    return _frame(rows, cols)
+    """The columnar path (``trading.marketdata.reader.read_range``): one query, prices cast to doubles in SQL,
+    rows from the cursor straight into one NumPy array; no model instances, no Decimals (a year of 5-minute
+    bars loads in tens of milliseconds instead of seconds). Backtests and every sweep point load through it."""
+    from trading.marketdata.reader import read_range
+
+    return read_range(symbol=symbol, interval=interval, start=start, end=end, kind=kind)
 
 
 def load_mark_frame(*, symbol: str, timeframe: str, start: datetime, end: datetime) -> pd.DataFrame | None:
@@ -231,9 +222,7 @@ def load_mark_frame(*, symbol: str, timeframe: str, start: datetime, end: dateti
 
 
 def load_funding(*, symbol: str, start: datetime, end: datetime) -> pd.Series | None:
-    rows = list(FundingRate.objects.filter(symbol=symbol, funding_time__gte=start, funding_time__lte=end)
-                .order_by("funding_time").values_list("funding_time", "rate"))
-    if not rows:
-        return None
-    frame = _frame(rows, ["rate"])
-    return frame["rate"].rename("funding_rate")
+    from trading.marketdata.reader import read_funding
+
+    series = read_funding(symbol=symbol, start=start, end=end)
+    return series if len(series) else None

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
-from trading.events import publish
+from trading.events import publish, publish_many
 from trading.models import EquitySnapshot, Fill, MonitorDecision, Order, Position, Signal
 
 
@@ -77,9 +77,21 @@ def broadcast_fill(*, fill: Fill) -> None:
     _after_commit(fill.account_id, "fill", fill_payload(fill))
 
 
-def broadcast_decision(*, decision: MonitorDecision) -> None:
-    account_id = Position.objects.values_list("account_id", flat=True).get(pk=decision.position_id)
+def broadcast_decision(*, decision: MonitorDecision, account_id: int | None = None) -> None:
+    if account_id is None:
+        account_id = Position.objects.values_list("account_id", flat=True).get(pk=decision.position_id)
     _after_commit(account_id, "decision", decision_payload(decision))
+
+
+def broadcast_tick(*, items: list[tuple[Position, MonitorDecision]]) -> None:
+    """A monitor tick's decisions and positions (decision, then position with it, per position) published in one
+    go once committed."""
+    events = []
+    for position, decision in items:
+        events.append((position.account_id, "decision", decision_payload(decision)))
+        events.append((position.account_id, "position", position_payload(position, last_decision=decision)))
+    if events:
+        transaction.on_commit(lambda: publish_many(events=events))
 
 
 def broadcast_order(*, order: Order) -> None:

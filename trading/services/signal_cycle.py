@@ -17,7 +17,7 @@ import pandas as pd
 
 from strategies.algos import registry
 from strategies.models import StrategyConfig
-from trading.choices import PositionStatus
+from trading.choices import TIMEFRAMES, PositionStatus
 from trading.engine import rules
 from trading.exchanges.factory import exchange_for
 from trading.exchanges.types import Exchange
@@ -28,6 +28,7 @@ from trading.services.broadcast import broadcast_signal
 from trading.services.locks import account_lock
 from trading.services.positions import close_position, open_position
 from trading.services.recording import sync_account
+from trading.services.run_records import measured_run
 from trading.services.strategy_context import read_strategy_context
 
 log = logging.getLogger(__name__)
@@ -100,13 +101,19 @@ def act_on_signal(*, config: StrategyConfig, signal: Signal, exchange: Exchange)
 
 def run_signal_cycle(*, config_id: int, end: datetime | None = None, exchange: Exchange | None = None,
                      expires_ms: int | None = None, lock_wait: float = 2.0) -> CycleReport:
+    """``lock_wait``: seconds to wait for the account's lock before AccountBusy (the task then retries in 1-2 s;
+    a replay waits longer)."""
     config = StrategyConfig.objects.select_related("strategy", "account").get(pk=config_id)
     report = CycleReport(config_id=config_id)
     if not config.enabled or config.account.kill_switch_engaged:
         report.notes.append("config disabled or kill switch engaged")
         return report
     exchange = exchange or exchange_for(config.account)
-    with account_lock(config.account_id, wait=lock_wait):  # then AccountBusy: the task retries in 1-2 s
+    cadence_ms = TIMEFRAMES[config.timeframe][0] * 1000
+    with (measured_run(kind="cycle", account_id=config.account_id, config_id=config.pk,
+                       cadence_ms=cadence_ms) as meter,
+          account_lock(config.account_id, wait=lock_wait)):
+        meter.positions = len(config.symbols)
         sync_account(account=config.account, exchange=exchange)
         for symbol in config.symbols:
             candles, frame = compute_frame(config=config, symbol=symbol, end=end)
@@ -132,16 +139,15 @@ def run_signal_cycle(*, config_id: int, end: datetime | None = None, exchange: E
     return report
 
 
-def run_account_cycles(*, account_id: int, due: list[tuple[int, datetime, int | None]], lock_wait: float = 2.0
-                       ) -> list[CycleReport]:
+def run_account_cycles(*, account_id: int, due: list[tuple], lock_wait: float = 2.0) -> list[CycleReport]:
     """The due cycles of one account at one bar close, one after another in config id order: the order the
     portfolio backtest's slots act in at a shared close, so ``max_open_positions`` is decided the same way.
-    ``due``: (config id, bar open time, expires_ms or None) each. A rerun (a retried or redelivered task) is
-    safe: a bar's signal is stored once and its orders carry client ids derived from it."""
+    ``due``: (config id, bar open time) or (config id, bar open time, expires_ms) per cycle."""
     reports = []
-    for config_id, end, expires_ms in sorted(due, key=lambda d: d[0]):
+    for config_id, end, *rest in sorted(due, key=lambda d: d[0]):
         config = StrategyConfig.objects.filter(pk=config_id, account_id=account_id).only("pk").first()
         if config is None:
             continue
-        reports.append(run_signal_cycle(config_id=config_id, end=end, expires_ms=expires_ms, lock_wait=lock_wait))
+        reports.append(run_signal_cycle(config_id=config_id, end=end, lock_wait=lock_wait,
+                                        expires_ms=rest[0] if rest else None))
     return reports
