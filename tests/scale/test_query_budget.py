@@ -37,7 +37,8 @@ def test_monitor_tick_queries_do_not_grow_with_positions(holding):
     print(f"monitor tick queries: {five} (5 positions), {twenty} (20 positions)")
 
 
-CYCLE_BUDGET = 75  # one signal cycle of a one-symbol config that opens a position (72 measured), whatever the account holds
+CYCLE_BUDGET = 85  # one signal cycle of a one-symbol config that opens a position, whatever the account holds:
+# 72 measured before the event log and the equity snapshot after every change joined the open path, 81 since
 
 
 def _cycle_queries(holding, n: int, username: str, guard=None) -> tuple[int, list[str]]:
