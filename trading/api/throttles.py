@@ -54,3 +54,14 @@ class LoginThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class ThrottledStarts:
+    """Viewset mixin: starting research work (a backtest, a sweep, a study) shares the per-user ``backtests``
+    rate; reading results is not throttled."""
+
+    throttle_classes = [DeskScopedThrottle]
+
+    @property
+    def throttle_scope(self):
+        return "backtests" if self.action == "create" else None

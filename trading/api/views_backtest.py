@@ -22,7 +22,7 @@ from trading.api.serializers_backtest import (
     SweepCreateSerializer,
     SweepSerializer,
 )
-from trading.api.throttles import DeskScopedThrottle
+from trading.api.throttles import ThrottledStarts
 from trading.api.views import drf_error
 from trading.models import BacktestRun
 from trading.selectors import backtests_for, configs_for
@@ -40,16 +40,12 @@ def _plain_settings(validated: dict) -> dict:
     return out
 
 
-class BacktestViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
+class BacktestViewSet(ThrottledStarts, mixins.CreateModelMixin, mixins.DestroyModelMixin,
+                      viewsets.ReadOnlyModelViewSet):
     pagination_class = CappedPagination
     filterset_fields = ["status", "strategy", "sweep_key"]
     ordering_fields = ["created_at", "id"]
     ordering = ["-created_at", "-id"]
-    throttle_classes = [DeskScopedThrottle]
-
-    @property
-    def throttle_scope(self):
-        return "backtests" if self.action == "create" else None
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -99,17 +95,12 @@ def _config(user, config_id: int):
     return config
 
 
-class SweepViewSet(viewsets.ViewSet):
+class SweepViewSet(ThrottledStarts, viewsets.ViewSet):
     """A sweep is the set of a user's runs sharing a sweep key."""
 
     lookup_field = "sweep_key"
     lookup_value_regex = "[0-9a-f]{32}"
-    throttle_classes = [DeskScopedThrottle]
     serializer_class = SweepSerializer
-
-    @property
-    def throttle_scope(self):
-        return "backtests" if self.action == "create" else None
 
     @extend_schema(responses={200: SweepSerializer(many=True)}, summary="The user's sweeps, newest first")
     def list(self, request):

@@ -16,7 +16,7 @@ from trading.api.serializers_research import (
     StudyDetailSerializer,
     StudySerializer,
 )
-from trading.api.throttles import DeskScopedThrottle
+from trading.api.throttles import ThrottledStarts
 from trading.api.views import drf_error
 from trading.api.views_backtest import _plain_settings
 from trading.models import ResearchStudy
@@ -24,16 +24,11 @@ from trading.selectors import configs_for, studies_for
 from trading.services import research
 
 
-class StudyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class StudyViewSet(ThrottledStarts, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     pagination_class = CappedPagination
     filterset_fields = ["status", "strategy", "config"]
     ordering_fields = ["created_at", "id"]
     ordering = ["-created_at", "-id"]
-    throttle_classes = [DeskScopedThrottle]
-
-    @property
-    def throttle_scope(self):
-        return "backtests" if self.action == "create" else None
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
