@@ -262,8 +262,11 @@ def test_worker_killed_holding_the_lock_next_cycle_within_10_s(workers, fake):
     lock = f"qd:lock:account:{account.pk}"
     try:
         tasks.run_signal_cycle.apply_async((config.pk, bars[0].isoformat()), queue="trading-doomed")
-        wait_for(lambda: fake.counters.snapshot()["orders_accepted"] > base, timeout=120)
-        held = redis.Redis.from_url(settings.REDIS_URL).exists(lock)
+        # the order is on the exchange and its reply held: the worker is inside the cycle, lock in hand (both
+        # read in one poll, so a slow poll on a loaded machine cannot see one without the other)
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        held = wait_for(lambda: fake.counters.snapshot()["orders_accepted"] > base and client.exists(lock),
+                        timeout=120)
         doomed.proc.send_signal(signal.SIGKILL)
         doomed.proc.wait(10)
         killed = time.monotonic()
