@@ -196,7 +196,7 @@ def test_funding_and_mark_are_loaded_from_the_store_when_funding_is_on(desk):
     from decimal import Decimal
 
     from trading.models import FundingRate
-    from trading.services.backtests import load_funding, load_mark_frame
+    from trading.services.backtests import load_funding, load_mark_frames
 
     trade = seed_candles(1200)
     Candle.objects.bulk_create([Candle(symbol=c.symbol, interval="1h", kind="mark", open_time=c.open_time,
@@ -213,8 +213,8 @@ def test_funding_and_mark_are_loaded_from_the_store_when_funding_is_on(desk):
     inst = Instrument.objects.get(symbol="BTCUSDT")
     frame = load_candle_frame(symbol="BTCUSDT", interval="5m", start=T0, end=END)
     funding = load_funding(symbol="BTCUSDT", start=T0, end=END)
-    mark = load_mark_frame(symbol="BTCUSDT", timeframe="5m", start=T0, end=END)
-    assert len(funding) == 12 and len(mark) == 100  # 1200 five-minute bars span 100 hours
+    mark = load_mark_frames(symbol="BTCUSDT", start=T0, end=END)
+    assert len(funding) == 12 and [len(m) for m in mark] == [100]  # 1200 five-minute bars span 100 hours
     signals = registry.get("chandelier")(length=14).compute(frame)
     direct = run_backtest(frame, signals, instrument=engine_instrument(inst), config=to_engine_config(run.settings, inst),
                           funding=funding, mark=mark)

@@ -122,7 +122,7 @@ def test_kernel_and_simulator_agree_on_real_bybit_data():
     assert detail["BTCUSDT"].index.equals(detail["ETHUSDT"].index) and len(detail["BTCUSDT"]) == 864
     spec = PortfolioSpec(initial_capital=1000, max_open_positions=2)
     r = run_portfolio(slots=slots, detail=detail, spec=spec, funding=funding, mark=mark)
-    assert r.trigger_series == {"BTCUSDT": "last:mark-coarser-than-detail", "ETHUSDT": "last:mark-coarser-than-detail"}
+    assert r.trigger_series == {"BTCUSDT": "last:bounded-by-coarser-mark", "ETHUSDT": "last:bounded-by-coarser-mark"}
     sim_fills, sim_refusals, sim_equity = drive_portfolio(slots, detail, spec, n_sub=10, funding=funding, mark=mark)
     f = r.fills
     ours = list(zip(f["bar"], f["symbol"], f["kind"], f["qty"], f["price"], f["fee"], f["pnl"], f["reason"],

@@ -32,7 +32,7 @@ def run_backtest(
     instrument: Instrument,
     config: BacktestConfig | None = None,
     funding: pd.Series | None = None,
-    mark: pd.DataFrame | None = None,
+    mark: pd.DataFrame | list[pd.DataFrame] | None = None,
     progress: Callable[[float], None] | None = None,
     balance: float | None = None,
     monitor_seconds: int | None = None,
@@ -43,11 +43,11 @@ def run_backtest(
     ``signals``: ``signal`` (+1/-1/0), ``exit_long``, ``exit_short`` and optional ``forecast``, ``drift``,
     ``confidence``, ``half_life`` (seconds). ``funding``: rate per funding time; without it and with
     ``config.funding_rate`` a constant rate per funding interval is used. ``mark``: mark-price candles
-    (open/high/low/close): their open at a funding time is the funding mark; when their bar length is no
-    longer than the candles', the mark candles inside a bar give the liquidation trigger's high/low (coarser
-    mark candles would liquidate on a low that happened later in their hour, so then the bar's own range
-    stands in for the mark). ``balance`` (the wallet) defaults to config.initial_capital, which stays the
-    fixed-allocation base. ``monitor_seconds``: None = one monitor check per bar at its close.
+    (open/high/low/close), one frame or a list (every stored mark interval): the finest one's open at a funding
+    time is the funding mark; mark candles no longer than the candles give the liquidation trigger's high/low;
+    coarser ones (a 1h mark under 5m bars: their low may come later in their hour) bound the bar's own range
+    instead (the fallback chain is in portfolio_inputs.py). ``balance`` (the wallet) defaults to
+    config.initial_capital, which stays the fixed-allocation base. ``monitor_seconds``: None = one monitor check per bar at its close.
     """
     config = config or BacktestConfig()
     config.validate(instrument)

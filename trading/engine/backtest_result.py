@@ -20,7 +20,7 @@ class BacktestResult:
     ``trades``: one row per round trip (entry to final exit; earlier partial closes in ``partials``), with
     its fees and the funding paid while open; ``pnl`` is net (gross - fees - funding).
     ``decisions``: the monitor's reduces and closes with their inputs; ``trigger_series``: what drove
-    liquidation ("mark", "last" or "last:mark-coarser-than-detail")."""
+    liquidation (a TRIGGER_* label of portfolio_inputs.py: "mark", "last", ...)."""
 
     raw: object
     index: pd.DatetimeIndex

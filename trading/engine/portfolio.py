@@ -17,7 +17,9 @@ Semantics (what the desk does; the kernel in portfolio_kernel.py implements exac
   sub-bar's close price (taker, reduce-only market order).
 - Liquidation triggers on the mark price when a mark series as fine as the detail bars (or finer: aggregated
   into each detail bar) is given, walked along the same path; a coarser mark (its low may come later in its
-  bar) or none: the last price. ``PortfolioResult.trigger_series`` says which, per symbol.
+  bar) bounds the last price: the trigger is the detail bar's last-price range clipped to the coarse mark bar's
+  range; none: the last price (the chain is in portfolio_inputs.py). ``mark`` per symbol may be a list of frames
+  (every stored mark interval). ``PortfolioResult.trigger_series`` says which, per symbol.
 - At a time T where signal bars close (the end of their last detail sub-bar), in this order:
   1. the monitor at that last sub-bar's close (still with the rows closed before T);
   2. funding for every symbol with a funding time at T (or since the previous detail open): positions open at
@@ -106,7 +108,7 @@ def _validate_slots(slots: list[PortfolioSlot]) -> None:
 
 
 def run_portfolio(*, slots: list[PortfolioSlot], detail: dict[str, pd.DataFrame],
-                  mark: dict[str, pd.DataFrame] | None = None, funding: dict[str, pd.Series] | None = None,
+                  mark: dict[str, pd.DataFrame | list[pd.DataFrame]] | None = None, funding: dict[str, pd.Series] | None = None,
                   spec: PortfolioSpec, progress: Callable[[float], None] | None = None) -> PortfolioResult:
     """Backtest the slots as one account (see the module doc for every rule and the order of events)."""
     spec.validate()

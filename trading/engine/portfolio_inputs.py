@@ -4,6 +4,16 @@ slot's signal rows with the step at whose open they are acted on.
 
 Validation happens here and names the input and the limit: detail series of one bar length for every symbol,
 signals at a timeframe that is a whole multiple of the detail bar, a ``signal`` column, a DatetimeIndex.
+
+The liquidation trigger per detail bar (``mark`` per symbol: one frame or a list of frames, one per stored mark
+interval), documented fallback chain:
+1. the finest mark layer whose bars are no longer than the detail bar and cover the whole detail bar (aggregated:
+   first open, max high, min low, last close); a bar it misses goes to the next such layer;
+2. else a mark layer with longer bars (1h mark under 5m detail): the detail bar's LAST-price range clipped to the
+   range of the mark bar holding it (``_bound_by_coarse_mark``): a wick the mark never reached within its whole
+   bar does not liquidate; where the mark did reach the level, liquidation happens where the last price does;
+3. else (no mark bar, or the clipped range is empty) the last-price range itself, as with no mark at all.
+``Prices.trigger`` names per symbol which of these the run could use (the TRIGGER_* labels).
 """
 
 from __future__ import annotations
@@ -18,7 +28,9 @@ from . import portfolio_layout as K
 from .funding import _ns, funding_events
 
 MONITOR_COLUMNS = ("forecast", "drift", "confidence", "half_life")
-TRIGGER_MARK, TRIGGER_LAST, TRIGGER_LAST_COARSE = "mark", "last", "last:mark-coarser-than-detail"
+TRIGGER_MARK, TRIGGER_LAST = "mark", "last"
+TRIGGER_BOUNDED = "last:bounded-by-coarser-mark"  # only mark bars longer than the detail bars are stored
+TRIGGER_MARK_BOUNDED = "mark:else-bounded-by-coarser-mark"  # fine mark, its missing bars bounded by a coarser one
 
 
 def bar_seconds(ns: np.ndarray, name: str) -> float:
@@ -81,26 +93,53 @@ def align_prices(symbols: list[str], detail: dict[str, pd.DataFrame], mark: dict
                 arrays[key][x, where] = values
     use_mark = np.zeros(s, dtype=np.bool_)
     trigger = {}
-    fine = []
+    fine, coarse = [], []
     for x, sym in enumerate(symbols):
-        m = None if mark is None else mark.get(sym)
-        if m is None or len(m) == 0:
+        layers = mark_layers(None if mark is None else mark.get(sym))
+        if not layers:
             trigger[sym] = TRIGGER_LAST
             continue
-        mt = _ns(m.index)
-        if mt.shape[0] >= 2 and np.median(np.diff(mt)) / 1e9 > detail_seconds:
-            trigger[sym] = TRIGGER_LAST_COARSE  # a coarser mark low may come later in its bar: no trigger
-            continue
-        fine.append((x, mt, m))
+        f = [(mt, m, sec) for mt, m, sec in layers if sec <= detail_seconds]
+        c = [(mt, m, sec) for mt, m, sec in layers if sec > detail_seconds]
+        fine += [(x, mt, m, sec) for mt, m, sec in f]
+        coarse += [(x, mt, m, sec) for mt, m, sec in c]
         use_mark[x] = True
-        trigger[sym] = TRIGGER_MARK
-    shape = (s, n) if fine else (s, 1)  # the kernel reads mark prices only for symbols with use_mark
+        trigger[sym] = (TRIGGER_MARK_BOUNDED if c else TRIGGER_MARK) if f else TRIGGER_BOUNDED
+    shape = (s, n) if (fine or coarse) else (s, 1)  # the kernel reads mark prices only for symbols with use_mark
     for key in ("mo", "mh", "ml", "mc"):
         arrays[key] = np.full(shape, np.nan)
-    for x, mt, m in fine:
-        _aggregate_mark(axis, detail_seconds, mt, m, x, arrays)
+    for x, mt, m, sec in fine:  # finest first: a coarser fine-enough layer fills only the bars still without a mark
+        _aggregate_mark(axis, detail_seconds, mt, m, x, arrays, sec)
+    for x, mt, m, sec in coarse:  # then the coarser-than-detail layers bound the last price (module doc)
+        _bound_by_coarse_mark(axis, detail_seconds, mt, m, sec, x, arrays)
     return Prices(axis, float(detail_seconds), arrays["o"], arrays["h"], arrays["lo"], arrays["c"], arrays["mo"],
                   arrays["mh"], arrays["ml"], arrays["mc"], use_mark, trigger)
+
+
+def mark_layers(mark) -> list[tuple[np.ndarray, pd.DataFrame, float]]:
+    """A symbol's mark input (one frame, or a list of frames of different bar lengths: every stored mark
+    interval) as (open times ns, frame, bar seconds), finest first; empty frames dropped. A frame of one bar
+    counts as fine (bar length 0)."""
+    if mark is None:
+        return []
+    frames = [mark] if isinstance(mark, pd.DataFrame) else list(mark)
+    out = []
+    for i, m in enumerate(frames):
+        if m is None or len(m) == 0:
+            continue
+        missing = [k for k in ("open", "high", "low", "close") if k not in m.columns]
+        if missing:
+            raise ValueError(f"mark[{i}]: missing column(s) {', '.join(missing)}")
+        mt = _ns(m.index)
+        sec = bar_seconds(mt, f"mark[{i}]") if mt.shape[0] >= 2 else 0.0
+        out.append((mt, m, sec))
+    return sorted(out, key=lambda layer: layer[2])
+
+
+def finest_mark(mark) -> pd.DataFrame | None:
+    """The finest frame of a symbol's mark input (the funding mark is its open at the funding time)."""
+    layers = mark_layers(mark)
+    return layers[0][1] if layers else None
 
 
 def union_sorted(stamps: list[np.ndarray]) -> np.ndarray:
@@ -114,8 +153,11 @@ def union_sorted(stamps: list[np.ndarray]) -> np.ndarray:
     return merged[np.r_[True, merged[1:] != merged[:-1]]]
 
 
-def _aggregate_mark(axis, detail_seconds, mt, m, x, arrays) -> None:
-    """Mark bars falling inside each detail bar -> one OHLC per detail bar (first open, max, min, last close)."""
+def _aggregate_mark(axis, detail_seconds, mt, m, x, arrays, mark_seconds: float = 0.0) -> None:
+    """Mark bars falling inside each detail bar -> one OHLC per detail bar (first open, max, min, last close),
+    written only into detail bars that have no mark yet (a finer layer went first) and only when the mark bars
+    cover the whole detail bar (a detail bar missing some of its mark bars could miss the low: it is left to the
+    next layer)."""
     bucket = np.searchsorted(axis, mt, side="right") - 1
     inside = (bucket >= 0) & (mt < axis[np.maximum(bucket, 0)] + int(detail_seconds * 1e9))
     bucket = bucket[inside]
@@ -125,10 +167,38 @@ def _aggregate_mark(axis, detail_seconds, mt, m, x, arrays) -> None:
     starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
     ends = np.r_[starts[1:], bucket.shape[0]] - 1
     b = bucket[starts]
-    arrays["mo"][x, b] = mo[starts]
-    arrays["mh"][x, b] = np.maximum.reduceat(mh, starts)
-    arrays["ml"][x, b] = np.minimum.reduceat(ml, starts)
-    arrays["mc"][x, b] = mc[ends]
+    empty = np.isnan(arrays["mo"][x, b])
+    if mark_seconds > 0:
+        empty &= (ends - starts + 1) * mark_seconds >= detail_seconds
+    b = b[empty]
+    arrays["mo"][x, b] = mo[starts][empty]
+    arrays["mh"][x, b] = np.maximum.reduceat(mh, starts)[empty]
+    arrays["ml"][x, b] = np.minimum.reduceat(ml, starts)[empty]
+    arrays["mc"][x, b] = mc[ends][empty]
+
+
+def _bound_by_coarse_mark(axis, detail_seconds, mt, m, coarse_seconds, x, arrays) -> None:
+    """For each detail bar still without a mark that lies inside one coarser mark bar: the liquidation trigger
+    is the bar's last-price range clipped to that mark bar's range (high = min(high, mark high), low =
+    max(low, mark low)). A long is then liquidated only where the last price reaches the liquidation price in
+    this detail bar AND the mark reached it somewhere in its coarse bar: a wick the mark never reached in the
+    whole hour does not liquidate; one it did reach liquidates at the detail bar where the last price gets there
+    (the mark's own moment inside its hour is unknown: the earliest possible one, conservative). When the clipped
+    range is empty (the last price stayed outside the mark's range for the whole detail bar) the bar keeps the
+    plain last-price range (conservative: the trigger is then the last price, as without any mark)."""
+    step = int(detail_seconds * 1e9)
+    span = int(coarse_seconds * 1e9)
+    j = np.searchsorted(mt, axis, side="right") - 1
+    ok = (j >= 0) & np.isnan(arrays["mo"][x]) & ~np.isnan(arrays["o"][x])
+    jj = np.maximum(j, 0)
+    ok &= axis + step <= mt[jj] + span  # the whole detail bar inside the coarse bar
+    hi = np.minimum(arrays["h"][x], m["high"].to_numpy(np.float64)[jj])
+    lo = np.maximum(arrays["lo"][x], m["low"].to_numpy(np.float64)[jj])
+    ok &= lo <= hi
+    arrays["mh"][x, ok] = hi[ok]
+    arrays["ml"][x, ok] = lo[ok]
+    arrays["mo"][x, ok] = np.clip(arrays["o"][x, ok], lo[ok], hi[ok])
+    arrays["mc"][x, ok] = np.clip(arrays["c"][x, ok], lo[ok], hi[ok])
 
 
 def merged_funding(axis: np.ndarray, symbols: list[str], funding: dict[str, pd.Series] | None,
@@ -140,7 +210,7 @@ def merged_funding(axis: np.ndarray, symbols: list[str], funding: dict[str, pd.S
         rates = None if funding is None else funding.get(sym)
         if (rates is None or len(rates) == 0) and constant.get(sym) is None:
             continue
-        steps, vals, marks = funding_events(axis, rates=rates, mark=None if mark is None else mark.get(sym),
+        steps, vals, marks = funding_events(axis, rates=rates, mark=None if mark is None else finest_mark(mark.get(sym)),
                                             constant_rate=constant.get(sym), interval_minutes=interval_minutes[sym])
         parts.append((steps, np.full(steps.shape[0], x, dtype=np.int64), vals, marks))
     if not parts:

@@ -127,6 +127,24 @@ def read_range(*, symbol: str, interval: str, start: datetime | None = None, end
     return _frame(_rows(qs.order_by("open_time"), copy=True), newest_first=False)
 
 
+def read_mark_layers(*, symbol: str, start: datetime | None = None,
+                     end: datetime | None = None) -> list[pd.DataFrame]:
+    """Every stored mark-price interval of ``symbol`` over the range as open/high/low/close frames, finest first
+    (empty ones dropped). The engine takes the list as a symbol's ``mark``: the finest layer that covers a detail
+    bar triggers liquidation there, a coarser one bounds the last price (trading/engine/portfolio_inputs.py).
+    ``finer_than``: skip intervals shorter than this one except the coarsest of them (a 1m mark under 5m detail
+    bars is aggregated; reading it is only worth it when it is the finest stored)."""
+    intervals = sorted((i for i in Candle.objects.filter(symbol=symbol, kind=CandleKind.MARK)
+                        .values_list("interval", flat=True).distinct() if i in TIMEFRAMES),
+                       key=lambda i: TIMEFRAMES[i][0])
+    frames = []
+    for interval in intervals:
+        frame = read_range(symbol=symbol, interval=interval, start=start, end=end, kind=CandleKind.MARK)
+        if len(frame):
+            frames.append(frame[["open", "high", "low", "close"]])
+    return frames
+
+
 def read_funding(*, symbol: str, start: datetime | None = None, end: datetime | None = None) -> pd.Series:
     """Funding rates (fraction per interval) indexed by funding time, oldest first."""
     qs = FundingRate.objects.filter(symbol=symbol)

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from trading.choices import RunStatus
 from trading.events import publish_user
-from trading.models import BacktestRun, Candle, Instrument
+from trading.models import BacktestRun, Instrument
 from trading.services.backtest_results import (
     MAX_EQUITY_POINTS,
     MAX_TRADES_STORED,
@@ -144,10 +144,11 @@ def _execute(run: BacktestRun, reporter: Callable[..., None]) -> None:
     candles = inputs.candles.iloc[inputs.first_in_range:]
     if len(candles) < 2:
         raise ValueError(f"only {len(candles)} candle(s) stored for {s['symbol']} {s['timeframe']} in the range")
-    funding = mark = None
+    funding = None
     if s["funding"]:
         funding = load_funding(symbol=s["symbol"], start=start, end=end)
-        mark = load_mark_frame(symbol=s["symbol"], timeframe=s["timeframe"], start=start, end=end)
+    # the mark drives liquidation whether or not funding is charged
+    mark = load_mark_frames(symbol=s["symbol"], start=start, end=end)
     reporter(LOADED)
     from strategies.algos.plots import plot_series
     from strategies.services import bias_mark
@@ -209,16 +210,12 @@ def load_candle_frame(*, symbol: str, interval: str, start: datetime, end: datet
     return read_range(symbol=symbol, interval=interval, start=start, end=end, kind=kind)
 
 
-def load_mark_frame(*, symbol: str, timeframe: str, start: datetime, end: datetime) -> pd.DataFrame | None:
-    """Mark-price candles at the backtest's timeframe, else the finest stored; None when none are stored."""
-    intervals = set(Candle.objects.filter(symbol=symbol, kind="mark").values_list("interval", flat=True).distinct())
-    if not intervals:
-        return None
-    from trading.choices import TIMEFRAMES
+def load_mark_frames(*, symbol: str, start: datetime, end: datetime) -> list[pd.DataFrame] | None:
+    """Every stored mark-price interval over the range, finest first (the engine's liquidation trigger chain:
+    trading/engine/portfolio_inputs.py); None when none are stored."""
+    from trading.marketdata.reader import read_mark_layers
 
-    interval = timeframe if timeframe in intervals else min(intervals, key=lambda i: TIMEFRAMES.get(i, (1e12,))[0])
-    frame = load_candle_frame(symbol=symbol, interval=interval, start=start, end=end, kind="mark")
-    return frame[["open", "high", "low", "close"]] if len(frame) else None
+    return read_mark_layers(symbol=symbol, start=start, end=end) or None
 
 
 def load_funding(*, symbol: str, start: datetime, end: datetime) -> pd.Series | None:

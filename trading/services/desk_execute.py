@@ -1,8 +1,8 @@
 """The worker side of a desk (portfolio) backtest: build one ``PortfolioSlot`` per stored slot snapshot (signals
 computed with the strategy's warm-up from before the start and its declared context, exactly as a single run
 does), load each symbol's detail series (the finest stored trade interval that divides its slots' timeframes),
-mark and funding when stored and funding is on, run ``run_portfolio`` with the account's capital and position
-cap, and store metrics, round-trip trades (partial closes inside), refused entries, monitor decisions, the
+every stored mark interval (the liquidation trigger chain), funding when stored and on, run ``run_portfolio``
+with the account's capital and position cap, and store metrics, round-trip trades (partial closes inside), refused entries, monitor decisions, the
 trigger series per symbol and a downsampled equity curve on the run."""
 
 from __future__ import annotations
@@ -39,19 +39,6 @@ def detail_interval(*, symbol: str, timeframes: list[str]) -> str:
     return min(fits, key=lambda i: TIMEFRAMES[i][0])
 
 
-def finest_mark(*, symbol: str, start: datetime, end: datetime) -> pd.DataFrame | None:
-    """Mark-price candles of the finest stored interval over the range; None when none are stored."""
-    from trading.marketdata.reader import read_range
-
-    intervals = [i for i in set(Candle.objects.filter(symbol=symbol, kind="mark").values_list("interval", flat=True))
-                 if i in TIMEFRAMES]
-    if not intervals:
-        return None
-    interval = min(intervals, key=lambda i: TIMEFRAMES[i][0])
-    frame = read_range(symbol=symbol, interval=interval, start=start, end=end, kind="mark")
-    return frame[["open", "high", "low", "close"]] if len(frame) else None
-
-
 def _slot_signals(slot: dict[str, Any], start: datetime, end: datetime) -> tuple[pd.DataFrame, dict]:
     from strategies.algos import registry
     from trading.services.strategy_context import read_strategy_inputs
@@ -74,7 +61,7 @@ def build_portfolio_inputs(*, settings: dict[str, Any],
     ``progress(fraction)`` after each slot's signals (the slow part of the preparation)."""
     from trading.engine.portfolio import PortfolioSlot, PortfolioSpec
     from trading.engine_adapters import engine_instrument
-    from trading.marketdata.reader import read_funding, read_range
+    from trading.marketdata.reader import read_funding, read_mark_layers, read_range
 
     start, end = datetime.fromisoformat(settings["start"]), datetime.fromisoformat(settings["end"])
     slots, slot_info = [], {}
@@ -97,10 +84,10 @@ def build_portfolio_inputs(*, settings: dict[str, Any],
         until = last_close - timedelta(microseconds=1)
         detail[symbol] = read_range(symbol=symbol, interval=interval, start=start, end=until)
         symbol_info[symbol] = {"detail_interval": interval, "detail_bars": len(detail[symbol])}
+        layers = read_mark_layers(symbol=symbol, start=start, end=until)  # liquidation's trigger, funding or not
+        if layers:
+            mark[symbol] = layers
         if settings["funding"]:
-            m = finest_mark(symbol=symbol, start=start, end=until)
-            if m is not None:
-                mark[symbol] = m
             f = read_funding(symbol=symbol, start=start, end=until)
             if len(f):
                 funding[symbol] = f

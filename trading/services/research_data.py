@@ -62,21 +62,21 @@ def period_bars(timeframe: str) -> int:
 
 
 def build_problem(*, strategy: str, settings: dict):
-    """The pure ``Problem`` for cleaned backtest ``settings``: candles (+ funding and mark when asked and stored)."""
+    """The pure ``Problem`` for cleaned backtest ``settings``: candles, mark when stored (+ funding when asked and stored)."""
     from strategies.algos import registry
     from trading.engine_adapters import engine_instrument
     from trading.research.evaluate import Problem
     from trading.services.backtest_settings import to_engine_config
-    from trading.services.backtests import load_candle_frame, load_funding, load_mark_frame
+    from trading.services.backtests import load_candle_frame, load_funding, load_mark_frames
 
     s = settings
     inst = Instrument.objects.get(symbol=s["symbol"])
     start, end = datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"])
     candles = load_candle_frame(symbol=s["symbol"], interval=s["timeframe"], start=start, end=end)
-    funding = mark = None
+    funding = None
     if s["funding"]:
         funding = load_funding(symbol=s["symbol"], start=start, end=end)
-        mark = load_mark_frame(symbol=s["symbol"], timeframe=s["timeframe"], start=start, end=end)
+    mark = load_mark_frames(symbol=s["symbol"], start=start, end=end)  # liquidation's trigger, funding or not
     return Problem(registry.get(strategy), candles, engine_instrument(inst), to_engine_config(s, inst),
                    symbol=s["symbol"], timeframe=s["timeframe"], funding=funding, mark=mark,
                    period_bars=period_bars(s["timeframe"]))
