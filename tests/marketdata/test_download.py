@@ -162,14 +162,29 @@ def test_instruments_and_risk_tiers(bybit):
 
 def test_commands(bybit, capsys):
     first = load_hours(bybit, 30)
+    load_hours(bybit, 30, mark=True)
     bybit.load_funding("BTCUSDT", [(first + 8 * HOUR, 0.0001), (first + 16 * HOUR, -0.0002)])
     since = ms_dt(first).strftime("%Y-%m-%dT%H:%M")
     call_command("download_candles", "--symbol", "BTCUSDT", "--interval", "1h", "--since", since, "--funding",
                  "--no-progress")
     out = capsys.readouterr().out
     assert f"BTCUSDT 1h trade: 1 requests from {ms_dt(first):%Y-%m-%d %H:%M}; added 30, updated 0, unchanged 0" in out
+    # the mark-price candles of the traded interval come with the trade candles (liquidation's trigger)
+    assert f"BTCUSDT 1h mark: 1 requests from {ms_dt(first):%Y-%m-%d %H:%M}; added 30, updated 0, unchanged 0" in out
+    assert stored("mark").filter(interval="1h").count() == 30
+    assert bybit.counters.requests["/v5/market/mark-price-kline"] == 1
     assert "BTCUSDT funding: 1 requests" in out and "added 2, updated 0, unchanged 0" in out
     with pytest.raises(CommandError, match="'yesterday': not an ISO-8601 date"):
         call_command("download_candles", "--symbol", "BTCUSDT", "--since", "yesterday", "--no-progress")
     call_command("download_instruments", "--symbol", "ETHUSDT")
     assert "ETHUSDT: created, 2 risk tiers" in capsys.readouterr().out
+
+
+def test_no_mark_downloads_trade_candles_only(bybit, capsys):
+    first = load_hours(bybit, 5)
+    load_hours(bybit, 5, mark=True)
+    call_command("download_candles", "--symbol", "BTCUSDT", "--interval", "1h", "--since",
+                 ms_dt(first).strftime("%Y-%m-%dT%H:%M"), "--no-mark", "--no-progress")
+    assert " mark:" not in capsys.readouterr().out
+    assert stored("trade").count() == 5 and not stored("mark").exists()
+    assert bybit.counters.requests["/v5/market/mark-price-kline"] == 0

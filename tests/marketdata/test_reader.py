@@ -98,3 +98,23 @@ def test_a_2000_bar_window_from_a_million_candles_is_one_indexed_query(django_as
             cursor.execute("EXPLAIN " + captured.captured_queries[0]["sql"])
             plan = " ".join(row[0] for row in cursor.fetchall())
             assert "Index Scan Backward using candle_unique_bar" in plan and "Sort" not in plan
+
+
+def test_mark_layers_are_every_stored_mark_interval_finest_first():
+    from trading.marketdata.reader import read_mark_layers
+
+    t0 = datetime(2025, 3, 1, tzinfo=UTC)
+
+    def mark(interval, step, n, low):
+        Candle.objects.bulk_create([Candle(symbol="BTCUSDT", interval=interval, kind="mark",
+                                           open_time=t0 + i * step, open=Decimal(100), high=Decimal(101),
+                                           low=Decimal(low), close=Decimal(100)) for i in range(n)])
+
+    mark("1h", timedelta(hours=1), 3, 90)
+    mark("5m", timedelta(minutes=5), 24, 95)
+    generate_candles(5, interval="5m")  # trade bars are not mark layers
+    layers = read_mark_layers(symbol="BTCUSDT", start=t0, end=t0 + timedelta(hours=1))
+    assert [len(f) for f in layers] == [13, 2]  # 5m bars 00:00..01:00 inclusive, then the 1h bars 00:00 and 01:00
+    assert list(layers[0].columns) == ["open", "high", "low", "close"]
+    assert layers[0]["low"].iloc[0] == 95.0 and layers[1]["low"].iloc[0] == 90.0
+    assert read_mark_layers(symbol="ETHUSDT") == []

@@ -134,8 +134,8 @@ def read_mark_layers(*, symbol: str, start: datetime | None = None,
     bar triggers liquidation there, a coarser one bounds the last price (trading/engine/portfolio_inputs.py).
     ``finer_than``: skip intervals shorter than this one except the coarsest of them (a 1m mark under 5m detail
     bars is aggregated; reading it is only worth it when it is the finest stored)."""
-    intervals = sorted((i for i in Candle.objects.filter(symbol=symbol, kind=CandleKind.MARK)
-                        .values_list("interval", flat=True).distinct() if i in TIMEFRAMES),
+    intervals = sorted((i for i in set(Candle.objects.filter(symbol=symbol, kind=CandleKind.MARK).order_by()
+                                       .values_list("interval", flat=True).distinct()) if i in TIMEFRAMES),
                        key=lambda i: TIMEFRAMES[i][0])
     frames = []
     for interval in intervals:
