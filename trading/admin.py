@@ -53,13 +53,13 @@ class AccountAdmin(admin.ModelAdmin):
     """Deleting an account with anything open is refused with a message (archive it instead)."""
 
     form = AccountAdminForm
-    list_display = ("name", "owner", "mode", "live_trading_enabled", "testnet", "credentials", "kill_switch_engaged",
+    list_display = ("name", "owner", "mode", "live_trading_enabled", "environment", "credentials", "kill_switch_engaged",
                     "archived")
-    list_filter = ("mode", "live_trading_enabled", "testnet", "archived")
+    list_filter = ("mode", "live_trading_enabled", "environment", "archived")
     actions = ["archive_accounts"]
     readonly_fields = ("api_key_hint", "created_at")
     fieldsets = (
-        (None, {"fields": ("owner", "name", "mode", "live_trading_enabled", "testnet", "kill_switch_engaged",
+        (None, {"fields": ("owner", "name", "mode", "live_trading_enabled", "environment", "kill_switch_engaged",
                            "archived")}),
         ("Exchange credentials (write-only)", {"fields": ("api_key_hint", "api_key", "api_secret", "clear_api_credentials")}),
         ("Money", {"fields": ("starting_capital", "max_open_positions", "maker_fee", "taker_fee")}),

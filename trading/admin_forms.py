@@ -25,7 +25,7 @@ class AccountAdminForm(forms.ModelForm):
     class Meta:
         model = Account
         fields = [
-            "owner", "name", "mode", "live_trading_enabled", "testnet", "maker_fee", "taker_fee",
+            "owner", "name", "mode", "live_trading_enabled", "environment", "maker_fee", "taker_fee",
             "starting_capital", "max_open_positions", "kill_switch_engaged",
         ]
 
@@ -41,8 +41,9 @@ class AccountAdminForm(forms.ModelForm):
         key, secret = self.cleaned_data.get("api_key"), self.cleaned_data.get("api_secret")
         if self.cleaned_data.get("clear_api_credentials"):
             self.instance.clear_api_credentials()
-        elif key and secret:
-            self.instance.set_api_credentials(api_key=key, api_secret=secret)
+        elif key and secret:  # for the environment chosen in this same form (construct_instance comes later)
+            self.instance.set_api_credentials(api_key=key, api_secret=secret,
+                                              environment=self.cleaned_data.get("environment"))
         super()._post_clean()
 
 

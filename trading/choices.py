@@ -10,6 +10,14 @@ class AccountMode(models.TextChoices):
     LIVE = "live", "Live (Bybit)"
 
 
+class BybitEnvironment(models.TextChoices):
+    """Which Bybit a live account talks to (hosts in trading/exchanges/bybit_hosts.py)."""
+
+    MAINNET = "mainnet", "Mainnet (api.bybit.com, real money)"
+    TESTNET = "testnet", "Testnet (api-testnet.bybit.com)"
+    DEMO = "demo", "Demo trading (api-demo.bybit.com)"
+
+
 class Side(models.TextChoices):
     LONG = "long", "Long"
     SHORT = "short", "Short"

@@ -68,6 +68,11 @@ def validate_account(account) -> None:
         errors["mode"] = "mode: live needs an API key and secret on the account"
     if account.live_trading_enabled and account.mode != AccountMode.LIVE:
         errors["live_trading_enabled"] = "live_trading_enabled: only a live-mode account can enable live trading"
+    if account.has_api_credentials and not account.api_keys_match_environment:
+        errors["environment"] = (f"environment: the stored API key and secret were given for "
+                                 f"{account.api_keys_environment or 'an unknown environment'}; give the "
+                                 f"{account.environment} key and secret with the switch, or clear the keys "
+                                 "(keys belong to one Bybit environment)")
     _raise(errors)
 
 

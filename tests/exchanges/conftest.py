@@ -22,7 +22,7 @@ ETH_TIER_ROWS = [{"risk_limit_value": str(t.risk_limit_value), "mmr": str(t.mmr)
 
 
 def live_account(owner, api_key: str, api_secret: str, name: str = "Live") -> Account:
-    acc = Account(owner=owner, name=name, mode="live", live_trading_enabled=True, testnet=True)
+    acc = Account(owner=owner, name=name, mode="live", live_trading_enabled=True, environment="testnet")
     acc.set_api_credentials(api_key=api_key, api_secret=api_secret)
     acc.full_clean()
     acc.save()

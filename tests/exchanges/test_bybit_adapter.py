@@ -204,7 +204,7 @@ def test_credentials_never_show(account, fake_bybit, settings):
     shown = repr(ex) + str(ex) + repr(vars(ex).keys())
     assert fake_bybit.api_key not in shown and fake_bybit.api_secret not in shown
     assert ex.last_price("BTCUSDT") == Decimal("65000")
-    settings.BYBIT_HTTP_ENDPOINT = None  # no override anywhere -> pybit's own URL for account.testnet
+    settings.BYBIT_HTTP_ENDPOINT = None  # no override anywhere -> the account environment's host (testnet)
     assert BybitExchange(account).endpoint == "https://api-testnet.bybit.com"
 
 

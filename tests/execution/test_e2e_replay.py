@@ -109,8 +109,9 @@ def setup_desk(*, live: bool):
     make_instrument("ETHUSDT")
     account = make_account(user, starting_capital=Decimal("500"))
     if live:
+        account.environment = "mainnet"
         account.set_api_credentials(api_key=API_KEY, api_secret=API_SECRET)
-        account.mode, account.live_trading_enabled, account.testnet = "live", True, False
+        account.mode, account.live_trading_enabled = "live", True
         account.save()
     config = make_config(account, make_strategy("drift"), leverage=Decimal("50"), sizing_mode="kelly",
                          allocation=None, kelly_fraction=Decimal("0.5"), stop_loss_pct=Decimal("0.5"),

@@ -81,7 +81,7 @@ def test_admin_form_sets_and_keeps_credentials(keyed_account, client):
     admin = make_user("root", staff=True)
     client.force_login(admin)
     url = f"/admin/trading/account/{keyed_account.pk}/change/"
-    form = {"owner": keyed_account.owner_id, "name": "Paper", "mode": "paper", "testnet": "on",
+    form = {"owner": keyed_account.owner_id, "name": "Paper", "mode": "paper", "environment": "testnet",
             "maker_fee": "0.0002", "taker_fee": "0.0006", "starting_capital": "500", "max_open_positions": "2"}
     resp = client.post(url, form)  # empty key fields keep the stored ones
     assert resp.status_code == 302, resp.content.decode()[:2000]

@@ -46,11 +46,11 @@ class AccountSerializer(ModelCleanMixin, serializers.ModelSerializer):
     class Meta:
         model = Account
         fields = [
-            "id", "name", "mode", "live_trading_enabled", "testnet", "maker_fee", "taker_fee",
+            "id", "name", "mode", "live_trading_enabled", "environment", "maker_fee", "taker_fee",
             "starting_capital", "max_open_positions", "kill_switch_engaged", "api_key", "api_secret",
-            "has_api_credentials", "api_key_hint", "created_at", "archived",
+            "has_api_credentials", "api_key_hint", "api_keys_environment", "created_at", "archived",
         ]
-        read_only_fields = ["kill_switch_engaged", "api_key_hint", "created_at", "archived"]
+        read_only_fields = ["kill_switch_engaged", "api_key_hint", "api_keys_environment", "created_at", "archived"]
 
     def validate(self, attrs):
         key, secret = attrs.get("api_key"), attrs.get("api_secret")

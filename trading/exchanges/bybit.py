@@ -8,7 +8,8 @@ idempotent calls (every GET, set_leverage, trading-stop) are retried up to ``max
 after a failure whose outcome is unknown it first looks the order up by its orderLinkId (the intent's
 client order id) and returns that ack if it landed; only then does it resend with the SAME orderLinkId,
 and a 110072 "duplicate" answer means the order is there. Credentials are read from the account when the
-client is built and never logged or shown by ``repr``."""
+client is built and never logged or shown by ``repr``. The host is the account's environment's (mainnet, testnet or
+demo trading: bybit_hosts.py) unless settings.BYBIT_HTTP_ENDPOINT points elsewhere."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from django.conf import settings
 
 from . import bybit_mapping as m
 from .bybit_account import ensure_ready
+from .bybit_hosts import hosts_for, rest_endpoint
 from .bybit_transport import call, pause, with_retries, worth_retrying
 from .factory import live_refusal
 from .types import (
@@ -60,11 +62,13 @@ class BybitExchange:
         self.account = account
         self.max_attempts = int(max_attempts)
         self.backoff = tuple(float(b) for b in backoff)
-        self.testnet = bool(getattr(account, "testnet", True))
-        if http is None:
+        self.hosts = hosts_for(account.environment)
+        built = http is None
+        if built:
             http = self._build_http(account, recv_window=recv_window, timeout=timeout)
-        endpoint = endpoint if endpoint is not None else getattr(settings, "BYBIT_HTTP_ENDPOINT", None)
-        if endpoint:
+        if endpoint is None:  # settings.BYBIT_HTTP_ENDPOINT, else the environment's host (an injected session
+            endpoint = rest_endpoint(account.environment) if built else getattr(settings, "BYBIT_HTTP_ENDPOINT", None)
+        if endpoint:  # keeps its own URL unless the settings override it)
             http.endpoint = endpoint.rstrip("/")
         self._http = http  # pybit's dataclass repr shows the key and secret: keep it private
         self._instruments: dict = {}
@@ -73,13 +77,14 @@ class BybitExchange:
         from pybit.unified_trading import HTTP
 
         key, secret = account.api_credentials()
-        return HTTP(api_key=key, api_secret=secret, testnet=self.testnet, recv_window=int(recv_window),
+        return HTTP(api_key=key, api_secret=secret, testnet=self.hosts.testnet, demo=self.hosts.demo,
+                    recv_window=int(recv_window),
                     timeout=timeout, max_retries=self.max_attempts,
                     retry_delay=self.backoff[0] if self.backoff else 0.2,
                     ignore_codes={LEVERAGE_NOT_MODIFIED})
 
     def __repr__(self) -> str:
-        return f"<BybitExchange account={getattr(self.account, 'pk', None)} testnet={self.testnet} " \
+        return f"<BybitExchange account={getattr(self.account, 'pk', None)} environment={self.hosts.environment} " \
                f"endpoint={self.endpoint}>"
 
     @property

@@ -22,6 +22,8 @@ from django.conf import settings
 from trading.marketdata.live import DeskWebSocket
 from trading.marketdata.supervisor import SupervisedSocket
 
+from .bybit_hosts import hosts_for, private_ws_endpoint
+
 log = logging.getLogger(__name__)
 STATUS_KEY = "qd:private:{account_id}"
 STATUS_TTL = 30  # seconds; refreshed by every heartbeat
@@ -83,7 +85,8 @@ class PrivateStream(SupervisedSocket):
         self.account = account
         self.on_change = on_change
         self.handler = status or StreamStatus(account.pk)
-        self.endpoint = endpoint if endpoint is not None else getattr(settings, "BYBIT_WS_PRIVATE_ENDPOINT", None)
+        # settings.BYBIT_WS_PRIVATE_ENDPOINT (a fake exchange), else the account's environment's private stream
+        self.endpoint = endpoint if endpoint is not None else private_ws_endpoint(account.environment)
         self.check_every = check_every
         self.backoff_initial, self.backoff_max, self.stable_after = backoff_initial, backoff_max, stable_after
         self.name = f"private stream (account {account.pk})"
@@ -100,9 +103,13 @@ class PrivateStream(SupervisedSocket):
 
     def _open(self):
         key, secret = self.account.api_credentials()
+        if not self.account.api_keys_match_environment:  # keys are never sent to another environment's host
+            raise PermissionError(f"{self.name}: the API key/secret were given for "
+                                  f"{self.account.api_keys_environment or 'another environment'}, not "
+                                  f"{self.account.environment}")
+        hosts = hosts_for(self.account.environment)
         ws = DeskWebSocket(endpoint=self.endpoint, channel_type="private", api_key=key, api_secret=secret,
-                           testnet=bool(self.account.testnet) and not self.endpoint, restart_on_error=False,
-                           retries=3)
+                           testnet=hosts.testnet, demo=hosts.demo, restart_on_error=False, retries=3)
         try:
             ws.execution_stream(callback=self._callback)
             ws.order_stream(callback=self._callback)

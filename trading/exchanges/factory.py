@@ -19,6 +19,9 @@ def live_refusal(account) -> str | None:
         missing.append("the live_trading_enabled switch is off")
     if not account.has_api_credentials:
         missing.append("no API key/secret is stored")
+    elif not account.api_keys_match_environment:
+        missing.append(f"the API key/secret were given for {account.api_keys_environment or 'another environment'}, "
+                       f"not {account.environment}")
     if not missing:
         return None
     return f"account {account.pk} ({account.name}) cannot trade live: " + "; ".join(missing)

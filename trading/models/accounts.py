@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from trading import crypto
-from trading.choices import AccountMode
+from trading.choices import AccountMode, BybitEnvironment
 
 from .fields import money_field, rate_field
 
@@ -60,7 +60,14 @@ class Account(models.Model):
         default=False,
         help_text="The explicit per-account switch. Live orders are refused while this is off.",
     )
-    testnet = models.BooleanField(default=True)
+    environment = models.CharField(
+        max_length=8, choices=BybitEnvironment.choices, default=BybitEnvironment.TESTNET,
+        help_text="Which Bybit a live account trades on. API keys belong to one environment: switching needs "
+                  "that environment's key and secret.",
+    )
+    # The environment the stored key and secret were given for: keys are never sent to another one.
+    api_keys_environment = models.CharField(max_length=8, choices=BybitEnvironment.choices, blank=True,
+                                            default="", editable=False)
     api_key_encrypted = models.TextField(blank=True, default="", editable=False)
     api_secret_encrypted = models.TextField(blank=True, default="", editable=False)
     api_key_hint = models.CharField(max_length=12, blank=True, default="", editable=False)
@@ -85,13 +92,19 @@ class Account(models.Model):
         return f"{self.name} ({self.mode})"
 
     # Credentials are write-only: set them here, read them only inside the exchange adapter.
-    def set_api_credentials(self, *, api_key: str, api_secret: str) -> None:
+    def set_api_credentials(self, *, api_key: str, api_secret: str, environment: str | None = None) -> None:
+        """Store the key and secret for ``environment`` (default: the account's current one)."""
         self.api_key_encrypted = crypto.encrypt(api_key)
         self.api_secret_encrypted = crypto.encrypt(api_secret)
         self.api_key_hint = crypto.mask(api_key)
+        self.api_keys_environment = environment or self.environment
 
     def clear_api_credentials(self) -> None:
-        self.api_key_encrypted = self.api_secret_encrypted = self.api_key_hint = ""
+        self.api_key_encrypted = self.api_secret_encrypted = self.api_key_hint = self.api_keys_environment = ""
+
+    @property
+    def api_keys_match_environment(self) -> bool:
+        return self.api_keys_environment == self.environment
 
     @property
     def has_api_credentials(self) -> bool:
@@ -102,7 +115,8 @@ class Account(models.Model):
 
     @property
     def is_live(self) -> bool:
-        return self.mode == AccountMode.LIVE and self.live_trading_enabled and self.has_api_credentials
+        return (self.mode == AccountMode.LIVE and self.live_trading_enabled and self.has_api_credentials
+                and self.api_keys_match_environment)
 
     def clean(self) -> None:
         from trading.validation import validate_account
