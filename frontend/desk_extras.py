@@ -41,16 +41,19 @@ def feed_state() -> dict[str, Any]:
 
 
 def private_streams(accounts: list[dict[str, Any]]) -> dict[str, Any]:
-    from trading.exchanges.bybit_stream import stream_status
+    """Each live account's private-stream status (``stream_payload``: state, last message, last error, reconnects,
+    rundesk's restarts), keyed by account id."""
+    from trading.exchanges.bybit_stream import stream_payload
 
     out = {}
     for a in accounts:
         if a.get("mode") != "live":
             continue
         try:
-            out[str(a["id"])] = stream_status(account_id=a["id"]) or {"connected": False, "state": "not running"}
+            out[str(a["id"])] = stream_payload(account_id=a["id"])
         except Exception as exc:  # noqa: BLE001
-            out[str(a["id"])] = {"connected": False, "error": f"Redis not reachable: {exc}"}
+            out[str(a["id"])] = {"account": a["id"], "connected": False, "state": "down",
+                                 "error": f"Redis not reachable: {exc}"}
     return out
 
 

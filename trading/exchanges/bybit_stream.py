@@ -7,7 +7,9 @@ or closed, stops verified). Every message only wakes the account's follower (ser
 reconciles at once, coalescing a burst into one pass. A (re)connect is a possible gap, so it reconciles too;
 while the socket is down the follower polls instead. Status per account lives in the Redis hash
 ``qd:private:{account_id}`` (connected, messages, reconnects, last message and error times) and is shown beside
-the feed's.
+the feed's: read on page load (``stream_status``, with rundesk's restarts of the process) and pushed to the
+account's sockets as a ``private_stream`` event on every connect, disconnect and error, and at most every
+``status_every`` seconds while messages flow.
 """
 
 from __future__ import annotations
@@ -30,25 +32,48 @@ STATUS_TTL = 30  # seconds; refreshed by every heartbeat
 TOPICS = ("execution", "order", "position", "wallet")
 
 
-class StreamStatus:
-    """The account's private-stream status in Redis (``set_connected``/``heartbeat`` as the supervisor wants)."""
+RESTARTS_KEY, RESTARTS_FIELD = "qd:desk:restarts", "private"  # rundesk's restarts of run_private_stream
 
-    def __init__(self, account_id: int, client: redis.Redis | None = None) -> None:
+
+def _publish_account(*, account_id: int, data: dict) -> None:
+    from trading.events import publish
+
+    publish(account_id=account_id, event_type="private_stream", data=data)
+
+
+class StreamStatus:
+    """The account's private-stream status in Redis (``set_connected``/``heartbeat`` as the supervisor wants),
+    pushed to the account's sockets (``publish``) on every change of state and at most every ``status_every``
+    seconds while messages flow. A failed push is logged, never raised into the stream."""
+
+    def __init__(self, account_id: int, client: redis.Redis | None = None,
+                 publish: Callable[..., None] | None = _publish_account, status_every: float = 5.0) -> None:
+        self.account_id = account_id
         self.key = STATUS_KEY.format(account_id=account_id)
         self.client = client or redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
         self.connects = 0
+        self.publish, self.status_every = publish, status_every
+        self._pushed = 0.0
 
-    def _write(self, **fields) -> None:
+    def _write(self, *, push: bool = False, **fields) -> None:
         fields["updated_ms"] = int(time.time() * 1000)
         self.client.hset(self.key, mapping={k: str(v) for k, v in fields.items()})
         self.client.expire(self.key, STATUS_TTL)
+        now = time.monotonic()
+        if self.publish is not None and (push or now - self._pushed >= self.status_every):
+            self._pushed = now
+            try:
+                self.publish(account_id=self.account_id,
+                             data=stream_payload(account_id=self.account_id, client=self.client))
+            except Exception as exc:  # noqa: BLE001  (the Channels layer down must not stop the stream)
+                log.warning("private stream %s: status not pushed: %s", self.account_id, exc)
 
     def set_connected(self, connected: bool, *, error: str = "") -> None:
         if connected:
             self.connects += 1
-            self._write(connected=1, reconnects=max(0, self.connects - 1), error="")
+            self._write(push=True, connected=1, reconnects=max(0, self.connects - 1), error="")
         else:
-            self._write(connected=0, error=error)
+            self._write(push=True, connected=0, error=error)
 
     def heartbeat(self) -> None:
         self._write()
@@ -58,21 +83,38 @@ class StreamStatus:
         self._write(last_message_ms=int(time.time() * 1000), last_topic=topic)
 
     def record_error(self, error: str) -> None:
-        self._write(error=error[:300], last_error_ms=int(time.time() * 1000))
+        self._write(push=True, error=error[:300], last_error_ms=int(time.time() * 1000))
 
 
 def stream_status(*, account_id: int, client: redis.Redis | None = None) -> dict:
-    """What the account's private stream last wrote ({} when none runs)."""
+    """What the account's private stream last wrote, typed, with rundesk's restarts of the stream process
+    (``restarts``); {} when no stream has written a status recently and the process was never restarted."""
     client = client or redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
     raw = client.hgetall(STATUS_KEY.format(account_id=account_id))
+    restarts = int(client.hget(RESTARTS_KEY, RESTARTS_FIELD) or 0)
     if not raw:
-        return {}
-    out = dict(raw)
+        return {"restarts": restarts} if restarts else {}
+    out: dict = dict(raw)
     out["connected"] = raw.get("connected") == "1"
-    for k in ("messages", "reconnects", "last_message_ms", "updated_ms"):
+    for k in ("messages", "reconnects", "last_message_ms", "last_error_ms", "updated_ms"):
         if raw.get(k, "") != "":
             out[k] = int(raw[k])
+    out["restarts"] = restarts
     return out
+
+
+def stream_state(status: dict) -> str:
+    """``live`` (connected), ``down`` (written but disconnected: the error says why; polling stands in) or
+    ``not running`` (no status written recently)."""
+    if "connected" not in status:
+        return "not running"
+    return "live" if status["connected"] else "down"
+
+
+def stream_payload(*, account_id: int, client: redis.Redis | None = None) -> dict:
+    """The status as the desk shows it (page load and the ``private_stream`` event alike)."""
+    status = stream_status(account_id=account_id, client=client)
+    return {**status, "account": account_id, "state": stream_state(status)}
 
 
 class PrivateStream(SupervisedSocket):

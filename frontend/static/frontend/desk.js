@@ -208,18 +208,35 @@
     el.innerHTML = `${state_ === "offline" ? "offline" : f.connected ? "connected" : "DISCONNECTED"} (${QD.esc(f.mode || "no feed")}) ` +
       `symbols ${QD.esc((f.symbols || []).join(", ") || "–")}; lag ${f.lag_ms === null || f.lag_ms === undefined ? "–" : f.lag_ms + " ms"}; ` +
       `candles ${f.candles ?? "–"}; reconnects ${f.reconnects ?? 0}; errors ${f.errors ?? 0}; restarted by rundesk ${f.restarts ?? 0}` +
-      `${f.last_message_ms ? "; last message " + F.time(f.last_message_ms) : ""}${f.error ? " — last error: " + QD.esc(f.error) : ""}`;
+      `; last message ${age(f.last_message_ms)}${f.error ? " — last error: " + QD.esc(f.error) : ""}`;
+    lastFeed = f;
     QD.setStatus("feed", state_ === "offline" ? "offline" : f.connected ? "connected" : "disconnected");
+  }
+  // the private stream of each live account: state, last message age, last error, reconnects, rundesk restarts
+  function age(ms) {
+    return ms ? `<span class="age" title="${F.utc(Number(ms))}">${F.duration((Date.now() - Number(ms)) / 1000)} ago</span>` : "–";
   }
   function renderStreams(streams) {
     const el = document.getElementById("private-streams");
-    el.innerHTML = Object.entries(streams || {}).map(([id, s]) => `private stream of ${QD.esc(accountName[id] || id)}: ` +
-      `${s.connected ? "connected" : "DISCONNECTED"}${s.error ? " — last error: " + QD.esc(s.error) : ""}`).join("<br>");
+    const rows = Object.entries(streams || {});
+    el.classList.toggle("muted", rows.length === 0);
+    el.innerHTML = rows.length ? rows.map(([id, s]) => {
+      const st = s.state || (s.connected ? "live" : "down");
+      return `<div class="stream" data-account="${QD.esc(id)}" data-state="${QD.esc(st)}">private stream of ` +
+        `${QD.esc(accountName[id] || id)}: <strong>${QD.esc(st)}</strong>; last message ${age(s.last_message_ms)}` +
+        `${s.last_topic ? " (" + QD.esc(s.last_topic) + ")" : ""}; messages ${s.messages ?? 0}; ` +
+        `reconnects ${s.reconnects ?? 0}; restarted by rundesk ${s.restarts ?? 0}` +
+        `${s.error ? " — last error: " + QD.esc(s.error) : ""}` +
+        `${st === "live" ? "" : " (positions and fills are polled meanwhile)"}</div>`;
+    }).join("") : "private streams: no live account";
   }
+  let lastFeed = state.feed;
+  const streams = Object.assign({}, state.private_streams || {});
+  setInterval(() => { renderFeed(lastFeed); renderStreams(streams); }, 5000); // ages move on between messages
 
   state.fills.slice().reverse().forEach((f) => prepend("fills", fillRow(numeric(f)), 20));
   state.decisions.slice().reverse().forEach((d) => prepend("decisions", decisionRow(d), 20));
-  renderAccounts(); renderPositions(); renderEvents(); renderFeed(state.feed); renderStreams(state.private_streams);
+  renderAccounts(); renderPositions(); renderEvents(); renderFeed(state.feed); renderStreams(streams);
   QD.history.render(state.history);
 
   QD.onEvent((ev) => {
@@ -236,6 +253,7 @@
         if (a) { Object.assign(a, d); renderAccounts(); } break; }
       case "tick": marks[d.symbol] = Number(d.mark || d.last); renderPositions(); renderAccounts(); break;
       case "feed": renderFeed(d); break;
+      case "private_stream": streams[String(ev.data.account)] = ev.data; renderStreams(streams); break;
       case "desk_event": events.unshift(ev.data); events.splice(500); renderEvents();
         if (ev.data.level !== "info" || ev.data.kind === "manual") toast(ev.data.message, ev.data.level); break;
       case "kill_switch": { const a = state.accounts.find((x) => x.id === d.account);
