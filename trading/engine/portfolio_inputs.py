@@ -186,19 +186,32 @@ def _bound_by_coarse_mark(axis, detail_seconds, mt, m, coarse_seconds, x, arrays
     (the mark's own moment inside its hour is unknown: the earliest possible one, conservative). When the clipped
     range is empty (the last price stayed outside the mark's range for the whole detail bar) the bar keeps the
     plain last-price range (conservative: the trigger is then the last price, as without any mark)."""
-    step = int(detail_seconds * 1e9)
-    span = int(coarse_seconds * 1e9)
-    j = np.searchsorted(mt, axis, side="right") - 1
-    ok = (j >= 0) & np.isnan(arrays["mo"][x]) & ~np.isnan(arrays["o"][x])
-    jj = np.maximum(j, 0)
-    ok &= axis + step <= mt[jj] + span  # the whole detail bar inside the coarse bar
-    hi = np.minimum(arrays["h"][x], m["high"].to_numpy(np.float64)[jj])
-    lo = np.maximum(arrays["lo"][x], m["low"].to_numpy(np.float64)[jj])
-    ok &= lo <= hi
-    arrays["mh"][x, ok] = hi[ok]
-    arrays["ml"][x, ok] = lo[ok]
-    arrays["mo"][x, ok] = np.clip(arrays["o"][x, ok], lo[ok], hi[ok])
-    arrays["mc"][x, ok] = np.clip(arrays["c"][x, ok], lo[ok], hi[ok])
+    _bound_rows(axis, int(detail_seconds * 1e9), mt, int(coarse_seconds * 1e9), m["high"].to_numpy(np.float64),
+                m["low"].to_numpy(np.float64), arrays["o"][x], arrays["h"][x], arrays["lo"][x], arrays["c"][x],
+                arrays["mo"][x], arrays["mh"][x], arrays["ml"][x], arrays["mc"][x])
+
+
+@njit(cache=True)
+def _bound_rows(axis, step, mt, span, mark_high, mark_low, o, h, lo, c, mo, mh, ml, mc):
+    """``_bound_by_coarse_mark`` for one symbol's row: one merge pass over the sorted axis and mark bars."""
+    j = 0
+    n = mt.shape[0]
+    for s in range(axis.shape[0]):
+        if mo[s] == mo[s] or o[s] != o[s]:  # already has a finer mark, or no detail bar here
+            continue
+        t = axis[s]
+        while j + 1 < n and mt[j + 1] <= t:
+            j += 1
+        if mt[j] > t or t + step > mt[j] + span:  # no mark bar holds the whole detail bar
+            continue
+        hi = min(h[s], mark_high[j])
+        low = max(lo[s], mark_low[j])
+        if low > hi:
+            continue
+        mh[s] = hi
+        ml[s] = low
+        mo[s] = min(max(o[s], low), hi)
+        mc[s] = min(max(c[s], low), hi)
 
 
 def merged_funding(axis: np.ndarray, symbols: list[str], funding: dict[str, pd.Series] | None,
