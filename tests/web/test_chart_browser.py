@@ -34,16 +34,22 @@ def login(page, base: str, user: str, password: str, path: str) -> None:
     page.click("button[type=submit]")
 
 
+def axis_time(x: str) -> datetime:
+    """A plotly date-axis value ("2025-03-01 00:00", an ISO string with Z or an offset) as aware UTC."""
+    t = datetime.fromisoformat(x.replace(" ", "T").replace("Z", "+00:00"))
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
 def wait_range(page, selector: str, start: str) -> None:
     """Until the chart at ``selector`` has drawn the answer for a range starting at ``start`` (a zoom's refetch)."""
     page.wait_for_function(f"() => {{ const q = document.querySelector({selector!r}).qd; "
-                           f"return q.answer.range.start === {start!r} && !q.drawing; }}", timeout=TIMEOUT_MS)
+                           f"return q.shown && q.shown.range.start === {start!r}; }}", timeout=TIMEOUT_MS)
 
 
 def wait_loads(page, selector: str, n: int) -> None:
     """Until the chart at ``selector`` has drawn its n-th answer (the deadline is a ceiling, not a speed check)."""
     page.wait_for_function(f"() => {{ const el = document.querySelector({selector!r}); "
-                           f"return el && el.qd && el.qd.loads >= {n} && !el.qd.drawing; }}", timeout=TIMEOUT_MS)
+                           f"return el && el.qd && el.qd.loads >= {n}; }}", timeout=TIMEOUT_MS)
 
 
 @pytest.fixture
@@ -78,14 +84,14 @@ def test_the_chart_during_a_replay_is_on_the_replayed_days(replaying, live_asgi,
     wait_loads(page, "#chart", 1)
     state = page.evaluate("""() => { const el = document.getElementById('chart');
         const tr = (m) => el.data.find((t) => t.meta === m);
-        return {range: el.layout.xaxis.range, a: el.qd.answer, entries: tr('entry').x,
+        return {range: el.layout.xaxis.range, a: el.qd.shown, entries: tr('entry').x,
                 shapes: el.layout.shapes.map((s) => [s.name, s.y0]), volume: tr('volume').y.length,
                 candles: tr('candles').x.length, ind: el.data.filter((t) => t.meta === 'indicator').length}; }""")
     a = state["a"]
     # 1h resampled from the stored 5m; the last complete hour by the replay's 12:00 is 11:00
     assert a["base"] == "5m" and a["interval"] == "1h" and a["last_bar"] == "2025-03-03T11:00:00+00:00"
     assert a["history"]["last"] == "2025-03-03T11:55:00+00:00" and a["t"][0] == "2025-03-01T00:00:00+00:00"
-    start, end = (datetime.fromisoformat(x.replace(" ", "T")).replace(tzinfo=UTC) for x in state["range"])
+    start, end = (axis_time(x) for x in state["range"])
     assert start >= T0 - timedelta(hours=1) and end <= REPLAY_AT, state["range"]  # the axis ends at the desk's clock, not in 2026
     assert [x[:16] for x in state["entries"]] == ["2025-03-03T09:00"]  # the wall-clock fill is not drawn
     assert state["candles"] == state["volume"] == 60  # 2 days + 12 h of hours, a volume bar each
@@ -97,7 +103,7 @@ def test_the_chart_during_a_replay_is_on_the_replayed_days(replaying, live_asgi,
     off_loop(publish_desk, event_type="candle", data={
         "symbol": "BTCUSDT", "interval": "5m", "open_time": "2025-03-03T12:00:00+00:00", "open": "90100",
         "high": "90300", "low": "90000", "close": "90200", "volume": "7"})
-    page.wait_for_function("() => document.getElementById('chart').qd.answer.last_bar === '2025-03-03T12:00:00+00:00'",
+    page.wait_for_function("() => document.getElementById('chart').qd.shown.last_bar === '2025-03-03T12:00:00+00:00'",
                            timeout=TIMEOUT_MS)
 
     def move_stop():
@@ -110,7 +116,7 @@ def test_the_chart_during_a_replay_is_on_the_replayed_days(replaying, live_asgi,
     # zoom into six hours: refetched at 1h, still on the replayed day
     page.evaluate("Plotly.relayout('chart', {'xaxis.range': ['2025-03-03 04:00', '2025-03-03 10:00']})")
     wait_range(page, "#chart", "2025-03-03T04:00:00+00:00")
-    a = page.evaluate("document.getElementById('chart').qd.answer")
+    a = page.evaluate("document.getElementById('chart').qd.shown")
     assert (a["first_bar"], a["last_bar"], a["downsampled"]) == ("2025-03-03T04:00:00+00:00",
                                                                  "2025-03-03T10:00:00+00:00", False)
     page.screenshot(path=str(SCREENSHOTS / "21-chart-replay-zoomed.png"), full_page=True)
@@ -132,7 +138,7 @@ def year_backtest(transactional_db):
     end = YEAR_START + timedelta(minutes=5 * (YEAR_BARS - 1))
     run = create_backtest(owner=user, strategy="chandelier", params={"length": 14}, settings={
         "symbol": "BTCUSDT", "timeframe": "5m", "start": YEAR_START.isoformat(), "end": end.isoformat(),
-        "leverage": "10", "sizing_mode": "kelly", "kelly_fraction": "0.5", "stop_loss_pct": "2", "funding": False})
+        "leverage": "2", "sizing_mode": "kelly", "kelly_fraction": "0.1", "stop_loss_pct": "2", "funding": False})
     run = run_backtest_job(run_id=run.pk)
     assert run.status == "done", run.error
     return run
@@ -150,23 +156,21 @@ def test_a_one_year_backtest_chart_shows_trades_at_both_ends(year_backtest, live
     wait_loads(page, "#candles-plot-0", 1)
     state = page.evaluate("""() => { const el = document.getElementById('candles-plot-0');
         const idx = (m) => el.data.findIndex((t) => t.meta === m);
-        return {range: el.layout.xaxis.range, a: el.qd.answer, order: [idx('exit'), idx('entry')],
+        return {range: el.layout.xaxis.range, a: el.qd.shown, order: [idx('exit'), idx('entry')],
                 entries: el.data[idx('entry')].x, exits: el.data[idx('exit')].x.concat(el.data[idx('liquidation')].x),
                 candles: el.data[idx('candles')].x.length}; }""")
     a = state["a"]
     assert a["first_bar"] == "2025-01-01T00:00:00+00:00" and a["last_bar"] == "2025-12-31T23:55:00+00:00"
     assert a["downsampled"] and a["bars"] == YEAR_BARS and state["candles"] == len(a["t"]) <= 3000
-    lo, hi = (x.replace(" ", "T") for x in state["range"])
-    assert lo <= "2025-01-01T00:00" and hi >= "2025-12-31T23:55"  # the axis spans the whole run
+    lo, hi = (axis_time(x) for x in state["range"])
+    assert lo <= YEAR_START and hi >= datetime(2026, 1, 1, tzinfo=UTC)  # the axis spans the whole run
     assert sorted(state["entries"]) == entries and sorted(state["exits"]) == exits  # every trade, both ends
     assert state["order"][0] < state["order"][1]  # entries are drawn over exits
-    page.locator("#candles-plot-0").scroll_into_view_if_needed()
-    page.screenshot(path=str(SCREENSHOTS / "22-backtest-year-overview.png"), full_page=True)
+    page.locator("#candles-plot-0").screenshot(path=str(SCREENSHOTS / "22-backtest-year-overview.png"))
     # zoom into the last two days: refetched at the run's own 5m bars
     page.evaluate("Plotly.relayout('candles-plot-0', {'xaxis.range': ['2025-12-30 00:00', '2025-12-31 23:55']})")
     wait_range(page, "#candles-plot-0", "2025-12-30T00:00:00+00:00")
-    a = page.evaluate("document.getElementById('candles-plot-0').qd.answer")
+    a = page.evaluate("document.getElementById('candles-plot-0').qd.shown")
     assert (a["step"], a["downsampled"], a["first_bar"], a["last_bar"]) == (
         "5m", False, "2025-12-30T00:00:00+00:00", "2025-12-31T23:55:00+00:00")
-    page.locator("#candles-plot-0").scroll_into_view_if_needed()
-    page.screenshot(path=str(SCREENSHOTS / "23-backtest-year-zoomed.png"))
+    page.locator("#candles-plot-0").screenshot(path=str(SCREENSHOTS / "23-backtest-year-zoomed.png"))

@@ -110,17 +110,24 @@ window.QDCharts = (function () {
     const s = run.settings;
     const entryHover = (x) => `entry ${x.side} ${x.qty} @ ${QD.num(x.entry_price, 2)}<br>${QD.fmt.utc(x.entry_time)}<br>local ${new Date(x.entry_time).toLocaleString()}`;
     const exitHover = (x) => `exit (${x.exit_reason}) @ ${QD.num(x.exit_price, 2)}, PnL ${QD.num(x.pnl, 4)}<br>${QD.fmt.utc(x.exit_time)}<br>local ${new Date(x.exit_time).toLocaleString()}`;
-    const ex = all.filter((x) => x.exit_reason !== "liquidation"), lq = all.filter((x) => x.exit_reason === "liquidation");
-    const traces = [
+    const traces = (small, lo, hi) => {  // the trades in the range on screen; smaller marks on an overview
+      const inside = (t) => { const v = new Date(t).getTime(); return v >= lo && v < hi; };
+      const shown = all.filter((x) => inside(x.entry_time) || inside(x.exit_time));
+      const ex = shown.filter((x) => x.exit_reason !== "liquidation"), lq = shown.filter((x) => x.exit_reason === "liquidation");
+      return [
       {x: ex.map((x) => x.exit_time), y: ex.map((x) => x.exit_price), mode: "markers", type: "scatter", name: "exit", meta: "exit",
-       text: ex.map(exitHover), hoverinfo: "text", marker: {symbol: "circle-open", size: 14, color: "#f0c674", line: {width: 2}}},
+       text: ex.map(exitHover), hoverinfo: "text", marker: {symbol: "circle-open", size: small ? 7 : 14, color: "#f0c674", line: {width: small ? 1 : 2}}},
       {x: lq.map((x) => x.exit_time), y: lq.map((x) => x.exit_price), mode: "markers", type: "scatter", name: "liquidation", meta: "liquidation",
-       text: lq.map(exitHover), hoverinfo: "text", marker: {symbol: "star-open", size: 16, color: "#ff3b30", line: {width: 2}}},
-      {x: all.map((x) => x.entry_time), y: all.map((x) => x.entry_price), mode: "markers", type: "scatter", name: "entry", meta: "entry",
-       text: all.map(entryHover), hoverinfo: "text", marker: {symbol: all.map((x) => x.side === "long" ? "triangle-up" : "triangle-down"), size: 10, color: "#6fb3ff"}},
-    ];
+       text: lq.map(exitHover), hoverinfo: "text", marker: {symbol: "star-open", size: small ? 10 : 16, color: "#ff3b30", line: {width: 2}}},
+      {x: shown.map((x) => x.entry_time), y: shown.map((x) => x.entry_price), mode: "markers", type: "scatter", name: "entry", meta: "entry",
+       text: shown.map(entryHover), hoverinfo: "text", marker: {symbol: shown.map((x) => x.side === "long" ? "triangle-up" : "triangle-down"), size: small ? 5 : 10, color: "#6fb3ff"}},
+      ];
+    };
     async function extras(state) {
-      const a = state.answer, out = {traces};
+      const a = state.answer;
+      const ms = (t) => new Date(t).getTime();
+      const lo = a.t.length ? ms(a.t[0]) : 0, hi = a.t.length ? ms(a.t[a.t.length - 1]) + 1000 * a.step_seconds : 0;  // what the candles cover
+      const out = {traces: traces(a.downsampled, lo, hi)};
       if (desk(run) || !a.t.length) return out;
       const q = new URLSearchParams({backtest: String(run.id), symbol, interval: timeframe, start: a.first_bar, end: a.last_bar, step: String(a.step_seconds)});
       try { out.indicators = await QD.api("GET", "/api/chart/indicators/?" + q.toString()); }

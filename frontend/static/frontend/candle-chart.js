@@ -13,9 +13,9 @@ window.QDCandleChart = (function () {
   function layout(state, ind) {
     const pane = typeof QDStrategy !== "undefined" && ind && ind.plots && ind.plots.some((p) => p.kind === "pane");
     const a = state.answer;
-    const half = 500 * a.step_seconds;  // half a step of padding: the edge candles are drawn whole
-    const start = a.t.length ? new Date(new Date(a.t[0]).getTime() - half).toISOString() : null;
-    const end = a.t.length ? new Date(new Date(a.t[a.t.length - 1]).getTime() + half).toISOString() : null;
+    // the axis spans exactly the time the candles cover: first open to last bar's close
+    const start = a.t.length ? a.t[0] : null;
+    const end = a.t.length ? new Date(new Date(a.t[a.t.length - 1]).getTime() + 1000 * a.step_seconds).toISOString() : null;
     return Object.assign({}, QD.dark, {
       title: {text: state.opts.title || `${state.opts.symbol} ${state.opts.interval}`},
       uirevision: state.opts.symbol + state.opts.interval, showlegend: true, legend: {orientation: "h", y: -0.08},
@@ -32,12 +32,16 @@ window.QDCandleChart = (function () {
     const a = state.answer;
     const label = a.downsampled ? `${state.opts.symbol} (${a.step} buckets)` : state.opts.symbol;
     const text = a.t.map((t) => `${F.utc(t)}<br>local ${local(t)}`);
+    // each candle (a bar or a bucket of bars) is drawn at the middle of the time it covers, so a fill or a trade
+    // at its true time lands inside its candle however coarse the step
+    const half = 500 * a.step_seconds;
+    const x = a.t.map((t) => new Date(new Date(t).getTime() + half).toISOString());
     return [
-      {type: "candlestick", x: a.t, open: a.o, high: a.h, low: a.l, close: a.c, name: label, text, hoverinfo: "y+text",
+      {type: "candlestick", x, open: a.o, high: a.h, low: a.l, close: a.c, name: label, text, hoverinfo: "y+text",
        meta: "candles", increasing: {line: {color: "#2ecc71"}}, decreasing: {line: {color: "#e74c3c"}}},
-      {type: "bar", x: a.t, y: a.v, yaxis: "y3", name: "volume", meta: "volume", showlegend: false,
+      {type: "bar", x, y: a.v, yaxis: "y3", name: "volume", meta: "volume", showlegend: false,
        marker: {color: a.c.map((c, i) => c >= a.o[i] ? "rgba(46,204,113,0.5)" : "rgba(231,76,60,0.5)")},
-       text, hoverinfo: "y+text"},
+       hovertext: text, hoverinfo: "y+text", textposition: "none"},
     ];
   }
 
@@ -81,6 +85,7 @@ window.QDCandleChart = (function () {
       await Plotly.react(state.el, [...candleTraces(state), ...(extra.traces || []),
         ...(ind && typeof QDStrategy !== "undefined" ? QDStrategy.traces(ind) : [])], lay, {responsive: true, displaylogo: false});
     } finally { state.drawing = false; }
+    state.shown = state.answer;  // the answer on screen (tests wait on it)
     state.view = lay.xaxis.range || null;
     note(state);
     state.loads += 1;  // answers drawn (tests wait on it)
@@ -101,7 +106,7 @@ window.QDCandleChart = (function () {
 
   /* Draw into `el`: opts {symbol, interval, start, end, deskClock (default true), title, note (element), extras}. */
   function create(el, opts) {
-    const state = {el, opts, seq: 0, loads: 0, answer: null, view: null, timer: null, drawing: false};
+    const state = {el, opts, seq: 0, loads: 0, answer: null, shown: null, view: null, timer: null, drawing: false};
     el.qd = state;
     state.ready = load(state, opts.start, opts.end).then(() => {
       if (!el.on) return;  // nothing drawn (the note says why)
