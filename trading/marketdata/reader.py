@@ -154,12 +154,12 @@ def stored_base_interval(*, symbol: str, interval: str) -> str | None:
     """``interval`` itself when the store holds it for ``symbol``, else the coarsest stored interval that
     divides it (the one to resample from); None when nothing usable is stored."""
     secs = TIMEFRAMES[interval][0]
-    stored = set(Candle.objects.filter(symbol=symbol, kind=CandleKind.TRADE).values_list("interval", flat=True)
-                 .distinct())
-    if interval in stored:
-        return interval
-    fits = [i for i in stored if i in TIMEFRAMES and TIMEFRAMES[i][0] < secs and secs % TIMEFRAMES[i][0] == 0]
-    return max(fits, key=lambda i: TIMEFRAMES[i][0]) if fits else None
+    fits = sorted((i for i, (s, _) in TIMEFRAMES.items() if s <= secs and secs % s == 0),
+                  key=lambda i: -TIMEFRAMES[i][0])  # the interval itself first, then coarsest to finest
+    for candidate in fits:  # one index seek each (a DISTINCT over the symbol's bars scanned all of them)
+        if Candle.objects.filter(symbol=symbol, interval=candidate, kind=CandleKind.TRADE).exists():
+            return candidate
+    return None
 
 
 def read_bars(*, symbol: str, interval: str, bars: int, end: datetime | None = None) -> pd.DataFrame:
