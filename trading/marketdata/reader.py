@@ -156,10 +156,17 @@ def stored_base_interval(*, symbol: str, interval: str) -> str | None:
     secs = TIMEFRAMES[interval][0]
     fits = sorted((i for i, (s, _) in TIMEFRAMES.items() if s <= secs and secs % s == 0),
                   key=lambda i: -TIMEFRAMES[i][0])  # the interval itself first, then coarsest to finest
-    for candidate in fits:  # one index seek each (a DISTINCT over the symbol's bars scanned all of them)
-        if Candle.objects.filter(symbol=symbol, interval=candidate, kind=CandleKind.TRADE).exists():
-            return candidate
-    return None
+    # one query of index seeks, EXISTS per candidate (a DISTINCT over the symbol's bars scanned all of them)
+    from django.db import connections
+
+    q = connections[Candle.objects.db].ops.quote_name
+    probe = (f"EXISTS(SELECT 1 FROM {q(Candle._meta.db_table)} WHERE {q('symbol')} = %s AND {q('interval')} = %s "
+             f"AND {q('kind')} = %s)")
+    with connections[Candle.objects.db].cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join([probe] * len(fits)),
+                       [x for i in fits for x in (symbol, i, str(CandleKind.TRADE))])
+        found = cursor.fetchone()
+    return next((i for i, hit in zip(fits, found, strict=True) if hit), None)
 
 
 def read_bars(*, symbol: str, interval: str, bars: int, end: datetime | None = None) -> pd.DataFrame:
