@@ -210,3 +210,18 @@ def test_indicators_at_the_display_step_are_the_last_value_of_each_bucket(alice,
     resp = api.get("/api/chart/indicators/", **{"config": foreign.pk, "symbol": "BTCUSDT", "interval": "5m",
                                                      "start": start.isoformat(), "end": end.isoformat()})
     assert resp.status_code == 400 and "config" in resp.json()
+
+
+@pytest.mark.parametrize("budget", [50, 51, 120, 365])
+def test_the_display_step_fits_any_span_in_the_budget(budget):
+    from trading.services.chart_data import display_step
+
+    ten_years = 10 * 365 * 86400
+    for first, last in ((0, ten_years), (86400 * 3 + 300, ten_years + 86400 * 5 + 600)):
+        step = display_step(interval_seconds=300, first=first, last=last, max_points=budget)
+        buckets = last // step - first // step + 1  # epoch-aligned buckets holding a bar
+        assert buckets <= budget and step % 300 == 0
+        # and it is the finest of its kind: a 28-day-multiple step one notch finer would not fit
+        if step > 86400 * 28 and step % (86400 * 28) == 0:
+            finer = step - 86400 * 28
+            assert last // finer - first // finer + 1 > budget
