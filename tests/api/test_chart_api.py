@@ -174,6 +174,8 @@ def test_marks_are_the_users_own(alice, api):
     ({"interval": "5m", "max_points": 50_000}, "max_points", "5000"),
     ({"interval": "5m", "start": "2025-03-02T00:00:00Z", "end": "2025-03-01T00:00:00Z"}, "start", "after end"),
     ({"interval": "5m", "start": "yesterday"}, "start", "ISO-8601"),
+    ({"interval": "5m", "start": "0001-01-01T00:00:00Z"}, "start", "outside 1970..2200"),
+    ({"interval": "5m", "end": "9999-12-31T23:59:59Z"}, "end", "outside 1970..2200"),
 ])
 def test_bad_queries_name_the_field(alice, api, query, field, words):
     api.login(alice)

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -21,15 +23,22 @@ from trading.api.filters import UTCDateTimeField
 from trading.choices import TIMEFRAMES
 from trading.services import chart_data
 
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+
 
 class _UTC(serializers.DateTimeField):
-    """An ISO-8601 time as aware UTC (a naive one is read as UTC)."""
+    """An ISO-8601 time as aware UTC (a naive one is read as UTC), between 1970 and 2200."""
 
     def to_internal_value(self, value):
         try:
-            return UTCDateTimeField().clean(value)
+            out = UTCDateTimeField().clean(value)
         except Exception as exc:  # django's ValidationError: one message naming the value
             raise serializers.ValidationError(f"{value!r} is not an ISO-8601 date-time") from exc
+        if out is None:
+            raise serializers.ValidationError("a date-time is required")
+        if not EARLIEST <= out < LATEST:
+            raise serializers.ValidationError(f"{value!r} is outside {EARLIEST:%Y}..{LATEST:%Y}")
+        return out
 
 
 class RangeQuery(serializers.Serializer):
