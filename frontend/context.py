@@ -75,28 +75,16 @@ def strategies_context(*, user) -> list[dict[str, Any]]:
     return rows
 
 
-def chart_context(*, user, symbol: str, interval: str, bars: int = 500) -> dict[str, Any]:
-    """The latest ``bars`` candles, and what the user's configs did on them: signals (with the drift
-    forecaster's forecast), fills (entries/exits), open positions' TP/SL/liquidation lines."""
-    latest = list(selectors.candles(symbol=symbol, interval=interval).order_by("-open_time")
-                  .values_list("open_time", "open", "high", "low", "close")[:bars])
-    latest.reverse()
-    candles = {"t": [r[0].isoformat() for r in latest], "o": [float(r[1]) for r in latest],
-               "h": [float(r[2]) for r in latest], "l": [float(r[3]) for r in latest],
-               "c": [float(r[4]) for r in latest]}
-    start = latest[0][0] if latest else None
-    signals = selectors.signals_for(user=user).filter(symbol=symbol).select_related("config__strategy")
-    fills = selectors.fills_for(user=user).filter(symbol=symbol, exec_type="Trade")
-    if start is not None:
-        signals, fills = signals.filter(bar_time__gte=start), fills.filter(executed_at__gte=start)
+def chart_context(*, user, symbol: str, interval: str) -> dict[str, Any]:
+    """What the chart page starts with: the symbol, the interval, the instruments' tick and qty step (format.js)
+    and the user's configs trading the symbol (the indicators picker). Candles, marks and indicators come from
+    /api/chart/ for the range on screen (trading/services/chart_data.py)."""
+    from trading.models import Instrument
+
     return {
-        "symbol": symbol, "interval": interval, "candles": candles,
-        "signals": [{"t": s.bar_time.isoformat(), "signal": s.signal, "price": None if s.price is None else float(s.price),
-                     "forecast": None if s.forecast is None else float(s.forecast), "strategy": s.config.strategy.key,
-                     "config": s.config.name} for s in signals.order_by("bar_time")[:5000]],
-        "fills": [fill_payload(f) for f in fills.order_by("executed_at")[:2000]],
-        "positions": [position_payload(p) for p in
-                      selectors.positions_for(user=user).filter(symbol=symbol, status=PositionStatus.OPEN)],
+        "symbol": symbol, "interval": interval,
+        "instruments": {i.symbol: {"tick": format(i.tick_size.normalize(), "f"), "step": format(i.qty_step.normalize(), "f")}
+                        for i in Instrument.objects.filter(symbol=symbol)},
         "configs": [{"id": c.pk, "name": c.name, "strategy": c.strategy.key, "label": c.strategy.label}
                     for c in selectors.configs_for(user=user) if symbol in (c.symbols or [])],
     }

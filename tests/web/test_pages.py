@@ -55,14 +55,14 @@ def test_strategies_page_shows_configs_with_their_last_signal(two_desks, client)
     assert data[0]["last_signal"]["signal"] == 1 and data[0]["last_signal"]["layers"] == {"kalman": 0.1}
 
 
-def test_chart_page_carries_candles_and_the_users_fills(two_desks, client):
+def test_chart_page_carries_the_users_configs_and_the_instrument_steps(two_desks, client):
+    """Candles, marks and indicators come from /api/chart/ for the range on screen (tests/api/test_chart_api.py)."""
     alice, *_ = two_desks
-    seed_candles(600)
     client.force_login(alice)
-    data = page_json(client.get("/chart/?symbol=BTCUSDT&interval=5m"), "chart-data")
-    assert len(data["candles"]["t"]) == 500  # the latest 500 bars
-    assert data["candles"]["t"][-1].startswith("2025-03-03T01:55")  # bar 599 opens 599 x 5 min after T0
-    assert [p["symbol"] for p in data["positions"]] == ["BTCUSDT"] and len(data["positions"]) == 1
+    data = page_json(client.get("/chart/?symbol=BTCUSDT&interval=1h"), "chart-data")
+    assert (data["symbol"], data["interval"]) == ("BTCUSDT", "1h")
+    assert [c["name"] for c in data["configs"]] == ["alice-cfg"]
+    assert data["instruments"]["BTCUSDT"]["tick"] == "0.1"
 
 
 def test_backtests_page_and_foreign_runs(two_desks, client):

@@ -172,12 +172,19 @@ def stored_base_interval(*, symbol: str, interval: str) -> str | None:
     """``interval`` itself when the store holds it for ``symbol``, else the coarsest stored interval that
     divides it (the one to resample from); None when nothing usable is stored."""
     secs = TIMEFRAMES[interval][0]
-    stored = set(Candle.objects.filter(symbol=symbol, kind=CandleKind.TRADE).values_list("interval", flat=True)
-                 .distinct())
-    if interval in stored:
-        return interval
-    fits = [i for i in stored if i in TIMEFRAMES and TIMEFRAMES[i][0] < secs and secs % TIMEFRAMES[i][0] == 0]
-    return max(fits, key=lambda i: TIMEFRAMES[i][0]) if fits else None
+    fits = sorted((i for i, (s, _) in TIMEFRAMES.items() if s <= secs and secs % s == 0),
+                  key=lambda i: -TIMEFRAMES[i][0])  # the interval itself first, then coarsest to finest
+    # one query of index seeks, EXISTS per candidate (a DISTINCT over the symbol's bars scanned all of them)
+    from django.db import connections
+
+    q = connections[Candle.objects.db].ops.quote_name
+    probe = (f"EXISTS(SELECT 1 FROM {q(Candle._meta.db_table)} WHERE {q('symbol')} = %s AND {q('interval')} = %s "
+             f"AND {q('kind')} = %s)")
+    with connections[Candle.objects.db].cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join([probe] * len(fits)),
+                       [x for i in fits for x in (symbol, i, str(CandleKind.TRADE))])
+        found = cursor.fetchone()
+    return next((i for i, hit in zip(fits, found, strict=True) if hit), None)
 
 
 def read_bars(*, symbol: str, interval: str, bars: int, end: datetime | None = None) -> pd.DataFrame:

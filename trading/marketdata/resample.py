@@ -29,6 +29,47 @@ def ratio(*, source: str, target: str) -> int:
     return tgt // src
 
 
+def _epoch_seconds(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DatetimeIndex]:
+    index = pd.DatetimeIndex(frame.index)
+    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+    secs = np.asarray((index - EPOCH) // pd.Timedelta(seconds=1), dtype=np.int64)
+    if (np.diff(secs) <= 0).any():
+        raise ValueError("frame: open times must be strictly increasing")
+    return secs, index
+
+
+def _aggregate(frame: pd.DataFrame, secs: np.ndarray, bucket_seconds: int) -> tuple[np.ndarray, np.ndarray,
+                                                                                      dict[str, np.ndarray]]:
+    """The one OHLCV aggregation rule: per epoch-aligned bucket of ``bucket_seconds``, first open, max high,
+    min low, last close, summed volume/turnover. Returns (bucket start seconds, source rows per bucket, columns)."""
+    bucket = secs // bucket_seconds
+    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+    ends = np.r_[starts[1:], len(secs)]
+    out: dict[str, np.ndarray] = {}
+    for col in frame.columns:
+        values = frame[col].to_numpy(dtype="float64")
+        if col == "open":
+            out[col] = values[starts]
+        elif col == "high":
+            out[col] = np.maximum.reduceat(values, starts)
+        elif col == "low":
+            out[col] = np.minimum.reduceat(values, starts)
+        elif col == "close":
+            out[col] = values[ends - 1]
+        elif col in ("volume", "turnover"):
+            out[col] = np.add.reduceat(values, starts)
+        else:
+            raise ValueError(f"frame: no aggregation rule for column {col!r}")
+    return bucket[starts] * bucket_seconds, ends - starts, out
+
+
+def _framed(frame: pd.DataFrame, index: pd.DatetimeIndex, times: np.ndarray, cols: dict[str, np.ndarray],
+            keep: np.ndarray | slice) -> pd.DataFrame:
+    new_index = pd.DatetimeIndex(pd.to_datetime(times[keep], unit="s", utc=True),
+                                 name=frame.index.name).as_unit(index.unit)
+    return pd.DataFrame({c: v[keep] for c, v in cols.items()}, index=new_index, columns=list(frame.columns))
+
+
 def resample_frame(frame: pd.DataFrame, *, source: str, target: str) -> pd.DataFrame:
     """``frame``: open/high/low/close[/volume[/turnover]] indexed by UTC bar open time, strictly increasing,
     on the ``source`` grid. Returns the complete ``target`` bars, same columns, float64."""
@@ -36,33 +77,21 @@ def resample_frame(frame: pd.DataFrame, *, source: str, target: str) -> pd.DataF
     src_s, tgt_s = interval_seconds(source), interval_seconds(target)
     if frame.empty:
         return frame.astype("float64").copy()
-    index = pd.DatetimeIndex(frame.index)
-    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
-    secs = np.asarray((index - EPOCH) // pd.Timedelta(seconds=1), dtype=np.int64)
-    if (np.diff(secs) <= 0).any():
-        raise ValueError("frame: open times must be strictly increasing")
+    secs, index = _epoch_seconds(frame)
     if (secs % src_s).any():
         raise ValueError(f"frame: open times are not on the {source} grid")
-    bucket = secs // tgt_s
-    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
-    ends = np.r_[starts[1:], len(secs)]
-    complete = (ends - starts) == n_per
-    out: dict[str, np.ndarray] = {}
-    for col in frame.columns:
-        values = frame[col].to_numpy(dtype="float64")
-        if col == "open":
-            agg = values[starts]
-        elif col == "high":
-            agg = np.maximum.reduceat(values, starts)
-        elif col == "low":
-            agg = np.minimum.reduceat(values, starts)
-        elif col == "close":
-            agg = values[ends - 1]
-        elif col in ("volume", "turnover"):
-            agg = np.add.reduceat(values, starts)
-        else:
-            raise ValueError(f"frame: no aggregation rule for column {col!r}")
-        out[col] = agg[complete]
-    new_index = pd.DatetimeIndex(pd.to_datetime(bucket[starts][complete] * tgt_s, unit="s", utc=True),
-                                 name=frame.index.name).as_unit(index.unit)
-    return pd.DataFrame(out, index=new_index, columns=list(frame.columns))
+    times, counts, cols = _aggregate(frame, secs, tgt_s)
+    return _framed(frame, index, times, cols, counts == n_per)
+
+
+def downsample_frame(frame: pd.DataFrame, *, seconds: int) -> pd.DataFrame:
+    """For display only: ``frame``'s bars aggregated into epoch-aligned buckets of ``seconds`` (a multiple of
+    the frame's interval) by the same rule as :func:`resample_frame`, keeping the partial buckets at the edges
+    (so the first bar's open and the last bar's close are in the result: a chart of a range shows both ends)."""
+    if seconds <= 0:
+        raise ValueError(f"seconds: {seconds} must be > 0")
+    if frame.empty:
+        return frame.astype("float64").copy()
+    secs, index = _epoch_seconds(frame)
+    times, _, cols = _aggregate(frame, secs, seconds)
+    return _framed(frame, index, times, cols, slice(None))

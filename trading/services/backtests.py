@@ -38,7 +38,8 @@ from trading.services.backtest_settings import (
 
 log = logging.getLogger(__name__)
 
-MAX_CHART_BARS = 5_000  # the result page charts the first 5,000 candles; indicators are stored for those
+MAX_CHART_BARS = 5_000  # the run stores its indicators for the first 5,000 bars (API readers); the result page
+#                        draws them for any range on screen from /api/chart/indicators/?backtest=
 PROGRESS_STEP = 0.05
 # Share of the progress bar each phase fills: loading, computing signals, the engine.
 LOADED, SIGNALS = 0.05, 0.20

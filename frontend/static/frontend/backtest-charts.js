@@ -94,7 +94,7 @@ window.QDCharts = (function () {
     const box = document.getElementById("candles-plot");
     symbols.forEach((sym, i) => {
       const el = document.createElement("div");
-      el.id = `candles-plot-${i}`; el.className = "plot"; el.style.height = "420px";
+      el.id = `candles-plot-${i}`; el.className = "plot"; el.style.height = "560px";
       box.appendChild(el);
       const tf = desk ? (s.slots.find((x) => x.symbol === sym) || {}).timeframe : s.timeframe;
       candles(run, sym, tf, el.id, desk ? run.trades.filter((x) => x.symbol === sym) : run.trades);
@@ -103,27 +103,42 @@ window.QDCharts = (function () {
 
   function desk(run) { return (run.settings || {}).kind === "portfolio"; }
 
-  async function candles(run, symbol, timeframe, target, all) {
+  /* The run's candles over the WHOLE run (candle-chart.js: downsampled overview, refetched finer on zoom) with
+     every trade: exits drawn first and hollow, entries on top and solid (an exit never hides an entry),
+     liquidations as stars; a single run also draws its strategy's declared indicators for the range on screen. */
+  function candles(run, symbol, timeframe, target, all) {
     const s = run.settings;
-    const q = new URLSearchParams({symbol, interval: timeframe, start: s.start, end: s.end, limit: "5000"});
-    const page = await QD.api("GET", "/api/candles/?" + q.toString()).catch(() => null);
-    if (!page || !page.results.length) return;
-    const c = page.results, last = c[c.length - 1].open_time;
-    const trades = all.filter((x) => x.entry_time <= last);
-    const entries = {x: trades.map((x) => x.entry_time), y: trades.map((x) => x.entry_price), mode: "markers", type: "scatter", name: "entry",
-      marker: {symbol: trades.map((x) => x.side === "long" ? "triangle-up" : "triangle-down"), size: 10, color: "#6fb3ff"}};
-    const exitsOf = (liq) => trades.filter((x) => (x.exit_reason === "liquidation") === liq);
-    const ex = exitsOf(false), lq = exitsOf(true);
-    const exits = {x: ex.map((x) => x.exit_time), y: ex.map((x) => x.exit_price), mode: "markers", type: "scatter", name: "exit",
-      text: ex.map((x) => x.exit_reason), marker: {symbol: "x", size: 9, color: "#f0c674"}};
-    const liqs = {x: lq.map((x) => x.exit_time), y: lq.map((x) => x.exit_price), mode: "markers", type: "scatter", name: "liquidation",
-      marker: {symbol: "star", size: 14, color: "#ff3b30"}};
-    const ind = desk(run) ? {} : (run.indicators || {});  // a single run stores its strategy's drawn series
-    const layout = QDStrategy.layoutFor(ind, Object.assign({}, QD.dark, {title: {text: `${symbol} ${timeframe}${page.next ? " (first 5,000 bars)" : ""}`},
-      xaxis: {rangeslider: {visible: false}}, legend: {orientation: "h"}}));
-    Plotly.newPlot(target, [{type: "candlestick", x: c.map((r) => r.open_time), open: c.map((r) => +r.open), high: c.map((r) => +r.high),
-      low: c.map((r) => +r.low), close: c.map((r) => +r.close), name: symbol}, entries, exits, liqs, ...QDStrategy.traces(ind)],
-      layout, {responsive: true, displaylogo: false});
+    const entryHover = (x) => `entry ${x.side} ${x.qty} @ ${QD.num(x.entry_price, 2)}<br>${QD.fmt.utc(x.entry_time)}<br>local ${new Date(x.entry_time).toLocaleString()}`;
+    const exitHover = (x) => `exit (${x.exit_reason}) @ ${QD.num(x.exit_price, 2)}, PnL ${QD.num(x.pnl, 4)}<br>${QD.fmt.utc(x.exit_time)}<br>local ${new Date(x.exit_time).toLocaleString()}`;
+    const traces = (small, lo, hi) => {  // the trades in the range on screen; smaller marks on an overview
+      const inside = (t) => { const v = new Date(t).getTime(); return v >= lo && v < hi; };
+      const shown = all.filter((x) => inside(x.entry_time) || inside(x.exit_time));
+      const ex = shown.filter((x) => x.exit_reason !== "liquidation"), lq = shown.filter((x) => x.exit_reason === "liquidation");
+      return [
+      {x: ex.map((x) => x.exit_time), y: ex.map((x) => x.exit_price), mode: "markers", type: "scatter", name: "exit", meta: "exit",
+       text: ex.map(exitHover), hoverinfo: "text", marker: {symbol: "circle-open", size: small ? 7 : 14, color: "#f0c674", line: {width: small ? 1 : 2}}},
+      {x: lq.map((x) => x.exit_time), y: lq.map((x) => x.exit_price), mode: "markers", type: "scatter", name: "liquidation", meta: "liquidation",
+       text: lq.map(exitHover), hoverinfo: "text", marker: {symbol: "star-open", size: small ? 10 : 16, color: "#ff3b30", line: {width: 2}}},
+      {x: shown.map((x) => x.entry_time), y: shown.map((x) => x.entry_price), mode: "markers", type: "scatter", name: "entry", meta: "entry",
+       text: shown.map(entryHover), hoverinfo: "text", marker: {symbol: shown.map((x) => x.side === "long" ? "triangle-up" : "triangle-down"), size: small ? 5 : 10, color: "#6fb3ff"}},
+      ];
+    };
+    async function extras(state) {
+      const a = state.answer;
+      const ms = (t) => new Date(t).getTime();
+      const lo = a.t.length ? ms(a.t[0]) : 0, hi = a.t.length ? ms(a.t[a.t.length - 1]) + 1000 * a.step_seconds : 0;  // what the candles cover
+      const out = {traces: traces(a.downsampled, lo, hi)};
+      if (desk(run) || !a.t.length) return out;
+      const q = new URLSearchParams({backtest: String(run.id), symbol, interval: timeframe, start: a.first_bar, end: a.last_bar, step: String(a.step_seconds)});
+      try { out.indicators = await QD.api("GET", "/api/chart/indicators/?" + q.toString()); }
+      catch (err) { out.note = "Indicators: " + QD.errors(err); }
+      return out;
+    }
+    const el = document.getElementById(target);
+    const note = document.createElement("p");
+    note.className = "muted chart-note"; el.after(note);
+    return QDCandleChart.create(el, {symbol, interval: timeframe, start: s.start, end: s.end, deskClock: false, note, extras,
+      title: `${symbol} ${timeframe}: ${all.length} trade(s), ${QD.fmt.utc(s.start)} → ${QD.fmt.utc(s.end)}`});
   }
 
   function compare(runs, plot, table) {
