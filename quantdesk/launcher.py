@@ -108,6 +108,9 @@ def run(host: str = "127.0.0.1", port: int = 8000, concurrency: int = 1, feed: s
         redis_proc = embedded_redis.start(EMBEDDED_REDIS_PORT, VAR_DIR / "redis")
         print(f"[desk] embedded redis on 127.0.0.1:{EMBEDDED_REDIS_PORT}", flush=True)
     procs = procs if procs is not None else process_table(host, port, concurrency, feed)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        print("[desk] running as root: better run the desk as an ordinary user (the Celery workers' superuser "
+              "warning is said here once)", flush=True)
     sel = selectors.DefaultSelector()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for p in procs:
