@@ -1,6 +1,6 @@
 """What the desk page starts with beyond the trading record (frontend/context.py): the feed's and each live
 account's private stream status read from Redis on load (so the page never says "no status yet" while a
-status exists, and says plainly when the desk runs offline), the event log, the configs a trader can open with
+status exists, and says plainly when the desk runs offline), a replay's progress, the event log, the configs a trader can open with
 by hand, each instrument's tick and step for the one number format, and the history (closed trades, per-config
 performance, PnL per day)."""
 
@@ -40,6 +40,18 @@ def feed_state() -> dict[str, Any]:
     return {**status, "state": state, "replay_hint": REPLAY_HINT}
 
 
+def replay_state() -> dict[str, Any]:
+    """The running (or last finished) replay's progress from Redis (``trading/marketdata/replay_progress.py``);
+    {} when none ran recently."""
+    from trading.marketdata.replay_progress import read_progress
+
+    try:
+        return read_progress()
+    except Exception as exc:  # noqa: BLE001  (Redis down: the feed pane already says so)
+        log.warning("replay progress not readable: %s", exc)
+        return {}
+
+
 def private_streams(accounts: list[dict[str, Any]]) -> dict[str, Any]:
     from trading.exchanges.bybit_stream import stream_status
 
@@ -63,6 +75,7 @@ def desk_extras(*, user, accounts: list[dict[str, Any]], today) -> dict[str, Any
     hist = json.loads(json.dumps(history(user=user, today=today), cls=DjangoJSONEncoder))
     return {
         "feed": feed_state(),
+        "replay": replay_state(),
         "private_streams": private_streams(accounts),
         "events": [event_payload(e) for e in events],
         "configs": [{"id": c.pk, "account": c.account_id, "name": c.name, "symbols": c.symbols,

@@ -221,6 +221,7 @@
   state.decisions.slice().reverse().forEach((d) => prepend("decisions", decisionRow(d), 20));
   renderAccounts(); renderPositions(); renderEvents(); renderFeed(state.feed); renderStreams(state.private_streams);
   QD.history.render(state.history);
+  QD.replay.render(state.replay);
 
   QD.onEvent((ev) => {
     const d = numeric(Object.assign({}, ev.data));
@@ -236,6 +237,7 @@
         if (a) { Object.assign(a, d); renderAccounts(); } break; }
       case "tick": marks[d.symbol] = Number(d.mark || d.last); renderPositions(); renderAccounts(); break;
       case "feed": renderFeed(d); break;
+      case "replay": QD.replay.render(ev.data); break;
       case "desk_event": events.unshift(ev.data); events.splice(500); renderEvents();
         if (ev.data.level !== "info" || ev.data.kind === "manual") toast(ev.data.message, ev.data.level); break;
       case "kill_switch": { const a = state.accounts.find((x) => x.id === d.account);
