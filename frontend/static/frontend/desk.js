@@ -222,6 +222,7 @@
   renderAccounts(); renderPositions(); renderEvents(); renderFeed(state.feed); renderStreams(state.private_streams);
   QD.history.render(state.history);
   QD.replay.render(state.replay);
+  QD.equity.init(state.equity_curves, accountName);
 
   QD.onEvent((ev) => {
     const d = numeric(Object.assign({}, ev.data));
@@ -234,7 +235,8 @@
         if (positions.has(d.position)) { positions.get(d.position).last_decision = d; renderPositions(); } break;
       case "equity": {
         const a = state.accounts.find((x) => x.id === d.account);
-        if (a) { Object.assign(a, d); renderAccounts(); } break; }
+        if (a) { Object.assign(a, d); renderAccounts(); }
+        QD.equity.add(d); break; }
       case "tick": marks[d.symbol] = Number(d.mark || d.last); renderPositions(); renderAccounts(); break;
       case "feed": renderFeed(d); break;
       case "replay": QD.replay.render(ev.data); break;
