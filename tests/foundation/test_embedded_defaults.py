@@ -100,6 +100,7 @@ def test_whole_desk_comes_up_and_admin_login_works(fresh_env):
         assert static.status_code == 200 and "text/css" in static.headers["Content-Type"]
         missing = requests.get(f"{base}/no-such-page/", timeout=60)
         assert missing.status_code == 404 and "URLconf" not in missing.text  # no debug page
+        wait_for(lines, "[desk]", "ready in")  # rundesk says when web first answered
         wait_for(lines, "[trading]", "ready.")  # the trading worker (queue trading) and the research worker
         wait_for(lines, "[research]", "ready.")
         ping = subprocess.run([sys.executable, "-m", "celery", "-A", "quantdesk", "inspect", "ping", "--timeout", "10"],

@@ -59,3 +59,26 @@ def test_django_starts_without_the_strategies_numba_or_pandas(tmp_path):
                          env={**env(tmp_path), "DJANGO_SETTINGS_MODULE": "quantdesk.settings"},
                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
     assert out.stdout.strip().splitlines()[-1] == "['chandelier', 'drift', 'logistic', 'lorentzian']", out.stdout
+
+
+def test_a_repeat_start_prepares_only_what_changed(tmp_path):
+    """``rundesk --prepare`` (what ./desk start runs): the first start migrates and collects the static files,
+    a repeat start finds both up to date and skips them; bootstrap_desk runs each time (idempotent)."""
+    code = "import django, sys; django.setup(); from quantdesk.prepare import prepare; prepare(stdout=sys.stdout)"
+    run_env = {**env(tmp_path), "DJANGO_SETTINGS_MODULE": "quantdesk.settings", "DESK_ADMIN_USER": "admin"}
+
+    def prepare() -> str:
+        out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=run_env, stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stdout + out.stderr
+        return out.stdout
+
+    first = prepare()
+    assert "Applying trading.0001" in first and "static files: collected" in first
+    assert (tmp_path / "var" / "staticfiles" / "staticfiles.json").exists()
+    second = prepare()
+    assert "migrations: up to date" in second and "static files: up to date" in second
+    assert "Applying" not in second
+    # a lost manifest (someone emptied the static folder) is collected again
+    (tmp_path / "var" / "staticfiles" / "staticfiles.json").unlink()
+    assert "static files: collected" in prepare()
