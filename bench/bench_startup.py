@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT_S = 3.0  # the brief: a repeat start and a manage command in under 3 s of our own time
 
+BEFORE = "repeat start, as before (3 commands)"  # the old ./desk start: migrate, collectstatic, bootstrap_desk
 PREPARE = ("import django, sys; django.setup(); from quantdesk.prepare import prepare; "
            "prepare(stdout=sys.stdout)")
 
@@ -52,7 +53,7 @@ def main() -> int:
         cases = {"manage.py help": [py, "manage.py", "help"],
                  "manage.py showmigrations trading": [py, "manage.py", "showmigrations", "trading"],
                  "repeat start: prepare": [py, "-c", PREPARE],
-                 "repeat start, as before (3 commands)": [
+                 BEFORE: [
                      "sh", "-c", f"{py} manage.py migrate --noinput && {py} manage.py collectstatic --noinput -v 0 "
                                  f"&& {py} manage.py bootstrap_desk"]}
         ref: list[tuple[float, float]] = []
@@ -70,8 +71,12 @@ def main() -> int:
     for name, rows in runs.items():
         wall = statistics.median(w for w, _ in rows)
         cpu = statistics.median(c for _, c in rows)
-        worst = max(worst, cpu)
+        if name != BEFORE:  # the old way is the comparison, not a case held to the goal
+            worst = max(worst, cpu)
         print(f"{name:36} {wall:8.3f} {wall / ref_wall:14.1f} {cpu:7.3f}")
+    before = statistics.median(c for _, c in runs[BEFORE])
+    now = statistics.median(c for _, c in runs["repeat start: prepare"])
+    print(f"repeat start's preparation: {now:.2f} s CPU vs {before:.2f} s as before ({before / now:.1f}x less)")
     print(f"slowest case's own (CPU) time {worst:.2f} s: {'within' if worst < LIMIT_S else 'OVER'} the {LIMIT_S:g} s goal")
     return 0
 
