@@ -1,6 +1,6 @@
 """What the desk page starts with beyond the trading record (frontend/context.py): the feed's and each live
 account's private stream status read from Redis on load (so the page never says "no status yet" while a
-status exists, and says plainly when the desk runs offline), the event log, the configs a trader can open with
+status exists, and says plainly when the desk runs offline), a replay's progress, each account's equity curve, the event log, the configs a trader can open with
 by hand, each instrument's tick and step for the one number format, and the history (closed trades, per-config
 performance, PnL per day)."""
 
@@ -12,12 +12,13 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 
 from trading import selectors
-from trading.models import DeskEvent, Instrument
+from trading.models import DeskEvent, EquitySnapshot, Instrument
 from trading.services.desk_events import event_payload
 from trading.services.history import history
 
 log = logging.getLogger(__name__)
 EVENTS_ON_LOAD = 100
+EQUITY_POINTS = 500  # per account on load; the page appends each new snapshot
 REPLAY_HINT = "./desk manage run_feed --replay --symbol BTCUSDT --interval 5m --since 2025-10-10 --speed 60"
 
 
@@ -38,6 +39,28 @@ def feed_state() -> dict[str, Any]:
     else:
         state = "down"
     return {**status, "state": state, "replay_hint": REPLAY_HINT}
+
+
+def replay_state() -> dict[str, Any]:
+    """The running (or last finished) replay's progress from Redis (``trading/marketdata/replay_progress.py``);
+    {} when none ran recently."""
+    from trading.marketdata.replay_progress import read_progress
+
+    try:
+        return read_progress()
+    except Exception as exc:  # noqa: BLE001  (Redis down: the feed pane already says so)
+        log.warning("replay progress not readable: %s", exc)
+        return {}
+
+
+def equity_curves(account_ids: list[int]) -> dict[str, list[list]]:
+    """Per account, its last ``EQUITY_POINTS`` snapshots oldest first: [[taken_at ISO, equity], ...]."""
+    out: dict[str, list[list]] = {}
+    for account_id in account_ids:
+        rows = list(EquitySnapshot.objects.filter(account_id=account_id).order_by("-taken_at")
+                    .values_list("taken_at", "equity")[:EQUITY_POINTS])
+        out[str(account_id)] = [[t.isoformat(), float(e)] for t, e in reversed(rows)]
+    return out
 
 
 def private_streams(accounts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -66,6 +89,8 @@ def desk_extras(*, user, accounts: list[dict[str, Any]], today) -> dict[str, Any
     hist = json.loads(json.dumps(history(user=user, today=today), cls=DjangoJSONEncoder))
     return {
         "feed": feed_state(),
+        "replay": replay_state(),
+        "equity_curves": equity_curves(ids),
         "private_streams": private_streams(accounts),
         "events": [event_payload(e) for e in events],
         "configs": [{"id": c.pk, "account": c.account_id, "name": c.name, "symbols": c.symbols,

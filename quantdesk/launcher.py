@@ -6,13 +6,17 @@ leaves it out, e.g. to run a replay with ``manage.py run_feed --replay`` instead
 Output lines are prefixed with the process name. A child that dies is started again after an exponential
 backoff (1 s, 2 s, 4 s ... at most ``MAX_BACKOFF``; back to 1 s once it has stayed up ``STABLE_SECONDS``),
 reported on the console and in Redis (``qd:desk:restarts``: restarts per process, shown with the feed's
-status) instead of stopping the desk. Ctrl-C (or SIGTERM) stops them all."""
+status) instead of stopping the desk. Ctrl-C (or SIGTERM) stops them all.
+
+When web first accepts a connection the console says ``[desk] ready in X s``: the time since ``./desk start``
+began (``QUANTDESK_T0``, set by the script; else since this process started)."""
 
 from __future__ import annotations
 
 import os
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -75,6 +79,28 @@ def report_restart(name: str, count: int, exit_code: int | None, wait: float) ->
         print(f"[desk] could not record the restart of {name} in Redis: {exc}", flush=True)
 
 
+def started_at() -> float:
+    """Wall time the start began: ``QUANTDESK_T0`` (epoch seconds, set by ``./desk start``) or this process's
+    start."""
+    try:
+        return float(os.environ["QUANTDESK_T0"])
+    except (KeyError, ValueError):
+        return _PROCESS_T0
+
+
+_PROCESS_T0 = time.time()
+
+
+def answers(host: str, port: int) -> bool:
+    """Whether something accepts a TCP connection on ``host:port`` (a wildcard bind is asked on loopback)."""
+    target = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    try:
+        with socket.create_connection((target, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
 def run(host: str = "127.0.0.1", port: int = 8000, concurrency: int = 1, feed: str = "live",
         procs: list[Proc] | None = None) -> int:
     redis_proc = None
@@ -82,12 +108,16 @@ def run(host: str = "127.0.0.1", port: int = 8000, concurrency: int = 1, feed: s
         redis_proc = embedded_redis.start(EMBEDDED_REDIS_PORT, VAR_DIR / "redis")
         print(f"[desk] embedded redis on 127.0.0.1:{EMBEDDED_REDIS_PORT}", flush=True)
     procs = procs if procs is not None else process_table(host, port, concurrency, feed)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        print("[desk] running as root: better run the desk as an ordinary user (the Celery workers' superuser "
+              "warning is said here once)", flush=True)
     sel = selectors.DefaultSelector()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for p in procs:
         _start(p, sel, env)
     print(f"[desk] QuantDesk on http://{host}:{port}/ (admin: /admin/, API: /api/) - Ctrl-C stops it", flush=True)
     stopping = False
+    waiting_for_web = any(p.name == "web" for p in procs)
 
     def _stop(*_):
         nonlocal stopping
@@ -105,6 +135,9 @@ def run(host: str = "127.0.0.1", port: int = 8000, concurrency: int = 1, feed: s
                 else:
                     sel.unregister(key.fileobj)
             _supervise(procs, sel, env)
+            if waiting_for_web and answers(host, port):
+                waiting_for_web = False
+                print(f"[desk] ready in {time.time() - started_at():.1f} s (web answers on {host}:{port})", flush=True)
     finally:
         _shutdown(procs, redis_proc)
     return 0

@@ -16,7 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 EVENT_TYPES = frozenset({
     "tick", "candle", "signal", "order", "fill", "position", "decision", "equity", "feed", "backtest", "sweep", "kill_switch",
     "alert", "desk_event",
-    "research", "private_stream",
+    "research", "private_stream", "replay",
 })
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from strategies.algos.base import ParamError
+from strategies.algos.params import ParamError
 from trading.models import (
     Account,
     BacktestRun,

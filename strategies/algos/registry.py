@@ -11,20 +11,38 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .base import Strategy
-from .chandelier import ChandelierStrategy
-from .drift.strategy import DriftStrategy
-from .loader import LoadError, LoadResult, folder_stamp, load_folder
-from .logistic.strategy import LogisticStrategy
-from .lorentzian.strategy import LorentzianStrategy
+if TYPE_CHECKING:
+    from .base import Strategy
+    from .loader import LoadError, LoadResult
 
-_SHIPPED: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (LorentzianStrategy, LogisticStrategy, ChandelierStrategy, DriftStrategy)
-}
+# The shipped classes and the loader import pandas and numba: they are imported on the first lookup, not when
+# Django starts (``configure`` runs in the app's ready(); a ``manage.py`` command that reads no strategy never pays).
+_shipped_cache: dict[str, type[Strategy]] = {}
 
 _lock = threading.RLock()
-_state: dict = {"folder": None, "stamp": None, "result": LoadResult()}
+_state: dict = {"folder": None, "stamp": None, "result": None}
+
+
+def _shipped() -> dict[str, type[Strategy]]:
+    if not _shipped_cache:
+        with _lock:
+            if not _shipped_cache:
+                from .chandelier import ChandelierStrategy
+                from .drift.strategy import DriftStrategy
+                from .logistic.strategy import LogisticStrategy
+                from .lorentzian.strategy import LorentzianStrategy
+
+                _shipped_cache.update({cls.name: cls for cls in (LorentzianStrategy, LogisticStrategy,
+                                                                  ChandelierStrategy, DriftStrategy)})
+    return _shipped_cache
+
+
+def _empty() -> LoadResult:
+    from .loader import LoadResult
+
+    return LoadResult()
 
 
 def configure(*, user_dir: Path | str | None) -> None:
@@ -32,7 +50,7 @@ def configure(*, user_dir: Path | str | None) -> None:
     with _lock:
         _state["folder"] = None if user_dir is None else Path(user_dir)
         _state["stamp"] = None
-        _state["result"] = LoadResult()
+        _state["result"] = None
 
 
 def user_dir() -> Path | None:
@@ -44,26 +62,33 @@ def scan() -> LoadResult:
     with _lock:
         folder = _state["folder"]
         if folder is None:
-            _state["result"] = LoadResult()
+            _state["result"] = _empty()
             return _state["result"]
+        from .loader import folder_stamp, load_folder
+
         _state["stamp"] = folder_stamp(folder)
-        _state["result"] = load_folder(folder, reserved=frozenset(_SHIPPED))
+        _state["result"] = load_folder(folder, reserved=frozenset(_shipped()))
         return _state["result"]
 
 
 def _current() -> LoadResult:
     folder = _state["folder"]
     if folder is None:
+        if _state["result"] is None:
+            _state["result"] = _empty()
         return _state["result"]
-    if folder_stamp(folder) != _state["stamp"]:
+    from .loader import folder_stamp
+
+    if _state["result"] is None or folder_stamp(folder) != _state["stamp"]:
         return scan()
     return _state["result"]
 
 
 def get(name: str) -> type[Strategy]:
     """The strategy class registered as ``name``; KeyError naming the known ones otherwise."""
-    if name in _SHIPPED:
-        return _SHIPPED[name]
+    shipped = _shipped()
+    if name in shipped:
+        return shipped[name]
     with _lock:
         found = _current().strategies.get(name)
     if found is None:
@@ -74,7 +99,7 @@ def get(name: str) -> type[Strategy]:
 def all() -> dict[str, type[Strategy]]:  # noqa: A001 - the agreed API name
     """All registered strategies, name -> class: the shipped ones first, then the user's, in a stable order."""
     with _lock:
-        return {**_SHIPPED, **_current().strategies}
+        return {**_shipped(), **_current().strategies}
 
 
 def names() -> list[str]:
@@ -82,11 +107,11 @@ def names() -> list[str]:
 
 
 def shipped_names() -> list[str]:
-    return list(_SHIPPED)
+    return list(_shipped())
 
 
 def is_user(name: str) -> bool:
-    return name not in _SHIPPED and name in all()
+    return name not in _shipped() and name in all()
 
 
 def user_file(name: str) -> Path | None:

@@ -174,10 +174,14 @@ def test_daily_pnl_summary_is_yesterdays_net_once(monkeypatch):
         Fill.objects.create(account=account, exec_id=f"d{i}", symbol="BTCUSDT", side="Sell", qty=Decimal("0.01"),
                             price=Decimal("96000"), fee=fee, realised_pnl=pnl,
                             executed_at=day + timedelta(hours=hour))
+    Fill.objects.create(account=account, exec_id="f0", exec_type="Funding", symbol="BTCUSDT", side="Sell",
+                        qty=Decimal("0.01"), price=Decimal("96000"), funding=Decimal("0.25"),
+                        executed_at=day + timedelta(hours=16))
     from trading.services.alerts import daily_pnl_summaries
 
     daily_pnl_summaries(now=datetime(2025, 10, 11, 5, 30, tzinfo=UTC))
-    # 10 Oct: realised 12.50 - 4.00 = 8.50, fees 0.60 + 0.40 = 1.00, net 7.50 (the 11 Oct fill is not counted)
+    # 10 Oct: realised 12.50 - 4.00 = 8.50, fees 0.60 + 0.40 = 1.00, funding paid 0.25, net 7.25 (the 11 Oct
+    # fill is not counted)
     [alert] = sent
-    assert alert.title == "Main: 2025-10-10 net +7.50 USDT" and alert.key == f"{account.pk}:2025-10-10"
-    assert "2 fills" in alert.body
+    assert alert.title == "Main: 2025-10-10 net +7.25 USDT" and alert.key == f"{account.pk}:2025-10-10"
+    assert "3 fills" in alert.body and "funding +0.25" in alert.body

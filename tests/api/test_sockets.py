@@ -24,7 +24,7 @@ SETTINGS = {"symbol": "BTCUSDT", "timeframe": "5m", "start": "2025-03-01T00:00:0
 
 
 async def hello(sock):
-    msg = await sock.receive_json_from(timeout=5)
+    msg = await sock.receive_json_from(timeout=60)
     assert msg["type"] == "hello"
     return msg["data"]
 
@@ -44,7 +44,7 @@ async def test_backtest_progress_reaches_only_its_owner():
     await database_sync_to_async(run_backtest_job)(run_id=run.pk)
     seen = []
     while not seen or seen[-1]["status"] not in ("done", "failed"):
-        event = await sock_a.receive_json_from(timeout=10)
+        event = await sock_a.receive_json_from(timeout=60)
         assert event["type"] == "backtest" and event["data"]["id"] == run.pk
         seen.append(event["data"])
     # running 0 %, then loaded 5 %, signals 20 %, the engine's one chunk (99 %), then done at 100 %
@@ -76,7 +76,7 @@ async def test_position_broadcast_reaches_the_account_owner_only_after_commit():
         return pos
 
     pos = await database_sync_to_async(open_position)()
-    event = await sock_a.receive_json_from(timeout=5)
+    event = await sock_a.receive_json_from(timeout=60)
     assert event["type"] == "position"
     assert event["data"]["id"] == pos.pk and event["data"]["side"] == "short"
     assert event["data"]["qty"] == 0.01 and event["data"]["liquidation_price"] == 97440.0
@@ -95,7 +95,7 @@ async def test_desk_wide_events_reach_every_logged_in_socket():
     await hello(sock_b)
     await database_sync_to_async(publish_desk)(event_type="tick", data={"symbol": "BTCUSDT", "mark": "96000.5"})
     for sock in (sock_a, sock_b):
-        assert await sock.receive_json_from(timeout=5) == {"type": "tick",
+        assert await sock.receive_json_from(timeout=60) == {"type": "tick",
                                                             "data": {"symbol": "BTCUSDT", "mark": "96000.5"}}
     await sock_a.disconnect()
     await sock_b.disconnect()

@@ -33,7 +33,7 @@ def intent(cid: str, *, reduce_only: bool = False, side: str = "Buy") -> OrderIn
 def replies(fake, until: str) -> list[str]:
     """The REST replies in the order the fake wrote them, once ``until`` is among them (an order's reply is
     marked just after it is flushed, so poll with a generous deadline)."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90
     while True:
         names = [name for what, name in fake.counters.snapshot()["trace"] if what == "reply"]
         if until in names or time.monotonic() > deadline:

@@ -20,10 +20,10 @@ class Inbox:
 
         self.q.put(copy.deepcopy(message))
 
-    def get(self, timeout: float = 10.0) -> dict:
+    def get(self, timeout: float = 60.0) -> dict:  # a ceiling: returns as soon as the message is there
         return self.q.get(timeout=timeout)
 
-    def take(self, n: int, timeout: float = 10.0) -> list[dict]:
+    def take(self, n: int, timeout: float = 60.0) -> list[dict]:
         return [self.get(timeout) for _ in range(n)]
 
 

@@ -57,11 +57,11 @@ def test_key_is_checked_before_timestamp_and_timestamp_before_signature(fake_byb
     url = fake_bybit.urls.http + "/v5/position/list?category=linear&symbol=BTCUSDT"
     stale = _signed_headers("nobody", "x", "category=linear&symbol=BTCUSDT")
     stale["X-BAPI-TIMESTAMP"] = "1"
-    assert requests.get(url, headers=stale, timeout=5).json()["retCode"] == 10003
+    assert requests.get(url, headers=stale, timeout=60).json()["retCode"] == 10003
     bad_sig_stale = _signed_headers(fake_bybit.api_key, "wrong", "category=linear&symbol=BTCUSDT")
     bad_sig_stale["X-BAPI-TIMESTAMP"] = "1"
-    assert requests.get(url, headers=bad_sig_stale, timeout=5).json()["retCode"] == 10002
-    assert requests.get(url, timeout=5).json()["retCode"] == 10003
+    assert requests.get(url, headers=bad_sig_stale, timeout=60).json()["retCode"] == 10002
+    assert requests.get(url, timeout=60).json()["retCode"] == 10003
 
 
 def test_pybit_spaced_json_body_and_unquoted_leverage_number_verify(fake_bybit, bybit_http):
@@ -76,9 +76,9 @@ def test_body_is_verified_as_raw_bytes_not_reserialised(fake_bybit):
     params = {"category": "linear", "symbol": "BTCUSDT", "buyLeverage": "30", "sellLeverage": "30"}
     compact, spaced = json.dumps(params, separators=(",", ":")), json.dumps(params)
     k, s = fake_bybit.api_key, API_SECRET
-    wrong = requests.post(url, data=spaced, headers=_signed_headers(k, s, compact), timeout=5).json()
+    wrong = requests.post(url, data=spaced, headers=_signed_headers(k, s, compact), timeout=60).json()
     assert wrong["retCode"] == 10004
-    right = requests.post(url, data=compact, headers=_signed_headers(k, s, compact), timeout=5).json()
+    right = requests.post(url, data=compact, headers=_signed_headers(k, s, compact), timeout=60).json()
     assert right["retCode"] == 0
 
 
@@ -86,9 +86,9 @@ def test_query_is_verified_raw_sorted_or_not(fake_bybit, bybit_http):
     k, s = fake_bybit.api_key, API_SECRET
     unsorted = "symbol=BTCUSDT&category=linear"
     url = f"{fake_bybit.urls.http}/v5/position/list?{unsorted}"
-    assert requests.get(url, headers=_signed_headers(k, s, unsorted), timeout=5).json()["retCode"] == 0
+    assert requests.get(url, headers=_signed_headers(k, s, unsorted), timeout=60).json()["retCode"] == 0
     sorted_sig = _signed_headers(k, s, "category=linear&symbol=BTCUSDT")
-    assert requests.get(url, headers=sorted_sig, timeout=5).json()["retCode"] == 10004
+    assert requests.get(url, headers=sorted_sig, timeout=60).json()["retCode"] == 10004
     # pybit sorts and does not URL-encode: an already percent-encoded value (a cursor's %3D) passes through
     res = bybit_http.get_open_orders(category="linear", symbol="BTCUSDT", orderLinkId="x%3D1", openOnly=0)
     assert res["retCode"] == 0 and res["result"]["list"] == []

@@ -17,7 +17,7 @@ from fakebybit.pytest_plugin import API_SECRET
 
 
 def _raw(url: str) -> websocket.WebSocket:
-    ws = websocket.create_connection(url, timeout=10)
+    ws = websocket.create_connection(url, timeout=60)
     return ws
 
 

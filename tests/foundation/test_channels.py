@@ -49,11 +49,11 @@ async def test_event_reaches_owner_and_not_another_user():
     assert (await sock_b.receive_json_from())["data"]["accounts"] == [acc_b.pk]
     await database_sync_to_async(publish)(account_id=acc_a.pk, event_type="position",
                                           data={"symbol": "BTCUSDT", "qty": "0.006"})
-    assert await sock_a.receive_json_from(timeout=5) == {"type": "position",
+    assert await sock_a.receive_json_from(timeout=60) == {"type": "position",
                                                          "data": {"symbol": "BTCUSDT", "qty": "0.006"}}
     assert await sock_b.receive_nothing(timeout=0.5)
     await sock_b.send_json_to({"action": "subscribe", "account": acc_a.pk})
-    refused = await sock_b.receive_json_from(timeout=5)
+    refused = await sock_b.receive_json_from(timeout=60)
     assert refused["type"] == "error" and "not yours" in refused["data"]["detail"]
     await database_sync_to_async(publish)(account_id=acc_a.pk, event_type="fill", data={"qty": "1"})
     assert await sock_b.receive_nothing(timeout=0.5)

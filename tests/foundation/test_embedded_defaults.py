@@ -87,8 +87,8 @@ def test_whole_desk_comes_up_and_admin_login_works(fresh_env):
         else:
             pytest.fail("web did not answer within 180 s:\n" + "".join(lines))
         session = requests.Session()
-        session.get(f"{base}/admin/login/", timeout=5)
-        resp = session.post(f"{base}/admin/login/?next=/admin/", timeout=10, data={
+        session.get(f"{base}/admin/login/", timeout=60)
+        resp = session.post(f"{base}/admin/login/?next=/admin/", timeout=60, data={
             "username": "admin", "password": password, "next": "/admin/",
             "csrfmiddlewaretoken": session.cookies["csrftoken"]}, headers={"Referer": f"{base}/admin/login/"})
         assert resp.status_code == 200 and "Site administration" in resp.text, resp.text[:500]
@@ -96,10 +96,11 @@ def test_whole_desk_comes_up_and_admin_login_works(fresh_env):
         # DEBUG is off, yet the admin's stylesheet (hashed name from the manifest) is served by whitenoise
         css = re.search(r'href="(/static/admin/css/base\.[0-9a-f]+\.css)"', resp.text)
         assert css, resp.text[:1000]
-        static = requests.get(base + css.group(1), timeout=10)
+        static = requests.get(base + css.group(1), timeout=60)
         assert static.status_code == 200 and "text/css" in static.headers["Content-Type"]
-        missing = requests.get(f"{base}/no-such-page/", timeout=10)
+        missing = requests.get(f"{base}/no-such-page/", timeout=60)
         assert missing.status_code == 404 and "URLconf" not in missing.text  # no debug page
+        wait_for(lines, "[desk]", "ready in")  # rundesk says when web first answered
         wait_for(lines, "[trading]", "ready.")  # the trading worker (queue trading) and the research worker
         wait_for(lines, "[research]", "ready.")
         ping = subprocess.run([sys.executable, "-m", "celery", "-A", "quantdesk", "inspect", "ping", "--timeout", "10"],

@@ -87,7 +87,7 @@ def test_two_workers_share_a_study_and_survive_a_kill():
 
         caught = _poll(victim_running, timeout=240, what="worker w1 running a trial")[0]
         workers["w1"].send_signal(signal.SIGKILL)
-        workers["w1"].wait(10)
+        workers["w1"].wait(60)
         _poll(lambda: ResearchStudy.objects.get(pk=study.pk).status in ("done", "failed"), timeout=400,
               what="the study finishing on the surviving worker")
     finally:

@@ -42,7 +42,7 @@ def live_asgi():
                     signal_handlers=False, verbosity=0)
     thread = threading.Thread(target=server.run, daemon=True, name="daphne-test")
     thread.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:

@@ -57,7 +57,7 @@ class FillSerializer(serializers.ModelSerializer):
     class Meta:
         model = Fill
         fields = ["id", "account", "order", "position", "exec_id", "exec_type", "symbol", "side", "qty", "price",
-                  "fee", "fee_rate", "is_maker", "realised_pnl", "exit_reason", "executed_at"]
+                  "fee", "fee_rate", "is_maker", "realised_pnl", "funding", "exit_reason", "executed_at"]
 
 
 class MonitorDecisionSerializer(serializers.ModelSerializer):

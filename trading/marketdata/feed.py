@@ -214,6 +214,10 @@ class FeedHandler:
             self._status_sent = self.clock()
             self._send("feed", status)
 
+    def send_event(self, event_type: str, data: dict) -> None:
+        """Publish ``data`` to the desk's sockets as ``event_type`` (a failure is counted, never raised)."""
+        self._send(event_type, data)
+
     def _send(self, event_type: str, data: dict) -> None:
         try:
             self._publish(event_type=event_type, data=data)

@@ -41,6 +41,7 @@ from trading.models import Candle
 
 from .clock import clear_replay_time, set_replay_time
 from .feed import FeedHandler
+from .replay_progress import progress_info, write_progress
 from .store import dt_to_ms
 
 CHUNK = 2000
@@ -195,7 +196,7 @@ class ReplayFeed:
             if pending is not None and not stop.is_set():
                 self._play(pending, None, wait, stop)
         finally:
-            self._report(force=True)
+            self._report(force=True, state="stopped" if stop.is_set() else "finished")
             if self.desk is not None:
                 clear_replay_time(client=self.handler.redis)
             self.handler.set_connected(False)
@@ -251,15 +252,23 @@ class ReplayFeed:
         if self.speed:
             self._pause(simulated / self.speed - (time.monotonic() - t0), wait, stop)
 
-    def _report(self, *, force: bool = False) -> None:
+    def _report(self, *, force: bool = False, state: str = "running") -> None:
+        """Every PROGRESS_EVERY s (and at the end): the feed status, the ``qd:replay:progress`` hash, a ``replay``
+        event to the desk and the ``progress`` callback (the command's output line)."""
         now = time.monotonic()
         if not force and now - self._reported < PROGRESS_EVERY:
             return
         self._reported = now
-        elapsed = max(now - self._started, 1e-9)
-        info = {"bar_time": self._last_time.isoformat() if self._last_time else "", "bars_done": self.done, "bars_total": self.total,
-                "speed": round(self.done * self.bar_seconds / elapsed, 1)}
-        self.handler.progress = dict(info)
+        info = progress_info(state=state, symbols=self.symbols, interval=self.interval,
+                             bar_time=self._last_time.isoformat() if self._last_time else "", bars_done=self.done,
+                             bars_total=self.total, elapsed_s=now - self._started, bar_seconds=self.bar_seconds,
+                             now_ms=int(time.time() * 1000))
+        self.handler.progress = {k: info[k] for k in ("bar_time", "bars_done", "bars_total", "speed")}
         self.handler.heartbeat()
+        try:
+            write_progress(client=self.handler.redis, info=info)
+        except Exception as exc:  # noqa: BLE001  (the replay goes on; the output line still says it)
+            self.handler.record_error(f"replay progress: {exc}")
+        self.handler.send_event("replay", info)
         if self._progress is not None:
             self._progress(info)

@@ -153,6 +153,7 @@ class Fill(models.Model):
     fee_rate = rate_field(default=Decimal("0"))
     is_maker = models.BooleanField(default=False)
     realised_pnl = money_field(default=Decimal("0"))
+    funding = money_field(default=Decimal("0"), help_text="funding paid (+) or received (-) by a Funding record")
     exit_reason = models.CharField(max_length=24, choices=ExitReason.choices, blank=True, default="")
     executed_at = models.DateTimeField()
 

@@ -190,7 +190,7 @@ def check_near_liquidation(*, price_of=None) -> int:
 
 
 def daily_pnl_summaries(*, now=None) -> int:
-    """Yesterday's (UTC) realised PnL per account, net of fees, to the channels that take ``daily_pnl``; run
+    """Yesterday's (UTC) realised PnL per account, net of fees and funding, to the channels that take ``daily_pnl``; run
     hourly, it sends each day's summary once (the account and day are the alert's key)."""
     from datetime import timedelta
 
@@ -204,11 +204,11 @@ def daily_pnl_summaries(*, now=None) -> int:
     for account in Account.objects.filter(owner_id__in=owners).order_by("pk"):
         agg = Fill.objects.filter(account=account, executed_at__gte=start,
                                   executed_at__lt=start + timedelta(days=1)).aggregate(
-            pnl=Sum("realised_pnl"), fees=Sum("fee"), n=Count("id"))
-        pnl, fees = agg["pnl"] or Decimal(0), agg["fees"] or Decimal(0)
-        net = pnl - fees
+            pnl=Sum("realised_pnl"), fees=Sum("fee"), funding=Sum("funding"), n=Count("id"))
+        pnl, fees, funding = agg["pnl"] or Decimal(0), agg["fees"] or Decimal(0), agg["funding"] or Decimal(0)
+        net = pnl - fees - funding
         queued += notify_account(account_id=account.pk, alert=Alert(
             "daily_pnl", f"{account.pk}:{day}", f"{account.name}: {day} net {net:+.2f} USDT",
             f"{account.name} on {day} (UTC): {agg['n']} fills, realised {pnl:+.2f}, fees {fees:.2f}, "
-            f"net {net:+.2f} USDT"))
+            f"funding {funding:+.2f}, net {net:+.2f} USDT"))
     return queued

@@ -1,7 +1,7 @@
 """The desk's history, read from the trading record (read-only): closed trades as round trips (entry, exit,
 net PnL and PnL % on the opening margin, fees, funding, duration, exit reason), per-config performance (trades,
-win rate, PnL) and PnL per UTC day (every fill's realised PnL less its fee; a Fill row keeps no funding amount, so
-funding is in the round trips, from the position, but not yet in the days). Scoped to a user's accounts like every selector."""
+win rate, PnL) and PnL per UTC day (every fill's realised PnL less its fee and the funding it paid: a Funding record
+counts on the day it settled). Scoped to a user's accounts like every selector."""
 
 from __future__ import annotations
 
@@ -70,13 +70,15 @@ def performance_by_config(*, trades: list[dict[str, Any]]) -> list[dict[str, Any
 
 
 def daily_pnl(*, user, account_id: int | None = None, days: int = 30) -> list[dict[str, Any]]:
-    """PnL per UTC day after fees (newest first, at most ``days`` days that had fills)."""
+    """PnL per UTC day after fees and funding (newest first, at most ``days`` days that had fills or funding):
+    ``net_pnl`` = realised PnL - fees - funding paid, with ``funding`` (paid +, received -) shown on its own."""
     qs = selectors.fills_for(user=user)
     if account_id is not None:
         qs = qs.filter(account_id=account_id)
     rows = (qs.annotate(day=TruncDate("executed_at")).values("day")
-            .annotate(net=Sum(F("realised_pnl") - F("fee"))).order_by("-day")[:days])
-    return [{"day": r["day"].isoformat(), "net_pnl": r["net"]} for r in rows]
+            .annotate(net=Sum(F("realised_pnl") - F("fee") - F("funding")), funding=Sum("funding"))
+            .order_by("-day")[:days])
+    return [{"day": r["day"].isoformat(), "net_pnl": r["net"], "funding": r["funding"]} for r in rows]
 
 
 def history(*, user, account_id: int | None = None, today: date) -> dict[str, Any]:

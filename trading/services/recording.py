@@ -73,7 +73,7 @@ def _record_fill(account: Account, f: ExchangeFill) -> Fill:
     fill = Fill.objects.create(
         account=account, order=order, position=position, exec_id=f.exec_id, exec_type=f.exec_type,
         symbol=f.symbol, side=f.side, qty=f.qty, price=f.price, fee=f.fee, fee_rate=f.fee_rate,
-        is_maker=f.is_maker, realised_pnl=f.realised_pnl,
+        is_maker=f.is_maker, realised_pnl=f.realised_pnl, funding=f.funding,
         exit_reason=f.exit_reason or (order.exit_reason if order is not None else ""),
         executed_at=f.executed_at)
     if order is not None and f.exec_type == ExecType.TRADE:

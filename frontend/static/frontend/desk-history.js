@@ -17,8 +17,8 @@ QD.history = (function () {
       <td class="num ${cls(c.net_pnl)}">${F.signedMoney(c.net_pnl)}</td></tr>`).join("") ||
       '<tr class="empty"><td colspan="4" class="muted">–</td></tr>';
     document.querySelector("#daily tbody").innerHTML = h.daily.map((d) => `<tr><td>${QD.esc(d.day)}</td>
-      <td class="num ${cls(d.net_pnl)}">${F.signedMoney(d.net_pnl)}</td></tr>`).join("") ||
-      '<tr class="empty"><td colspan="2" class="muted">–</td></tr>';
+      <td class="num">${F.money(d.funding)}</td><td class="num ${cls(d.net_pnl)}">${F.signedMoney(d.net_pnl)}</td></tr>`).join("") ||
+      '<tr class="empty"><td colspan="3" class="muted">–</td></tr>';
     document.getElementById("today-pnl").textContent = `today ${F.signedMoney(h.today)} USDT`;
   }
   let pending = null;

@@ -238,6 +238,8 @@
   state.decisions.slice().reverse().forEach((d) => prepend("decisions", decisionRow(d), 20));
   renderAccounts(); renderPositions(); renderEvents(); renderFeed(state.feed); renderStreams(streams);
   QD.history.render(state.history);
+  QD.replay.render(state.replay);
+  QD.equity.init(state.equity_curves, accountName);
 
   QD.onEvent((ev) => {
     const d = numeric(Object.assign({}, ev.data));
@@ -250,10 +252,12 @@
         if (positions.has(d.position)) { positions.get(d.position).last_decision = d; renderPositions(); } break;
       case "equity": {
         const a = state.accounts.find((x) => x.id === d.account);
-        if (a) { Object.assign(a, d); renderAccounts(); } break; }
+        if (a) { Object.assign(a, d); renderAccounts(); }
+        QD.equity.add(d); break; }
       case "tick": marks[d.symbol] = Number(d.mark || d.last); renderPositions(); renderAccounts(); break;
       case "feed": renderFeed(d); break;
       case "private_stream": streams[String(ev.data.account)] = ev.data; renderStreams(streams); break;
+      case "replay": QD.replay.render(ev.data); break;
       case "desk_event": events.unshift(ev.data); events.splice(500); renderEvents();
         if (ev.data.level !== "info" || ev.data.kind === "manual") toast(ev.data.message, ev.data.level); break;
       case "kill_switch": { const a = state.accounts.find((x) => x.id === d.account);

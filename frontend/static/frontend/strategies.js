@@ -7,6 +7,28 @@
   const strategies = QD.data("strategies-data").filter((s) => s.available);
   const loadErrors = QD.data("load-errors-data");
 
+  // A value in a cell: numbers to 4 significant digits (thousands grouped), short lists inline, long ones
+  // counted; never a float's 17 digits or raw JSON on one line.
+  function short(v) {
+    if (v === null || v === undefined) return "–";
+    if (typeof v === "number") {
+      if (!Number.isFinite(v)) return String(v);
+      if (v === 0 || Math.abs(v) >= 1000) return QD.num(v, Math.abs(v) >= 1000 ? 2 : 0);
+      return String(Number(v.toPrecision(4)));
+    }
+    if (Array.isArray(v)) return v.length <= 4 ? "[" + v.map(short).join(", ") + "]" : `[${v.length} values]`;
+    if (typeof v === "object") return `{${Object.keys(v).length} fields}`;
+    return String(v);
+  }
+  // Layers as key: value pairs that wrap, nested objects flattened to dotted keys (two levels).
+  function flatten(obj, prefix, out, depth) {
+    Object.entries(obj).forEach(([k, v]) => {
+      const key = prefix ? prefix + "." + k : k;
+      if (v && typeof v === "object" && !Array.isArray(v) && depth < 2) flatten(v, key, out, depth + 1);
+      else out.push([key, v]);
+    });
+    return out;
+  }
   function checkCell(b) {
     if (!b) return '<span class="muted">not checked yet (runs before the first enable)</span>';
     if (b.status !== "done") return QD.esc(b.status + (b.error ? ": " + b.error : ""));
@@ -18,7 +40,7 @@
     return `<details><summary>checks on ${QD.esc(b.data)}</summary><ul>${Object.entries(b.checks).map(([name, c]) =>
       `<li data-check="${QD.esc(name)}"><strong>${QD.esc(name.replace(/_/g, " "))}</strong>: ${c.passed ? "passed" : "FAILED"} — ${QD.esc(c.detail)}` +
       (c.failures && c.failures.length ? `<table class="failures"><thead><tr><th>Bar</th><th>Column</th><th>Full run</th><th>Other run</th></tr></thead><tbody>${c.failures.map((f) =>
-        `<tr><td>${QD.esc(f.bar_time)}</td><td>${QD.esc(f.column)}</td><td>${QD.esc(JSON.stringify(f.full_value))}</td><td>${QD.esc(JSON.stringify(f.window_value))}</td></tr>`).join("")}</tbody></table>` : "") +
+        `<tr><td>${QD.esc(f.bar_time)}</td><td>${QD.esc(f.column)}</td><td>${QD.esc(short(f.full_value))}</td><td>${QD.esc(short(f.window_value))}</td></tr>`).join("")}</tbody></table>` : "") +
       "</li>").join("")}</ul></details>`;
   }
   function renderStrategies() {
@@ -69,7 +91,10 @@
       (s.drift !== null ? ` drift ${QD.pct(s.drift, 3)}` : "") + (s.confidence !== null ? ` conf ${QD.num(s.confidence, 2)}` : "") +
       (s.half_life_seconds !== null ? ` t½ ${QD.age(s.half_life_seconds)}` : "") + (s.forecast !== null ? ` fcst ${QD.num(s.forecast, 2)}` : ""); }
   function layers(s) { if (!s || !s.layers) return "–";
-    return Object.entries(s.layers).map(([k, v]) => `${QD.esc(k)}=${typeof v === "number" ? QD.num(v, 4) : QD.esc(JSON.stringify(v))}`).join(" · "); }
+    const pairs = flatten(s.layers, "", [], 0);
+    if (!pairs.length) return "–";
+    return `<details class="layers"><summary>${pairs.length} layers</summary>${pairs.map(([k, v]) =>
+      `<span><span class="muted">${QD.esc(k)}</span> ${QD.esc(short(v))}</span>`).join("")}</details>`; }
   function verdict(c) { const v = c.last_verdict;
     if (!v) return `<span class="muted">none${c.live ? " (needed for live)" : ""}</span> <a href="/research/?config=${c.id}">run</a>`;
     return `<a href="/research/${v.study}/" title="${QD.esc((v.reasons || []).join("; "))}"><span class="verdict-${QD.esc(v.verdict)}">${QD.esc(v.verdict)}</span></a>`; }
@@ -80,7 +105,7 @@
       <td>${c.sizing_mode === "fixed" ? QD.pct(c.allocation, 1) + " of capital" : "kelly " + QD.num(c.kelly_fraction, 2)}</td>
       <td class="num">${QD.num(c.take_profit_pct, 3)}</td><td class="num">${QD.num(c.stop_loss_pct, 3)}</td>
       <td><button class="toggle" data-config="${c.id}" ${c.kill_switch && !c.enabled ? "disabled title='kill switch engaged'" : ""}>${c.enabled ? "enabled — disable" : "disabled — enable"}</button></td>
-      <td>${verdict(c)}</td><td>${sig(c.last_signal)}</td><td class="muted">${layers(c.last_signal)}</td></tr>`).join("") || '<tr><td colspan="13" class="muted">No configs.</td></tr>';
+      <td>${verdict(c)}</td><td>${sig(c.last_signal)}</td><td class="layers-cell">${layers(c.last_signal)}</td></tr>`).join("") || '<tr><td colspan="13" class="muted">No configs.</td></tr>';
     document.querySelectorAll("button.toggle").forEach((b) => b.onclick = async () => {
       const c = configs.find((x) => x.id === Number(b.dataset.config));
       const out = document.getElementById("cfg-error");

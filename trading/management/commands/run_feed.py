@@ -12,6 +12,7 @@ from trading.choices import TIMEFRAMES
 from trading.marketdata.feed import FeedHandler
 from trading.marketdata.live import LiveFeed, rest_backfill
 from trading.marketdata.replay import ReplayFeed
+from trading.marketdata.replay_progress import progress_line
 from trading.marketdata.store import parse_utc
 from trading.selectors import feed_subscriptions
 
@@ -75,6 +76,11 @@ class Command(BaseCommand):
         LiveFeed(handler=FeedHandler(mode="live"), symbols=symbols, intervals=intervals,
                  backfill=backfill).run(stop=stop)
 
+    def _progress_line(self, info: dict) -> None:
+        """A plain line every few seconds, flushed: readable in a log file or a pipe (no terminal needed)."""
+        self.stdout.write(progress_line(info))
+        self.stdout.flush()
+
     def _replay(self, stop: threading.Event, o: dict) -> None:
         symbols = [s.upper() for s in (o["symbols"] or ([o["symbol"]] if o["symbol"] else feed_subscriptions()[0]))]
         if not symbols:
@@ -91,9 +97,7 @@ class Command(BaseCommand):
         feed = ReplayFeed(handler=handler, symbols=symbols, interval=o["interval"],
                           since=parse_utc(o["since"]) if o["since"] else None,
                           until=parse_utc(o["until"]) if o["until"] else None, speed=o["speed"], desk=desk,
-                          progress=lambda p: self.stdout.write(
-                              f"replay: bar {p['bar_time']}  {p['bars_done']}/{p['bars_total']} bars  "
-                              f"{p['speed']:g}x"))
+                          progress=self._progress_line)
         played = feed.run(stop=stop)
         self.stdout.write(f"replayed {played} {', '.join(feed.symbols)} {feed.interval} candles")
         if desk is not None and desk.errors:
