@@ -5,9 +5,36 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quantdesk.settings")
 
 app = Celery("quantdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def _warm(**_kwargs) -> None:
+    from django.conf import settings
+
+    if not settings.QUANTDESK_WARM_WORKERS:  # QUANTDESK_WARM_WORKERS=0: the test suite's short-lived workers
+        return
+    from trading.services.warmup import warm_process
+
+    warm_process()
+
+
+@worker_process_init.connect
+def warm_pool_process(**kwargs) -> None:
+    """Each prefork pool process loads every kernel and strategy before its first task (trading/services/warmup.py);
+    ``worker_proc_alive_timeout`` (settings) leaves it the time a cold numba cache needs."""
+    _warm(**kwargs)
+
+
+@worker_ready.connect
+def warm_solo_worker(sender=None, **kwargs) -> None:
+    """Solo and thread pools run tasks in the main process: warm it once it is ready."""
+    pool = getattr(sender, "pool_cls", None)
+    name = pool if isinstance(pool, str) else getattr(pool, "__module__", "") + getattr(pool, "__name__", "")
+    if "solo" in name or "thread" in name:
+        _warm(**kwargs)
