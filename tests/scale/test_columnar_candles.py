@@ -113,3 +113,13 @@ def test_cache_sees_rows_written_outside_the_importer(candle_cache):
     frame = read_range(symbol="BTCUSDT", interval="5m")
     assert len(frame) == 250
     np.testing.assert_array_equal(frame.to_numpy(), _reference("BTCUSDT", "5m", T0, frame.index[-1]).to_numpy())
+
+
+@pytest.mark.django_db
+def test_cache_sees_a_close_changed_outside_the_importer(candle_cache):
+    from trading.marketdata.reader import read_range
+
+    seed_candles(200)
+    assert read_range(symbol="BTCUSDT", interval="5m")["close"].iloc[50] != 12345.0
+    Candle.objects.filter(open_time=T0 + timedelta(minutes=5 * 50)).update(close=Decimal("12345"))  # no bump
+    assert read_range(symbol="BTCUSDT", interval="5m")["close"].iloc[50] == 12345.0  # the sum of closes moved

@@ -10,11 +10,11 @@ query; the cache file's name is the hash of both):
 - a generation stamp per series, renewed by ``store.upsert_candles`` (the importer's and the feed's only write
   path) after its transaction commits (``bump``). The stamp is read BEFORE the rows, so a write that commits
   while a cache is being built leaves that cache stale-marked, never stale-trusted;
-- the series' row count and first and last open time, so rows added by any other path (fixtures, the admin)
-  are seen too.
+- the series' row count, first and last open time and sum of closes, so rows added or changed by any other
+  path (fixtures, the admin) are seen too (short of a change that keeps all four).
 
 The cache directory is ``settings.QUANTDESK_CANDLE_CACHE_DIR`` (default ``var/candle-cache``); None turns the
-cache off, and it is off by default for an in-memory SQLite database (test processes share its name).
+cache off (the test suite does), and it is off by default for an in-memory SQLite database.
 """
 
 from __future__ import annotations
@@ -79,10 +79,11 @@ def bump(*, symbol: str, interval: str) -> None:
 
 
 def _fingerprint(qs) -> list:
-    from django.db.models import Count, Max, Min
+    from django.db.models import Count, Max, Min, Sum
 
-    agg = qs.aggregate(n=Count("open_time"), first=Min("open_time"), last=Max("open_time"))
-    return [agg["n"], agg["first"] and agg["first"].isoformat(), agg["last"] and agg["last"].isoformat()]
+    agg = qs.aggregate(n=Count("open_time"), first=Min("open_time"), last=Max("open_time"), closes=Sum("close"))
+    return [agg["n"], agg["first"] and agg["first"].isoformat(), agg["last"] and agg["last"].isoformat(),
+            str(agg["closes"])]
 
 
 def _save(path: Path, rows: np.ndarray) -> None:
