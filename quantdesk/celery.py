@@ -34,7 +34,7 @@ def warm_pool_process(**kwargs) -> None:
 @worker_ready.connect
 def warm_solo_worker(sender=None, **kwargs) -> None:
     """Solo and thread pools run tasks in the main process: warm it once it is ready."""
-    pool = getattr(sender, "pool_cls", None)
-    name = pool if isinstance(pool, str) else getattr(pool, "__module__", "") + getattr(pool, "__name__", "")
-    if "solo" in name or "thread" in name:
+    pool = getattr(sender, "pool", None)  # the sender is the worker's consumer
+    name = type(pool).__module__ if pool is not None else ""
+    if name.endswith(("solo", "thread")):
         _warm(**kwargs)
