@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -28,6 +29,12 @@ def pytest_configure(config):
 
     # Async tests reach the DB from worker threads; persistent connections there would outlive the test DB.
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Test workers (in process and subprocesses) start and stop often: no start-up warm-up of every strategy.
+    settings.QUANTDESK_WARM_WORKERS = False
+    os.environ["QUANTDESK_WARM_WORKERS"] = "0"
+    # One test database file, refilled by every test with look-alike candles: the columnar research cache is off
+    # (tests/scale/test_columnar_candles.py turns it on in a directory of its own).
+    settings.QUANTDESK_CANDLE_CACHE_DIR = None
     # Pages render in-process without collectstatic (the desk itself serves hashed files from STATIC_ROOT).
     settings.STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
     # The developer's own user_strategies/ folder stays out of the suite; tests that need one make their own.

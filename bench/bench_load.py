@@ -11,14 +11,24 @@ With ``--cycles`` each account also has a Chandelier config on BTCUSDT (1,500 ge
 round runs its signal cycle on the next bar (it may open, close or reverse); cycle p50/p95 and cycles/s per
 worker are printed beside the monitor's.
 
-Run: ``python bench/bench_load.py [--accounts 50] [--positions 2] [--rounds 5] [--workers 1 2] [--cycles]``
+With ``--beat`` the monitor runs as the desk runs it: K real Celery worker processes (``-P solo -Q trading``,
+warmed at start) consume the per-account ``monitor_account`` tasks that beat's ``monitor_positions`` task fans
+out; each round the harness refreshes the feed's prices in Redis (``qd:price:*``) and sends
+``monitor_positions`` through the broker exactly as beat's schedule entry does (at the harness's pace instead of
+every 30 s), then waits for every account's RunRecord. Tick p50/p95, queries and overruns come from those
+RunRecords (what the admin and /api/runs/ show).
+
+Run: ``python bench/bench_load.py [--accounts 50] [--positions 2] [--rounds 5] [--workers 1 2] [--cycles | --beat]``
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import statistics
+import subprocess
+import sys
 import time
 
 from _bench_desk import percentile, setup_django, teardown
@@ -109,6 +119,79 @@ def run(ids: list[int], *, workers: int, positions: int, rounds: int, cycles: di
             "round_max_s": max(rounds_s), "per_worker": [r[4] / r[3] for r in results], "total": handled / wall}
 
 
+def _publish_prices(symbols: list[str], price: float = 100.0) -> None:
+    """The feed's latest prices, stamped now (the desk clock), as the live feed writes them."""
+    from trading.marketdata.feed import PRICE_KEY, redis_client
+
+    client = redis_client()
+    ts = str(int(time.time() * 1000))
+    with client.pipeline() as pipe:
+        for sym in symbols:
+            pipe.hset(PRICE_KEY.format(symbol=sym), mapping={"last": price, "mark": price, "bid": price, "ask": price,
+                                                             "ts": ts, "replay": "0"})
+        pipe.execute()
+
+
+def _wait(predicate, what: str, deadline_s: float = 300.0) -> None:
+    end = time.monotonic() + deadline_s
+    while not predicate():
+        if time.monotonic() > end:
+            raise SystemExit(f"gave up waiting for {what} after {deadline_s:.0f} s")
+        time.sleep(0.05)
+
+
+def run_beat(ids: list[int], *, workers: int, positions: int, rounds: int, symbols: list[str]) -> dict:
+    """K Celery workers, beat's monitor task sent each round; figures from the RunRecords."""
+    from quantdesk.celery import app
+    from trading.models import RunRecord
+    from trading.tasks import monitor_positions
+
+    RunRecord.objects.filter(kind="monitor").delete()
+    from _bench_desk import ROOT
+
+    env = dict(os.environ, QUANTDESK_WARM_WORKERS="1", PYTHONPATH=str(ROOT))
+    procs = [subprocess.Popen([sys.executable, "-m", "celery", "-A", "quantdesk", "worker", "-P", "solo", "-Q",
+                               "trading", "-n", f"load{k}-{workers}@%h", "-l", "warning"], env=env, cwd=ROOT,
+                              stdin=subprocess.DEVNULL) for k in range(workers)]
+
+    def alive() -> bool:
+        dead = [p.returncode for p in procs if p.poll() is not None]
+        if dead:
+            raise SystemExit(f"a worker exited with {dead[0]}")
+        return True
+
+    try:
+        _wait(lambda: alive() and len(app.control.ping(timeout=1.0) or []) >= workers,
+              f"{workers} worker(s) to answer a ping")
+        # one untimed round first: the workers' first ticks repair the harness's positions (stops the exchange
+        # lacks) once; every timed round of every run then does the same work
+        _publish_prices(symbols)
+        monitor_positions.delay()
+        _wait(lambda: alive() and RunRecord.objects.filter(kind="monitor").count() >= len(ids), "the untimed round")
+        RunRecord.objects.filter(kind="monitor").delete()
+        round_s = []
+        start = time.perf_counter()
+        for r in range(rounds):
+            _publish_prices(symbols)
+            t = time.perf_counter()
+            monitor_positions.delay()  # what beat's "monitor" schedule entry sends every 30 s
+            want = len(ids) * (r + 1)
+            _wait(lambda w=want: alive() and RunRecord.objects.filter(kind="monitor").count() >= w, f"round {r + 1}")
+            round_s.append(time.perf_counter() - t)
+        wall = time.perf_counter() - start
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(60)
+    recs = list(RunRecord.objects.filter(kind="monitor").values_list("duration_ms", "queries", "overran", "positions"))
+    handled = sum(r[3] for r in recs)
+    return {"workers": workers, "p50": percentile([r[0] for r in recs], 50), "p95": percentile([r[0] for r in recs], 95),
+            "queries": statistics.median(r[1] for r in recs), "overran": sum(bool(r[2]) for r in recs),
+            "round_max_s": max(round_s), "per_worker": [handled / wall / workers], "total": handled / wall,
+            "cycle_p50": None}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--accounts", type=int, default=50)
@@ -116,6 +199,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--cycles", action="store_true")
+    ap.add_argument("--beat", action="store_true", help="real Celery workers fed by beat's monitor task")
     args = ap.parse_args()
     started = setup_django()
     try:
@@ -146,8 +230,15 @@ def main() -> None:
                                   .values_list("open_time", flat=True)[:args.rounds])[::-1]
         print(f"{connection.vendor}: {args.accounts} accounts x {args.positions} positions set up in "
               f"{time.perf_counter() - t:.1f} s; {args.rounds} back-to-back monitor rounds per run")
-        runs = [run(ids, workers=k, positions=args.positions, rounds=args.rounds, cycles=cycles)
-                for k in args.workers]
+        if args.beat:
+            symbols = [f"S{i}USDT" for i in range(args.positions)]
+            runs = [run_beat(ids, workers=k, positions=args.positions, rounds=args.rounds, symbols=symbols)
+                    for k in args.workers]
+            print("through Celery: beat's monitor_positions task -> one monitor_account task per account; overran "
+                  "counts ticks whose RunRecord overran the 30 s cadence")
+        else:
+            runs = [run(ids, workers=k, positions=args.positions, rounds=args.rounds, cycles=cycles)
+                    for k in args.workers]
         print(f"{'workers':>7} {'tick p50 ms':>11} {'tick p95 ms':>11} {'queries/tick':>12} {'overran':>7} "
               f"{'slowest round s':>15} {'positions/s/worker':>18} {'total positions/s':>17}")
         for r in runs:

@@ -153,6 +153,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# a pool process warms every kernel and strategy before its first task (quantdesk/celery.py); with a cold numba
+# cache that takes a minute or more, longer than Celery's default 4 s wait for a new process's first message
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = 300.0
+QUANTDESK_WARM_WORKERS = os.environ.get("QUANTDESK_WARM_WORKERS", "1") not in ("0", "false", "no", "")
 # Redis redelivers a message not acked within the visibility timeout. Sized to the longest task (one
 # backtest or sweep point; trading tasks take seconds) with room to spare, not Celery's one hour, so a task
 # lost with a dead worker comes back within minutes.

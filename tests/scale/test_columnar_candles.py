@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.desk_fixtures import T0, seed_candles
+from tests.desk_fixtures import T0, seed_candles, synthetic_candles
 from trading.models import Candle, FundingRate
 from trading.services.backtests import load_candle_frame, load_funding
 
@@ -43,3 +43,83 @@ def test_funding_loaded_as_floats_or_none():
                                                  rate=Decimal("0.0001") * (i + 1)) for i in range(3)])
     series = load_funding(symbol="BTCUSDT", start=T0, end=T0 + timedelta(hours=8))
     assert series.tolist() == [0.0001, 0.0002] and series.index[1] == T0 + timedelta(hours=8)
+
+
+def _batch(times, closes):
+    """A validated candle batch (what the importer and the feed hand to upsert_candles)."""
+    from trading.marketdata.files import CandleBatch
+
+    ms = np.array([int(t.timestamp() * 1000) for t in times], dtype=np.int64)
+    text = [str(c) for c in closes]
+    return CandleBatch(open_ms=ms, open=text, high=[str(c + 10) for c in closes], low=[str(c - 10) for c in closes],
+                       close=text, volume=["1"] * len(times), turnover=None)
+
+
+@pytest.fixture
+def candle_cache(settings, tmp_path):
+    settings.QUANTDESK_CANDLE_CACHE_DIR = str(tmp_path / "cache")
+    return tmp_path / "cache"
+
+
+@pytest.mark.django_db
+def test_cached_range_equals_the_model_path_and_is_read_from_the_file(candle_cache, django_assert_num_queries):
+    from trading.marketdata.reader import read_range
+
+    seed_candles(600)
+    start, end = T0 + timedelta(minutes=5 * 100), T0 + timedelta(minutes=5 * 399)
+    first = read_range(symbol="BTCUSDT", interval="5m", start=start, end=end)
+    assert len(list(candle_cache.rglob("BTCUSDT_5m.*.npy"))) == 1
+    with django_assert_num_queries(1):  # the freshness check only: the rows come from the file
+        again = read_range(symbol="BTCUSDT", interval="5m", start=start, end=end)
+    ref = _reference("BTCUSDT", "5m", start, end)
+    for frame in (first, again):
+        assert (frame.index == ref.index).all() and str(frame.index.tz) == "UTC"
+        np.testing.assert_array_equal(frame.to_numpy(), ref.to_numpy())
+    whole = read_range(symbol="BTCUSDT", interval="5m")
+    assert len(whole) == 600 and whole.index[0] == T0
+    assert read_range(symbol="BTCUSDT", interval="1h").empty
+
+
+@pytest.mark.django_db
+def test_cache_sees_an_imported_candle_and_an_updated_one(candle_cache, django_capture_on_commit_callbacks):
+    from trading.marketdata.reader import read_range
+    from trading.marketdata.store import upsert_candles
+
+    seed_candles(300)
+    before = read_range(symbol="BTCUSDT", interval="5m")
+    new_bar = T0 + timedelta(minutes=5 * 300)
+    with django_capture_on_commit_callbacks(execute=True):  # the feed's closed bar, through the one write path
+        upsert_candles(symbol="BTCUSDT", interval="5m", kind="trade", batch=_batch([new_bar], [91234.5]))
+    after = read_range(symbol="BTCUSDT", interval="5m")
+    assert len(after) == len(before) + 1 and after.index[-1] == new_bar and after["close"].iloc[-1] == 91234.5
+    # a re-imported bar with a corrected close: same row count and times, so only the generation stamp tells
+    last = T0 + timedelta(minutes=5 * 299)
+    with django_capture_on_commit_callbacks(execute=True):
+        upsert_candles(symbol="BTCUSDT", interval="5m", kind="trade", batch=_batch([last], [88888.8]))
+    fixed = read_range(symbol="BTCUSDT", interval="5m")
+    assert len(fixed) == len(after) and fixed.loc[last, "close"] == 88888.8
+    np.testing.assert_array_equal(fixed.to_numpy(), _reference("BTCUSDT", "5m", T0, new_bar).to_numpy())
+
+
+@pytest.mark.django_db
+def test_cache_sees_rows_written_outside_the_importer(candle_cache):
+    from trading.marketdata.reader import read_range
+
+    seed_candles(200)
+    assert len(read_range(symbol="BTCUSDT", interval="5m")) == 200
+    Candle.objects.filter(open_time__gte=T0 + timedelta(minutes=5 * 150)).delete()
+    assert len(read_range(symbol="BTCUSDT", interval="5m")) == 150
+    Candle.objects.bulk_create(synthetic_candles(250)[150:])  # no bump: the row count and last time differ
+    frame = read_range(symbol="BTCUSDT", interval="5m")
+    assert len(frame) == 250
+    np.testing.assert_array_equal(frame.to_numpy(), _reference("BTCUSDT", "5m", T0, frame.index[-1]).to_numpy())
+
+
+@pytest.mark.django_db
+def test_cache_sees_a_close_changed_outside_the_importer(candle_cache):
+    from trading.marketdata.reader import read_range
+
+    seed_candles(200)
+    assert read_range(symbol="BTCUSDT", interval="5m")["close"].iloc[50] != 12345.0
+    Candle.objects.filter(open_time=T0 + timedelta(minutes=5 * 50)).update(close=Decimal("12345"))  # no bump
+    assert read_range(symbol="BTCUSDT", interval="5m")["close"].iloc[50] == 12345.0  # the sum of closes moved

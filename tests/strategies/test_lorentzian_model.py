@@ -139,3 +139,18 @@ def test_strategy_on_real_data(btc5000, btc_all, mode):
     else:
         assert strat.vote_start() == 4606
         assert (f["prediction"].iloc[:4606] == 0).all() and (f["prediction"].iloc[4606:] != 0).mean() > 0.9
+
+
+@pytest.mark.parametrize("mode", ["rolling", "pine"])
+def test_neighbour_screen_keeps_ties_and_near_ties(mode):
+    # The kernels skip a candidate when the product of its (1 + |x|) terms proves d < last; a candidate whose
+    # distance equals `last` exactly (ties: features on a 0.25 grid repeat often) or differs from it by a few ulp
+    # (the grid plus a 1e-15 jitter) must still be admitted as the literal loop admits it.
+    rng = np.random.default_rng(7)
+    for jitter in (0.0, 1e-15):
+        f = np.round(rng.uniform(0, 1, size=(4, 600)) * 4) / 4 + jitter * rng.standard_normal((4, 600))
+        y = rng.integers(-1, 2, size=600)
+        ours = neighbors.predict(f, y, k=8, max_bars_back=150, mode=mode)
+        ref = (rolling_reference if mode == "rolling" else pine_reference)(f.tolist(), y.tolist(), 8, 150)
+        assert ours.tolist() == ref
+        assert np.count_nonzero(ours) > 100

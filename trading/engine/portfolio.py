@@ -54,6 +54,7 @@ from .portfolio_result import PortfolioResult, Raw
 
 CHUNK = 1 << 16
 BUFFER_ROWS = 16_384
+MAX_BUFFER_ROWS = 1 << 20  # a fill buffer's rows at most (96 MB of address space, touched only as written)
 KELLY_BASES = ("wallet", "available")
 
 
@@ -149,7 +150,10 @@ def simulate(*, slots, symbols, prices, mark, funding, n_sub: int, balance: floa
     n = prices.axis.shape[0]
     per_step = int(np.unique(fstep, return_counts=True)[1].max()) if len(fstep) else 0
     room = K.room_per_step(len(symbols), len(slots), n_sub, per_step)
-    rows_cap = max(BUFFER_ROWS, 4 * room)
+    # room for every fill in one buffer when the signal rows bound them (an exit and an entry per row, a TP/SL
+    # close per entry, the funding events): np.empty only maps it, the pages are touched as fills are written,
+    # and a run whose fills fit is handed over without the copy of a concatenation
+    rows_cap = max(BUFFER_ROWS, 4 * room, min(MAX_BUFFER_ROWS, 3 * rows.sig.shape[0] + fstep.shape[0] + room))
     fills = np.empty((rows_cap, K.N_FILL))
     decs = np.empty((max(BUFFER_ROWS, 4 * len(symbols) * n_sub), K.N_DEC))
     refs = np.empty((max(BUFFER_ROWS, 4 * len(slots)), K.N_REF))
@@ -180,7 +184,7 @@ def simulate(*, slots, symbols, prices, mark, funding, n_sub: int, balance: floa
             progress(end / n)
     return Raw(
         given_index=index, axis=prices.axis, sub_ns=int(round(sub_s * 1e9)), equity=equity,
-        fills=np.concatenate(out_f) if out_f else np.empty((0, K.N_FILL)),
+        fills=(out_f[0] if len(out_f) == 1 else np.concatenate(out_f)) if out_f else np.empty((0, K.N_FILL)),
         decisions=np.concatenate(out_d) if out_d else np.empty((0, K.N_DEC)),
         refusals=np.concatenate(out_r) if out_r else np.empty((0, K.N_REF)),
         final_balance=float(wallet[K.W_BAL]), positions=pos)

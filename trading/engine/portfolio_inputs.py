@@ -265,7 +265,9 @@ class SignalRows:
 def signal_rows(axis: np.ndarray, frames: list[pd.DataFrame], timeframes_ns: list[int], names: list[str],
                 opens: list[np.ndarray | None] | None = None) -> SignalRows:
     """Row r of a slot, for the bar opening at t, closes at t + timeframe and is acted on at the open of the
-    first detail bar opening at or after that close; rows closing before the axis starts are not acted on."""
+    first detail bar opening at or after that close; rows closing before the axis starts are not acted on.
+    A slot without monitor columns keeps only the rows that can act (a signal or an exit flag): the kernel
+    then skips a million quiet bars without reading a row for each."""
     parts = []
     offsets = [0]
     monitor = [any(c in frame.columns for c in MONITOR_COLUMNS) for frame in frames]
@@ -275,16 +277,23 @@ def signal_rows(axis: np.ndarray, frames: list[pd.DataFrame], timeframes_ns: lis
             raise ValueError(f"{names[k]}.signals: no 'signal' column")
         t = _ns(frame.index) if opens is None or opens[k] is None else opens[k]
         n = t.shape[0]
-        if not _increasing(t):
-            raise ValueError(f"{names[k]}.signals: the index (bar open times) must be strictly increasing")
-        first = int(np.searchsorted(t, axis[0] - tf, side="left"))  # rows closing before the axis: not acted on
         sig = frame["signal"].to_numpy()
         if sig.dtype != np.int8:
             sig = np.nan_to_num(sig.astype(np.float64)).astype(np.int8)
-        cols = (_steps(axis, t[first:] + tf), sig, _flags(frame, "exit_long", n), _flags(frame, "exit_short", n),
-                *(_f64(frame, c, n) for c in wanted))
-        parts.append((cols[0], *(np.ascontiguousarray(a[first:]) for a in cols[1:])))
-        offsets.append(offsets[-1] + n - first)
+        cols = [sig, _flags(frame, "exit_long", n), _flags(frame, "exit_short", n),
+                *(_f64(frame, c, n) for c in wanted)]
+        increasing, acting = _scan_rows(t, sig, cols[1], cols[2])
+        if not increasing:
+            raise ValueError(f"{names[k]}.signals: the index (bar open times) must be strictly increasing")
+        first = int(np.searchsorted(t, axis[0] - tf, side="left"))  # rows closing before the axis: not acted on
+        if monitor[k]:  # the monitor reads the latest row's forecast: every row counts
+            keep = np.arange(first, n)
+            kept = n - first
+        else:  # without a monitor a row with no signal and no exit flag does nothing (rules.signal_decision)
+            keep = acting[np.searchsorted(acting, first):]
+            kept = keep.shape[0]
+        parts.append((_steps(axis, t[keep] + tf, keep), *(np.ascontiguousarray(a[keep]) for a in cols)))
+        offsets.append(offsets[-1] + kept)
     count = len(parts[0])  # without any monitor column in any slot, those arrays are a single NaN each
     cat = list(parts[0]) if len(parts) == 1 else [np.concatenate([p[i] for p in parts]) for i in range(count)]
     cat += [np.full(1, np.nan) for _ in range(8 - count)]
@@ -301,15 +310,51 @@ def _increasing(ns) -> bool:
 
 
 @njit(cache=True)
-def _steps(axis, closes):
-    """For sorted ``closes``: the first axis index whose open is at or after each (a merge, O(n))."""
+def _scan_rows(t, sig, exl, exs):
+    """(``t`` strictly increasing, the rows that can act: a non-zero signal or an exit flag), in one pass."""
+    n = t.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    m = 0
+    ok = True
+    for i in range(n):
+        if i > 0 and t[i] <= t[i - 1]:
+            ok = False
+        if sig[i] != 0 or exl[i] or exs[i]:
+            out[m] = i
+            m += 1
+    return ok, out[:m]
+
+
+@njit(cache=True)
+def _steps(axis, closes, rows):
+    """For sorted ``closes`` (of rows ``rows``, increasing): the first axis index whose open is at or after
+    each. On a regular axis that index is the row plus a fixed shift, so that guess is tried first (checked);
+    otherwise a galloping merge from the previous answer: O(log gap) per close, dense or sparse."""
     out = np.empty(closes.shape[0], dtype=np.int64)
     j = 0
+    shift = 0
     n = axis.shape[0]
     for i in range(closes.shape[0]):
-        while j < n and axis[j] < closes[i]:
-            j += 1
+        x = closes[i]
+        g = rows[i] + shift
+        if j <= g <= n and (g == n or axis[g] >= x) and (g == 0 or axis[g - 1] < x):
+            j = g
+        elif j < n and axis[j] < x:
+            lo = j  # axis[lo] < x
+            step = 1
+            while lo + step < n and axis[lo + step] < x:
+                lo += step
+                step *= 2
+            hi = min(lo + step, n)  # axis[hi] >= x, or hi == n
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if axis[mid] < x:
+                    lo = mid
+                else:
+                    hi = mid
+            j = hi
         out[i] = j
+        shift = j - rows[i]
     return out
 
 

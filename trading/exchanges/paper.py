@@ -17,12 +17,14 @@ workers never interleave on one paper account and a crash mid-request leaves the
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from trading.choices import TIMEFRAMES
 from trading.engine.orders import DUPLICATE_ORDER_LINK_ID, LEVERAGE_NOT_MODIFIED, OrderRequest
@@ -124,6 +126,7 @@ class PaperExchange:
         self.now_ms = now_ms
         self._instruments: dict | None = None  # engine instruments, read once per adapter
         self._bar_interval: dict[str, str] = {}  # per symbol: the finest interval the store holds
+        self._held: dict | None = None  # the state read once inside ``held``
 
     @property
     def instruments(self) -> dict:
@@ -138,18 +141,61 @@ class PaperExchange:
 
     @contextmanager
     def session(self, *, mark: bool = True) -> Iterator[Simulator]:
-        """The simulator of this account, locked, marked to market, saved when the block ends."""
-        with transaction.atomic():
-            row, _ = PaperAccountState.objects.select_for_update().get_or_create(account=self.account)
-            sim = Simulator.from_state(row.state) if row.state else self._new_simulator()
+        """The simulator of this account, locked, marked to market, saved when the block ends. Inside ``held``
+        the state is read once: a later session reuses the simulator the previous one left and writes only when
+        the state changed, guarded by the version it saved (see ``held``)."""
+        held = self._held
+        reuse = held is not None and held.get("sim") is not None
+        # reusing a held state needs no transaction of its own: its one write is a single conditional UPDATE
+        with nullcontext() if reuse else transaction.atomic():
+            row = None
+            if reuse:
+                sim, marked, version = held["sim"], held["marked"], held["version"]
+            else:
+                row, _ = PaperAccountState.objects.select_for_update().get_or_create(account=self.account)
+                sim = Simulator.from_state(row.state) if row.state else self._new_simulator()
+                marked, version = row.marked, row.version
             self._refresh_instruments(sim)
             if mark:
-                self._mark(sim, row.marked)
-            yield sim
+                self._mark(sim, marked)
+            try:
+                yield sim
+            except BaseException:
+                if held is not None:
+                    held.clear()  # the block failed: its changes roll back, so the next session reads again
+                raise
             forget_history(sim)
-            row.state = sim.to_state()
-            row.version += 1
-            row.save(update_fields=["state", "version", "marked", "updated_at"])
+            state = sim.to_state()
+            if row is not None:
+                row.state = state
+                row.version += 1
+                row.save(update_fields=["state", "version", "marked", "updated_at"])
+                version = row.version
+            elif state != held["state"] or marked != held["saved_marked"]:
+                written = PaperAccountState.objects.filter(account=self.account, version=version).update(
+                    state=state, marked=marked, version=version + 1, updated_at=timezone.now())
+                if written != 1:
+                    held.clear()
+                    raise RuntimeError(f"paper state of account {self.account.pk} changed by another writer while "
+                                       f"held (version {version}); nothing of this request was saved")
+                version += 1
+            if held is not None:
+                held.update(sim=sim, marked=marked, version=version, state=state, saved_marked=copy.deepcopy(marked))
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Read the stored state once for the whole block (a signal cycle, under the account's lock, which every
+        writer of a paper account takes): requests after the first reuse the simulator in memory and save only
+        a changed state, each save conditional on the version the last one wrote, so a write by anyone else in
+        between raises instead of being overwritten."""
+        outer = self._held
+        if outer is None:
+            self._held = {}
+        try:
+            yield
+        finally:
+            if outer is None:
+                self._held = None
 
     def _refresh_instruments(self, sim: Simulator) -> None:
         for symbol, inst in self.instruments.items():

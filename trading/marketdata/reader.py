@@ -7,7 +7,7 @@ in SQL, read straight from the cursor into one NumPy array and reversed there.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -115,10 +115,25 @@ def read_window(*, symbol: str, interval: str, bars: int, end: datetime | None =
     return _frame(_rows(qs.order_by("-open_time")[:bars]), newest_first=True)
 
 
+def _epoch(when: datetime) -> float:
+    """Unix seconds of a bound; a naive one is UTC, as the database reads it (USE_TZ, UTC)."""
+    return (when if when.tzinfo is not None else when.replace(tzinfo=UTC)).timestamp()
+
+
 def read_range(*, symbol: str, interval: str, start: datetime | None = None, end: datetime | None = None,
                kind: str = CandleKind.TRADE) -> pd.DataFrame:
-    """Every stored bar with ``start <= open_time <= end`` (open bounds when None), oldest first."""
+    """Every stored bar with ``start <= open_time <= end`` (open bounds when None), oldest first. Trade candles
+    come from the columnar cache (columnar.py) when it is on, else straight from the table."""
     _check(symbol, interval, kind)
+    if kind == CandleKind.TRADE:
+        from .columnar import series_rows
+
+        rows = series_rows(symbol=symbol, interval=interval, read_rows=lambda q: _rows(q, copy=True))
+        if rows is not None:
+            t = rows[:, 0]
+            lo = 0 if start is None else int(np.searchsorted(t, _epoch(start), side="left"))
+            hi = len(t) if end is None else int(np.searchsorted(t, _epoch(end), side="right"))
+            return _frame(rows[lo:hi], newest_first=False)
     qs = Candle.objects.filter(symbol=symbol, interval=interval, kind=kind)
     if start is not None:
         qs = qs.filter(open_time__gte=start)

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from trading.models import Candle, FundingRate
 
+from . import columnar
 from .files import CandleBatch, FundingBatch, interval_ms
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -124,6 +125,8 @@ def upsert_candles(*, symbol: str, interval: str, kind: str, batch: CandleBatch,
             progress(len(batch) - len(objs))
         _write(Candle, objs, unique_fields=CANDLE_UNIQUE, update_fields=names, progress=progress,
                batch_size=batch_size)
+        if objs and kind == "trade":  # the research cache of this series is stale once this commits
+            transaction.on_commit(lambda: columnar.bump(symbol=symbol, interval=interval))
     return UpsertCounts(added=added, updated=updated, unchanged=len(batch) - len(objs))
 
 

@@ -14,11 +14,13 @@ log = logging.getLogger(__name__)
 
 
 class DueCycle(NamedTuple):
-    """A cycle to run: the config, the bar (open time) and when acting on it expires (desk clock, ms)."""
+    """A cycle to run: the config, the bar (open time), when acting on it expires (desk clock, ms) and the
+    config's account (so the per-account dispatcher groups without another query)."""
 
     config_id: int
     bar_time: datetime
     expires_ms: int
+    account_id: int
 
 
 def interval_ms(timeframe: str) -> int:
@@ -59,7 +61,7 @@ def due_signal_cycles() -> list[DueCycle]:
         if last is None or newest > last:
             step = interval_ms(config.timeframe)
             close_ms = int(newest.timestamp() * 1000) + step
-            due.append(DueCycle(config.pk, newest, close_ms + step))
+            due.append(DueCycle(config.pk, newest, close_ms + step, config.account_id))
             if last is not None and newest - last > timedelta(milliseconds=step):
                 _missed(config, last, newest, step)
     return due
@@ -80,10 +82,9 @@ def _missed(config, last: datetime, newest: datetime, step: int) -> None:
 def due_cycles_by_account() -> dict[int, list[DueCycle]]:
     """``due_signal_cycles`` grouped by account, each account's cycles in config id order (one task per account
     per bar runs them in that order, as the portfolio backtest's slots act at a shared close)."""
-    accounts = dict(StrategyConfig.objects.filter(enabled=True).values_list("pk", "account_id"))
     out: dict[int, list[DueCycle]] = {}
     for cycle in sorted(due_signal_cycles()):
-        out.setdefault(accounts[cycle.config_id], []).append(cycle)
+        out.setdefault(cycle.account_id, []).append(cycle)
     return out
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -112,7 +113,8 @@ def run_signal_cycle(*, config_id: int, end: datetime | None = None, exchange: E
     cadence_ms = TIMEFRAMES[config.timeframe][0] * 1000
     with (measured_run(kind="cycle", account_id=config.account_id, config_id=config.pk,
                        cadence_ms=cadence_ms) as meter,
-          account_lock(config.account_id, wait=lock_wait)):
+          account_lock(config.account_id, wait=lock_wait),
+          getattr(exchange, "held", nullcontext)()):  # paper: the stored state read once per cycle
         meter.positions = len(config.symbols)
         sync_account(account=config.account, exchange=exchange)
         for symbol in config.symbols:
