@@ -22,7 +22,11 @@ class LogisticModel:
     intercept: float
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        return sigmoid(((x - self.mean) / self.scale) @ self.coef + self.intercept)
+        """Each row's dot product summed on its own (not a BLAS matrix-vector product): BLAS kernels take rows in
+        blocks and sum a block's leftover rows in another order, so a row's last digit would depend on how many
+        rows came with it, and a live window's prediction would differ from the full history's."""
+        z = (x - self.mean) / self.scale
+        return sigmoid((z * self.coef).sum(axis=1) + self.intercept)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 25, tol: float = 1e-8,
