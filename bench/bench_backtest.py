@@ -2,8 +2,8 @@
 on the same seeded synthetic 1-minute bars and the same Chandelier-Exit-style signals, in one process.
 
 Run: ``python bench/bench_backtest.py [--bars N] [--repeat R]``. vectorbt and backtesting.py are
-bench-only: when the running interpreter cannot import vectorbt and ``/work/venv-bench`` (or
-``$QD_BENCH_PYTHON``) exists, the script re-runs itself there once, so every comparator still runs in
+bench-only (``requirements-bench.txt``): when the running interpreter cannot import vectorbt and
+``$QD_BENCH_PYTHON`` names another venv's python that can, the script re-runs itself there once, so every comparator still runs in
 one process. A comparator that cannot be imported prints a "skipped: ..." line.
 Also prints the first-call wait of QuantDesk's kernel in a NEW process, warm and cold numba cache.
 """
@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH_PYTHON = os.environ.get("QD_BENCH_PYTHON", "/work/venv-bench/bin/python")
+BENCH_PYTHON = os.environ.get("QD_BENCH_PYTHON", "")
 
 if (importlib.util.find_spec("vectorbt") is None and not os.environ.get("QD_BENCH_REEXEC")
-        and Path(BENCH_PYTHON).exists() and Path(sys.prefix).resolve() != Path(BENCH_PYTHON).parents[1].resolve()):
+        and BENCH_PYTHON and Path(BENCH_PYTHON).exists() and Path(sys.prefix).resolve() != Path(BENCH_PYTHON).parents[1].resolve()):
     env = dict(os.environ, QD_BENCH_REEXEC="1", PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     print(f"vectorbt not importable here; re-running under {BENCH_PYTHON}", flush=True)
     os.execve(BENCH_PYTHON, [BENCH_PYTHON, __file__, *sys.argv[1:]], env)

@@ -6,7 +6,7 @@ Prints the wall time of ``run_backtest_job`` (load from the database, warm-up an
 portfolio run, storing the result) and of ``run_portfolio`` alone on the same frames in the same process, and
 their ratio (the service's overhead over the engine). A scratch SQLite database (or BENCH_DATABASE_URL).
 
-    /work/main/.venv/bin/python bench/bench_desk_backtest.py --days 30
+    .venv/bin/python bench/bench_desk_backtest.py --days 30
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 and its speed-up over a straightforward pure-Python loop of the same algorithm on the first 5,000 bars.
 The vote is timed over every bar (the historical figure) and from ``vote_start()`` on, as ``compute()`` runs it.
 
-Run: /work/venv/bin/python bench/bench_lorentzian.py   (prints a message and exits 0 if the data is absent)
+Run: .venv/bin/python bench/bench_lorentzian.py   (prints a message and exits 0 if the data is absent)
 """
 
 from __future__ import annotations

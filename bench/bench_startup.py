@@ -6,7 +6,7 @@ CPU time of the child (user + sys: "our own time", which the machine's load bare
 on a throw-away var dir (SQLite + static files), migrated and collected once before measuring, as a repeat start
 finds them.
 
-    /work/main/.venv/bin/python bench/bench_startup.py [--repeat 5]
+    .venv/bin/python bench/bench_startup.py [--repeat 5]
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Prints each one's compute time (after a small warm-up so numba compilation is not counted) and its long/short
 signal counts (bars with signal +1/-1, and entries = bars where the signal turns to +1/-1). The drift forecaster
-gets ETHUSDT as its cross-asset partner. Run: /work/venv/bin/python bench/bench_strategies.py
+gets ETHUSDT as its cross-asset partner. Run: .venv/bin/python bench/bench_strategies.py
 (prints a message and exits 0 if the data is absent).
 """
 
