@@ -192,11 +192,14 @@ class Simulator:
         return ok(order.order_id, cid)
 
     def _would_cross(self, order: Order) -> bool:
-        """A buy limit at or above the ask (a sell at or below the bid; the last price without a quote) would
-        take liquidity at once."""
+        """A buy limit at or above the ask (a sell at or below the bid) would take liquidity at once; without a
+        quote, one beyond the last price (a limit AT the last price is the touch: a simulation's signal price)."""
         sign = _sign(order.side)
-        touch = (self.ask if sign > 0 else self.bid).get(order.symbol, self.last.get(order.symbol))
-        return touch is not None and sign * (order.price - touch) >= 0
+        book = (self.ask if sign > 0 else self.bid).get(order.symbol)
+        if book is not None:
+            return sign * (order.price - book) >= 0
+        last = self.last.get(order.symbol)
+        return last is not None and sign * (order.price - last) > 0
 
     def _check_opening(self, req, inst, sign, opening, ref, lev, pos):
         """(code, message) when the opening part of an order may not be placed, else None."""
@@ -342,7 +345,11 @@ class Simulator:
         self.last[symbol], self.mark[symbol] = last, mark
         buy_px = last if ask is None else ask
         sell_px = last if bid is None else bid
-        self.bid[symbol], self.ask[symbol] = sell_px, buy_px
+        for book, px in ((self.bid, bid), (self.ask, ask)):  # a quote without a book: the last price alone
+            if px is None:
+                book.pop(symbol, None)
+            else:
+                book[symbol] = px
         self._fill_pending(symbol, buy_px, sell_px, buy_px, sell_px, ts, last, last)
         self._trigger(symbol, last, last, last, mark, mark, ts)
 
