@@ -26,6 +26,7 @@ class AccountAdminForm(forms.ModelForm):
         model = Account
         fields = [
             "owner", "name", "mode", "live_trading_enabled", "testnet", "maker_fee", "taker_fee",
+            "slippage_bps", "slippage_range_fraction",
             "starting_capital", "max_open_positions", "kill_switch_engaged",
         ]
 
