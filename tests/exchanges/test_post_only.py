@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from tests.factories import make_config, make_instrument, make_strategy
-from trading.models import Fill, Instrument, Order
+from trading.models import Account, Fill, Instrument, Order
 from trading.services.entries import place_post_only, settle_entries
 from trading.services.positions import open_position
 from trading.services.recording import sync_account
@@ -100,3 +100,17 @@ def test_a_post_only_that_would_cross_goes_to_market_at_once(venue):
     [pos] = venue.exchange.positions()
     assert (pos.qty, pos.entry_price) == (Decimal("0.010"), ASK)
     assert venue.accepted() == 2  # the limit (cancelled by the venue) and the market order, once each
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_kill_switch_cancels_a_resting_entry_without_a_fallback(venue):
+    config = post_only_config(venue)
+    account = config.account
+    order = open_position(config=config, symbol="BTCUSDT", side=1, bar_time=BAR, exchange=venue.exchange).order
+    Account.objects.filter(pk=account.pk).update(kill_switch_engaged=True)
+    assert settle_entries(account=account, exchange=venue.exchange, now=order.created_at + timedelta(seconds=120)) == []
+    order.refresh_from_db()
+    assert order.status == "cancelled" and "kill switch" in order.status_history[-1]["note"]
+    venue.set_price("BTCUSDT", 64_990.0, bid=64_989.9, ask=64_990.1)  # trades through: nothing rests to fill
+    assert not venue.exchange.positions() and not venue.exchange.open_orders("BTCUSDT")
+    assert venue.accepted() == 1

@@ -193,11 +193,12 @@ class Simulator:
 
     def _would_cross(self, order: Order) -> bool:
         """A buy limit at or above the ask (a sell at or below the bid) would take liquidity at once; without a
-        quote, one beyond the last price (a limit AT the last price is the touch: a simulation's signal price)."""
+        book (none quoted, or a locked one: bid = ask, as a replay of bars quotes), one beyond the last price (a
+        limit AT the last price is the touch: a simulation's signal price)."""
         sign = _sign(order.side)
-        book = (self.ask if sign > 0 else self.bid).get(order.symbol)
-        if book is not None:
-            return sign * (order.price - book) >= 0
+        bid, ask = self.bid.get(order.symbol), self.ask.get(order.symbol)
+        if bid is not None and ask is not None and ask > bid:
+            return sign * (order.price - (ask if sign > 0 else bid)) >= 0
         last = self.last.get(order.symbol)
         return last is not None and sign * (order.price - last) > 0
 

@@ -72,6 +72,9 @@ def settle_entries(*, account: Account, exchange: Exchange, now=None) -> list[Or
     """Finish the account's resting post-only entries (see the module doc); returns the fallback orders sent."""
     now = now or desk_now()
     sent = []
+    if Account.objects.filter(pk=account.pk, kill_switch_engaged=True).exists():
+        cancel_resting(account=account, exchange=exchange, reason="kill switch engaged: cancelled, no fallback")
+        return sent
     for order in resting_entries(account=account).select_related("config"):
         timeout = order.config.entry_timeout_seconds if order.config_id else 60
         if order.status == OrderStatus.PENDING or now < order.created_at + timedelta(seconds=timeout):
@@ -97,6 +100,25 @@ def settle_entries(*, account: Account, exchange: Exchange, now=None) -> list[Or
             sent.append(_fallback(order=order, exchange=exchange, remaining=remaining))
         _cancelled(order, note)  # after the fallback: a crash between the two finds the same fallback id
     return sent
+
+
+def cancel_resting(*, account: Account, exchange: Exchange, reason: str) -> int:
+    """Cancel every resting post-only entry of the account, with no fallback (the kill switch: no new exposure);
+    a part filled before the cancel is recorded by the caller's sync and closed with the positions. Returns how
+    many were cancelled."""
+    done = 0
+    for order in resting_entries(account=account).exclude(exchange_order_id=""):
+        try:
+            exchange.cancel_order(order.symbol, order_id=order.exchange_order_id)
+        except ExchangeError:
+            found = exchange.find_order(order.symbol, order.client_order_id)
+            if found is None or found.status not in ("Filled", "Cancelled"):
+                raise
+            if found.status == "Filled":
+                continue
+        _cancelled(order, reason)
+        done += 1
+    return done
 
 
 def _cancelled(order: Order, note: str) -> None:
