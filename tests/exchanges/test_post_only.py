@@ -108,6 +108,7 @@ def test_the_kill_switch_cancels_a_resting_entry_without_a_fallback(venue):
     account = config.account
     order = open_position(config=config, symbol="BTCUSDT", side=1, bar_time=BAR, exchange=venue.exchange).order
     Account.objects.filter(pk=account.pk).update(kill_switch_engaged=True)
+    account = Account.objects.get(pk=account.pk)  # the monitor tick reads the account at its start
     assert settle_entries(account=account, exchange=venue.exchange, now=order.created_at + timedelta(seconds=120)) == []
     order.refresh_from_db()
     assert order.status == "cancelled" and "kill switch" in order.status_history[-1]["note"]

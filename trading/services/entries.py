@@ -72,7 +72,7 @@ def settle_entries(*, account: Account, exchange: Exchange, now=None) -> list[Or
     """Finish the account's resting post-only entries (see the module doc); returns the fallback orders sent."""
     now = now or desk_now()
     sent = []
-    if Account.objects.filter(pk=account.pk, kill_switch_engaged=True).exists():
+    if account.kill_switch_engaged:  # as read at the tick's start (the send path re-reads it under the row lock)
         cancel_resting(account=account, exchange=exchange, reason="kill switch engaged: cancelled, no fallback")
         return sent
     for order in resting_entries(account=account).select_related("config"):
