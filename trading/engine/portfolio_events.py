@@ -147,7 +147,7 @@ def _refuse(refs, wallet, s, k, x, side, code, other):
     wallet[W_NR] = nr + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _open(x, k, side, q, price, ref, rate, step, offv, etime, row, params, rl, mmr, ded, dr, cf, hl, pos, wallet,
           fills):
     """Open slot ``k``'s position on symbol ``x``: ``q`` filled at ``price``, fee at ``rate`` (taker for a market
@@ -204,7 +204,7 @@ def _unrest(x, pos, params, wallet):
     pos[x, X_PSIDE] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _closed_range(x, s, closed, h, lo):
     """High - low of symbol ``x``'s last detail bar closed at the fill time (``closed``: bar ``s`` itself has
     closed, else the one before it); NaN when there is none (the slippage model then takes no range part)."""

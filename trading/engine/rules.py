@@ -208,7 +208,7 @@ def signal_decision(side: float, s: float, exit_long: bool, exit_short: bool):
     return False, 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def post_only_filled(side: float, limit: float, low: float, high: float) -> bool:
     """Whether a resting post-only entry at ``limit`` fills in a later (sub-)bar: a buy (``side`` +1) when the
     bar's low is STRICTLY below the limit, a sell when its high is strictly above. Strictly, because a price
@@ -219,14 +219,14 @@ def post_only_filled(side: float, limit: float, low: float, high: float) -> bool
     return high > limit
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def post_only_expired(elapsed_seconds: float, timeout_seconds: float) -> bool:
     """Whether an unfilled post-only entry placed ``elapsed_seconds`` ago has reached its timeout: it is then
     cancelled and replaced by a market order (taker fee, ``slipped_price``) at the price at that moment."""
     return elapsed_seconds >= timeout_seconds - 1e-9
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def slipped_price(taker_side: float, price: float, bps: float, range_fraction: float, bar_range: float,
                   tick: float) -> float:
     """The price a market fill (or a triggered TP/SL) gets: ``price`` moved AGAINST the taker (a buy,
@@ -244,6 +244,6 @@ def slipped_price(taker_side: float, price: float, bps: float, range_fraction: f
     return _tick_units(units, tick)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _tick_units(units: float, tick: float) -> float:
     return snap_to_tick(units * tick, tick)
