@@ -55,7 +55,8 @@ class Account:
         self.listings = listings
         self.quote = quote
         self.sim = Simulator({s: lst.instrument for s, lst in listings.items()}, balance, fees,
-                             max_open_positions=10_000, default_leverage=default_leverage)
+                             max_open_positions=10_000, default_leverage=default_leverage,
+                             slippage_bps=0.0)  # the fake fills at its quoted ask/bid: the spread is the cost
         self.meta: dict[str, OrderMeta] = {}
         self.executions: list[dict] = []
         self.closed_pnl: list[dict] = []

@@ -53,8 +53,11 @@ def create_order(ex, params):
     if mode != "Full":
         raise ParamError(f"params error: tpslMode {mode!r} is not supported by the fake (Full only)")
     tp, sl = _leg_price(params, "takeProfit"), _leg_price(params, "stopLoss")
+    if tif == "PostOnly" and order_type != "Limit":
+        raise ParamError("params error: timeInForce PostOnly needs orderType Limit")
     req = OrderRequest(lst.symbol, side, order_type, qty, price if order_type == "Limit" else None,
-                       flag(params.get("reduceOnly", False)), tp or None, sl or None, link_id or None)
+                       flag(params.get("reduceOnly", False)), tp or None, sl or None, link_id or None,
+                       time_in_force=tif if tif == "PostOnly" else "GTC")
     return ex.account.create_order(req, link_id, tif, position_idx)
 
 

@@ -45,7 +45,7 @@ def order_row(account, order) -> dict:
         "stopLoss": _opt_price(lst, order.stop_loss), "tpslMode": "Full" if has_tpsl else "",
         "tpTriggerBy": "LastPrice" if order.take_profit else "", "slTriggerBy": "LastPrice" if order.stop_loss else "",
         "stopOrderType": "", "triggerPrice": "", "cancelType": meta.cancel_type,
-        "rejectReason": "EC_NoError", "createType": meta.create_type, "lastPriceOnCreated": "",
+        "rejectReason": getattr(order, "reject_reason", "") or "EC_NoError", "createType": meta.create_type, "lastPriceOnCreated": "",
         "createdTime": ms_str(meta.created), "updatedTime": ms_str(meta.updated),
     })
     return row

@@ -37,7 +37,21 @@ class ParamsWidget(forms.Textarea):
 
 
 class StrategyConfigAdminForm(forms.ModelForm):
+    KEEP_WHEN_EMPTY = ("entry_order", "entry_timeout_seconds")
+
     class Meta:
         model = StrategyConfig
         fields = "__all__"
         widgets = {"params": ParamsWidget}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.KEEP_WHEN_EMPTY:  # left empty: the config keeps its value (market, 60 s on a new one)
+            self.fields[name].required = False
+
+    def clean(self):
+        data = super().clean()
+        for name in self.KEEP_WHEN_EMPTY:
+            if data.get(name) in (None, "") and name not in self.errors:
+                data[name] = getattr(self.instance, name)
+        return data

@@ -71,6 +71,14 @@ class StrategyConfig(models.Model):
         max_digits=8, decimal_places=5, default=Decimal("0.25"),
         help_text="SL distance from entry in percent of price; must sit before liquidation",
     )
+    entry_order = models.CharField(
+        max_length=9, choices=[("market", "market"), ("post_only", "post-only limit at the touch")], default="market",
+        help_text="post_only: a maker limit at the bid (long) / ask (short), replaced by a market order when not "
+                  "filled within entry_timeout_seconds",
+    )
+    entry_timeout_seconds = models.PositiveIntegerField(
+        default=60, help_text="post_only: seconds before the unfilled limit is cancelled (30..3600, multiple of 30)",
+    )
     params = models.JSONField(default=dict, blank=True, help_text="the algorithm's parameters")
     enabled = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

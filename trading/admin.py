@@ -63,6 +63,7 @@ class AccountAdmin(admin.ModelAdmin):
                            "archived")}),
         ("Exchange credentials (write-only)", {"fields": ("api_key_hint", "api_key", "api_secret", "clear_api_credentials")}),
         ("Money", {"fields": ("starting_capital", "max_open_positions", "maker_fee", "taker_fee")}),
+        ("Paper fills (and this account's backtests)", {"fields": ("slippage_bps", "slippage_range_fraction")}),
         ("Meta", {"fields": ("created_at",)}),
     )
 

@@ -26,11 +26,22 @@ class AccountAdminForm(forms.ModelForm):
         model = Account
         fields = [
             "owner", "name", "mode", "live_trading_enabled", "environment", "maker_fee", "taker_fee",
+            "slippage_bps", "slippage_range_fraction",
             "starting_capital", "max_open_positions", "kill_switch_engaged",
         ]
 
+    KEEP_WHEN_EMPTY = ("slippage_bps", "slippage_range_fraction")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.KEEP_WHEN_EMPTY:  # left empty: the account keeps its value (the default on a new one)
+            self.fields[name].required = False
+
     def clean(self):
         data = super().clean()
+        for name in self.KEEP_WHEN_EMPTY:
+            if data.get(name) is None and name not in self.errors:
+                data[name] = getattr(self.instance, name)
         key, secret = data.get("api_key"), data.get("api_secret")
         if bool(key) != bool(secret):
             self.add_error("api_secret" if key else "api_key", "API key and secret must be given together")

@@ -62,8 +62,25 @@ def validate_bands(bands: Any) -> None:
         raise ValidationError({"leverage_bands": str(exc)}) from exc
 
 
+def _execution_errors(**settings) -> dict[str, str]:
+    """The engine's execution-model limits (trading/engine/execution_model.py), as field errors."""
+    from trading.engine.execution_model import ExecutionSettingError, validate_execution
+
+    errors: dict[str, str] = {}
+    for name in list(settings):
+        try:
+            validate_execution(**{name: settings[name]})
+        except ExecutionSettingError as exc:
+            errors[exc.field] = str(exc)
+        except (TypeError, ValueError):
+            errors[name] = f"{name}: {settings[name]!r} is not a number"
+    return errors
+
+
 def validate_account(account) -> None:
     errors = _money_settings(account)
+    errors.update(_execution_errors(slippage_bps=account.slippage_bps,
+                                    slippage_range_fraction=account.slippage_range_fraction))
     if account.mode == AccountMode.LIVE and not account.has_api_credentials:
         errors["mode"] = "mode: live needs an API key and secret on the account"
     if account.live_trading_enabled and account.mode != AccountMode.LIVE:
@@ -167,6 +184,7 @@ def validate_strategy_config(cfg) -> None:
         errors.update(_sizing_errors(cfg, DeskSettings.current().leverage_bands, initial_capital=capital))
     _positive(errors, "take_profit_pct", cfg.take_profit_pct, allow_none=True)
     _positive(errors, "stop_loss_pct", cfg.stop_loss_pct)
+    errors.update(_execution_errors(entry_order=cfg.entry_order, entry_timeout_seconds=cfg.entry_timeout_seconds))
     if "stop_loss_pct" not in errors and "leverage" not in errors:
         errors.update(_stop_errors(cfg, instruments))
     if cfg.strategy_id is not None and cfg.enabled:

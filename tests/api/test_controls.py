@@ -156,7 +156,8 @@ def test_kill_switch_closes_a_paper_position_through_the_exchange(api):
 
     user = make_user("trader")
     make_instrument("BTCUSDT", qty_step=Decimal("0.00001"), min_qty=Decimal("0.00001"))
-    account = make_account(user, "Paper", starting_capital=Decimal("25"))
+    account = make_account(user, "Paper", starting_capital=Decimal("25"),
+                           slippage_bps=Decimal("0"))  # DESIGN's worked example: fills at the quote
     config = make_config(account, make_strategy("drift"), leverage=Decimal("50"), sizing_mode="kelly",
                          allocation=None, kelly_fraction=Decimal("0.5"), stop_loss_pct=Decimal("0.5"), enabled=True)
     r = redis.Redis.from_url(settings.REDIS_URL)

@@ -24,7 +24,8 @@ def paper_desk(monkeypatch):
     quotes = Quotes()
     alice, bob = make_user("alice"), make_user("bob")
     make_instrument("BTCUSDT", qty_step=Decimal("0.00001"), min_qty=Decimal("0.00001"))
-    account = make_account(alice, starting_capital=Decimal("25"))
+    account = make_account(alice, starting_capital=Decimal("25"),
+                           slippage_bps=Decimal("0"))  # DESIGN's worked example: fills at the quote
     config = make_config(account, make_strategy("drift"), leverage=Decimal("50"), sizing_mode="kelly",
                          allocation=None, kelly_fraction=Decimal("0.5"), take_profit_pct=Decimal("0.15625"),
                          stop_loss_pct=Decimal("0.05208"))

@@ -34,7 +34,9 @@ def drive_portfolio(slots, detail, spec, n_sub, funding=None, mark=None):
     prices = {sym: {k: detail[sym][k].to_numpy() for k in ("open", "high", "low", "close")} for sym in symbols}
     insts = {s.symbol: s.instrument for s in slots}
     fees = slots[0].config.fees
-    sim = Simulator(insts, spec.initial_capital, fees, max_open_positions=spec.max_open_positions)
+    cfg0 = slots[0].config
+    sim = Simulator(insts, spec.initial_capital, fees, max_open_positions=spec.max_open_positions,
+                    slippage_bps=cfg0.slippage_bps, slippage_range_fraction=cfg0.slippage_range_fraction)
     # rows per slot by the step at whose open they act: close = open + timeframe -> first axis open >= close
     acts = []
     for slot in slots:
@@ -108,7 +110,7 @@ def drive_portfolio(slots, detail, spec, n_sub, funding=None, mark=None):
                     continue
                 sim.on_price(sym, s, price)
                 pos = sim.positions[sym]
-                tp, sl = protective_prices(float(pos.side), pos.entry_price, _nan(cfg.take_profit_pct),
+                tp, sl = protective_prices(float(pos.side), price, _nan(cfg.take_profit_pct),
                                            _nan(cfg.stop_loss_pct), slot.instrument.tick_size, pos.liq_price)
                 assert sim.set_trading_stop(sym, None if math.isnan(tp) else tp, None if math.isnan(sl) else sl).accepted
                 owner[sym] = k
@@ -120,6 +122,8 @@ def drive_portfolio(slots, detail, spec, n_sub, funding=None, mark=None):
                 p = prices[sym]
                 so, sh, sl_, sc = subbars(p["open"][s], p["high"][s], p["low"][s], p["close"][s], n_sub)[j]
                 sim.on_bar(sym, s, so, sh, sl_, sc)
+                if j == n_sub - 1:  # the detail bar has closed: the range part of slippage reads it from here on
+                    sim.set_bar_range(sym, p["high"][s], p["low"][s])
                 pos = sim.positions.get(sym)
                 if pos is None:
                     continue

@@ -29,7 +29,8 @@ def drive(candles, signals, instrument, config, balance, frate=None, fmark=None)
     sig = signals["signal"].to_numpy()
     exl, exs = signals["exit_long"].to_numpy(), signals["exit_short"].to_numpy()
     has_drift = "drift" in signals.columns
-    sim = Simulator({sym: instrument}, balance, config.fees, max_open_positions=config.max_open_positions)
+    sim = Simulator({sym: instrument}, balance, config.fees, max_open_positions=config.max_open_positions,
+                    slippage_bps=config.slippage_bps, slippage_range_fraction=config.slippage_range_fraction)
     sim.set_leverage(sym, config.leverage)
     pend_exit = None
     pend_entry, pbase, pconf, phl = 0, math.nan, math.nan, math.nan
@@ -62,7 +63,7 @@ def drive(candles, signals, instrument, config, balance, frate=None, fmark=None)
                 if sim.place_order(OrderRequest(sym, side, "Market", size.qty), ts=i).accepted:
                     sim.on_price(sym, i, o[i])
                     pos = sim.positions[sym]
-                    tp, sl = protective_prices(float(pos.side), pos.entry_price,
+                    tp, sl = protective_prices(float(pos.side), o[i],
                                                _nan(config.take_profit_pct), _nan(config.stop_loss_pct),
                                                instrument.tick_size, pos.liq_price)
                     assert sim.set_trading_stop(sym, None if math.isnan(tp) else tp,
@@ -70,6 +71,7 @@ def drive(candles, signals, instrument, config, balance, frate=None, fmark=None)
                     base, cbase, hl, entry_bar = pbase, pconf, phl, i
         pend_entry = 0
         sim.on_bar(sym, i, o[i], h[i], lo[i], c[i])
+        sim.set_bar_range(sym, h[i], lo[i])  # closed: the range part of slippage reads it from here on
         pos = sim.positions.get(sym)
         # the monitor at the bar's close, with the latest row closed BEFORE it (row i-1): a reduce or close
         # fills at once at the close

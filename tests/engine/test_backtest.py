@@ -22,7 +22,7 @@ CANDLES = pd.DataFrame({
     "volume": 1.0,
 }, index=IDX, dtype="float64")
 SIGNALS = pd.DataFrame({"signal": [1, 1, -1, 0, 0, 1], "exit_long": False, "exit_short": False}, index=IDX)
-CONFIG = BacktestConfig(leverage=10, sizing="kelly", kelly_fraction=0.5, take_profit_pct=0.01,
+CONFIG = BacktestConfig(slippage_bps=0.0, leverage=10, sizing="kelly", kelly_fraction=0.5, take_profit_pct=0.01,
                         initial_capital=1000, funding=False)
 
 
@@ -117,7 +117,7 @@ def test_mark_candles_trigger_liquidation_when_last_does_not():
     candles = pd.DataFrame({"open": 50_000.0, "high": 50_050.0, "low": 49_900.0, "close": 50_000.0, "volume": 1.0},
                            index=idx)
     signals = pd.DataFrame({"signal": [1, 0, 0], "exit_long": False, "exit_short": False}, index=idx)
-    cfg = BacktestConfig(leverage=100, sizing="fixed", allocation=0.03, initial_capital=500, funding=False)
+    cfg = BacktestConfig(slippage_bps=0.0, leverage=100, sizing="fixed", allocation=0.03, initial_capital=500, funding=False)
     # long @ 50,000 100x: liq = 50,000 * (1 - 0.01 + 0.005) = 49,750 (last low 49,900 never reaches it)
     assert run_backtest(candles, signals, instrument=BTCUSDT, config=cfg).trades.empty
     mark = pd.DataFrame({"open": 50_000.0, "high": 50_050.0, "low": [49_950.0, 49_740.0, 49_950.0],

@@ -13,7 +13,7 @@ from trading.engine.portfolio import PortfolioSlot, PortfolioSpec, run_portfolio
 
 SOLUSDT = Instrument("SOLUSDT", tick_size=0.01, qty_step=0.1, min_qty=0.1, max_leverage=100.0, tiers=BTC_TIERS)
 T0 = pd.Timestamp("2025-05-01 00:00", tz="UTC")
-FIXED10 = BacktestConfig(leverage=10, sizing="fixed", allocation=0.2, initial_capital=1000, funding=False)
+FIXED10 = BacktestConfig(slippage_bps=0.0, leverage=10, sizing="fixed", allocation=0.2, initial_capital=1000, funding=False)
 
 
 def bars(rows, freq="5min", start=T0):
@@ -147,7 +147,7 @@ def test_max_open_positions_frees_a_place_when_a_position_closes():
 
 def test_second_slot_on_a_held_symbol_is_refused():
     a = slot("a", BTCUSDT, signals([1, 1, 1, 1]))
-    b = slot("b", BTCUSDT, signals([0, 1, -1, 1]), config=BacktestConfig(leverage=20, sizing="fixed", allocation=0.1,
+    b = slot("b", BTCUSDT, signals([0, 1, -1, 1]), config=BacktestConfig(slippage_bps=0.0, leverage=20, sizing="fixed", allocation=0.1,
                                                                        initial_capital=1000, funding=False))
     r = run_portfolio(slots=[a, b], detail={"BTCUSDT": flat(50_000.0, 4)},
                       spec=PortfolioSpec(initial_capital=1000, max_open_positions=2, funding=False))
@@ -167,7 +167,7 @@ def test_second_slot_on_a_held_symbol_is_refused():
     ("available", 0.74),
 ])
 def test_second_kelly_entry_sizes_off_the_wallet_after_the_first(basis, eth_qty):
-    kelly = BacktestConfig(leverage=10, sizing="kelly", kelly_fraction=0.25, initial_capital=1000, funding=False)
+    kelly = BacktestConfig(slippage_bps=0.0, leverage=10, sizing="kelly", kelly_fraction=0.25, initial_capital=1000, funding=False)
     slots = [slot("btc", BTCUSDT, signals([1, 0, 0]), kelly), slot("eth", ETHUSDT, signals([1, 0, 0]), kelly)]
     r = run_portfolio(slots=slots, detail={"BTCUSDT": flat(50_000.0, 3), "ETHUSDT": flat(2_500.0, 3)},
                       spec=PortfolioSpec(initial_capital=1000, max_open_positions=2, funding=False, kelly_basis=basis))
@@ -185,7 +185,7 @@ def test_funding_and_mark_reach_only_their_symbol():
     btc = flat(50_000.0, 4).set_axis(idx)
     eth = flat(2_500.0, 4).set_axis(idx)
     sig = pd.DataFrame({"signal": [1, 0, 0, 0], "exit_long": False, "exit_short": False}, index=idx)
-    cfg = BacktestConfig(leverage=10, sizing="fixed", allocation=0.2, initial_capital=1000, funding=True)
+    cfg = BacktestConfig(slippage_bps=0.0, leverage=10, sizing="fixed", allocation=0.2, initial_capital=1000, funding=True)
     slots = [slot("btc", BTCUSDT, sig, cfg), slot("eth", ETHUSDT, sig, cfg)]
     eth_mark = pd.DataFrame({"open": [2_500.0, 2_500.0, 2_510.0, 2_505.0], "high": 2_520.0, "low": 2_490.0,
                              "close": 2_505.0}, index=idx)
@@ -212,7 +212,7 @@ def test_mark_at_detail_granularity_liquidates_one_symbol():
     btc = flat(50_000.0, 3)
     eth = flat(2_500.0, 3)
     sig = signals([1, 0, 0])
-    cfg = BacktestConfig(leverage=100, sizing="fixed", allocation=0.03, initial_capital=1000, funding=False)
+    cfg = BacktestConfig(slippage_bps=0.0, leverage=100, sizing="fixed", allocation=0.03, initial_capital=1000, funding=False)
     mark = flat(2_500.0, 3)
     mark.loc[mark.index[1], "low"] = 2_480.0
     r = run_portfolio(slots=[slot("btc", BTCUSDT, sig, cfg), slot("eth", ETHUSDT, sig, cfg)],

@@ -10,7 +10,7 @@ from trading.engine.instruments import BTCUSDT
 
 pytestmark = pytest.mark.realdata
 
-CONFIG = BacktestConfig(leverage=100, sizing="fixed", initial_capital=500, allocation=0.03, funding=True)
+CONFIG = BacktestConfig(slippage_bps=0.0, leverage=100, sizing="fixed", initial_capital=500, allocation=0.03, funding=True)
 
 
 @pytest.fixture(scope="module")

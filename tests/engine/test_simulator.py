@@ -14,6 +14,7 @@ SYM = "BTCUSDT"
 
 
 def make(balance=1000.0, leverage=50, price=20_000.0, **kw):
+    kw.setdefault("slippage_bps", 0.0)  # the worked numbers below fill at the quote (slippage: test_execution_model)
     sim = Simulator({SYM: BTCUSDT, "ETHUSDT": ETHUSDT}, balance, FeeSchedule(), **kw)
     assert sim.set_leverage(SYM, leverage).accepted
     sim.on_price(SYM, 0, price)

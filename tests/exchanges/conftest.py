@@ -80,7 +80,8 @@ def venue(request, db):
     make_instrument("ETHUSDT", tick_size=Decimal("0.01"), qty_step=Decimal("0.01"), min_qty=Decimal("0.01"),
                     risk_tiers=ETH_TIER_ROWS)
     acc = Account(owner=make_user("paper-trader"), name="Paper", maker_fee=Decimal("0.0002"),
-                  taker_fee=Decimal("0.00055"), starting_capital=Decimal("10000"))  # the fake's fees/balance
+                  taker_fee=Decimal("0.00055"), starting_capital=Decimal("10000"),  # the fake's fees/balance
+                  slippage_bps=Decimal("0"))  # and its fills: at the quoted ask/bid, no slippage on top
     acc.full_clean()
     acc.save()
     quotes = Quotes(DEFAULT_QUOTES)

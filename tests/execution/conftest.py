@@ -39,7 +39,8 @@ def desk(db, quotes):
     user = make_user()
     make_instrument("BTCUSDT", qty_step=Decimal("0.00001"), min_qty=Decimal("0.00001"))
     make_instrument("ETHUSDT", tick_size=Decimal("0.01"), qty_step=Decimal("0.01"), min_qty=Decimal("0.01"))
-    account = make_account(user, starting_capital=Decimal("25"))
+    account = make_account(user, starting_capital=Decimal("25"),
+                           slippage_bps=Decimal("0"))  # DESIGN's worked example fills at the quote itself
     # TP 96,150 and SL 95,950 from 96,000: +0.15625 % and -0.05208 % (snapped to the 0.10 tick)
     config = make_config(account, make_strategy("drift"), leverage=Decimal("50"), sizing_mode="kelly",
                          allocation=None, kelly_fraction=Decimal("0.5"), take_profit_pct=Decimal("0.15625"),

@@ -290,3 +290,20 @@ def test_run_feed_live_command_follows_the_configs_and_stops_on_sigint(bybit, rd
     # the backfill asked for the last 6 h of each symbol and interval once: 2 x 2 kline requests
     assert bybit.counters.requests["/v5/market/kline"] == 4
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_the_ticker_funding_rate_is_kept_with_the_settled_pair_when_the_funding_time_moves_on(rds):
+    handler = FeedHandler(mode="live", persist=False, tick_every=3600, publish=lambda **kw: None)
+
+    def ticker(ts, **data):
+        handler.handle({"topic": "tickers.BTCUSDT", "type": "snapshot", "ts": ts,
+                        "data": {"symbol": "BTCUSDT", "lastPrice": "65000", **data}})
+
+    ticker(1_000, fundingRate="0.0001", nextFundingTime="28800000")
+    ticker(2_000, lastPrice="65001")  # a delta without funding fields: the pair stays
+    price = latest_price(symbol="BTCUSDT")
+    assert (price["funding_rate"], price["funding_ms"]) == ("0.0001", "28800000") and "settled_ms" not in price
+    ticker(28_801_000, fundingRate="-0.0002", nextFundingTime="57600000")  # the next period: t1 is settled
+    price = latest_price(symbol="BTCUSDT")
+    assert (price["funding_rate"], price["funding_ms"]) == ("-0.0002", "57600000")
+    assert (price["settled_rate"], price["settled_ms"]) == ("0.0001", "28800000")

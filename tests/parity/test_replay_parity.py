@@ -8,11 +8,15 @@ the running desk — a real Celery worker and beat (not eager), the paper exchan
 runs the account's cycles and waits for them.
 
 Backtest side: each strategy computed once on the full history (the same warm-up taken from before the range),
-then ``run_portfolio`` over the same 5m detail bars with the same configs, funding off on both sides (paper does
-not charge funding during a replay).
+then ``run_portfolio`` over the same 5m detail bars with the same configs.
 
-Equal means: the same fills (time, symbol, entry/exit, side, quantity, exit reason), prices within one tick, final
-equity within 0.01 %."""
+Honest paper on both sides: the real 8-hourly funding rates (stored; the replay announces each in its tickers as
+Bybit does, paper charges it at the funding time from the feed's price, the backtest from the detail open at that
+time) and the default slippage (1 bp against the taker on every market fill and triggered TP/SL).
+
+Equal means: the same fills (time, symbol, entry/exit, side, quantity, exit reason), prices within one tick, fees
+to the price's tick, every funding payment (time, symbol) within a cent and the totals too, final equity within
+0.01 %."""
 
 from __future__ import annotations
 
@@ -27,13 +31,13 @@ from strategies.algos import registry
 from strategies.algos.base import StrategyContext
 from tests.desk_fixtures import celery_worker
 from tests.factories import make_account, make_config, make_instrument, make_strategy, make_user
-from tests.shared_data import load_candles
+from tests.shared_data import load_candles, load_funding
 from trading.engine.backtest_config import BacktestConfig
 from trading.engine_adapters import engine_fees, engine_instrument
 from trading.marketdata.feed import FeedHandler
 from trading.marketdata.replay import ReplayFeed
 from trading.marketdata.resample import resample_frame
-from trading.models import Candle, Fill, Instrument, MonitorDecision, Order, Position, Signal
+from trading.models import Candle, Fill, FundingRate, Instrument, MonitorDecision, Order, Position, Signal
 from trading.services.replay_desk import ReplayDesk
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -72,7 +76,18 @@ def import_range(configs) -> dict[str, pd.DataFrame]:
                    close=Decimal(repr(r.close)), volume=Decimal(repr(r.volume)))
             for t, r in zip(frame.index, frame.itertuples(), strict=True)], batch_size=2000)
         frames[symbol] = frame
+        rates = load_funding(symbol)
+        rates = rates[(rates.index >= first) & (rates.index <= END + timedelta(hours=8))]
+        FundingRate.objects.bulk_create([FundingRate(symbol=symbol, funding_time=t.to_pydatetime(),
+                                                     rate=Decimal(repr(float(r)))) for t, r in rates.items()])
     return frames
+
+
+def funding_series(symbol: str) -> pd.Series:
+    """The stored rates as the backtest reads them (the same numbers the replay announces)."""
+    from trading.marketdata.reader import read_funding
+
+    return read_funding(symbol=symbol)
 
 
 def setup_desk():
@@ -111,15 +126,24 @@ def backtest(account, configs, frames):
                 kelly_fraction=float(config.kelly_fraction or 0.5), allocation=float(config.allocation or 0.05),
                 initial_capital=float(account.starting_capital), stop_loss_pct=float(config.stop_loss_pct) / 100,
                 take_profit_pct=None if config.take_profit_pct is None else float(config.take_profit_pct) / 100,
-                fees=engine_fees(account), funding=False, max_open_positions=account.max_open_positions)))
+                fees=engine_fees(account), funding=True, max_open_positions=account.max_open_positions,
+                slippage_bps=float(account.slippage_bps),
+                slippage_range_fraction=float(account.slippage_range_fraction))))
     detail = {s: f[f.index >= START][["open", "high", "low", "close"]] for s, f in frames.items()}
-    result = run_portfolio(slots=slots, detail=detail, spec=PortfolioSpec(
-        initial_capital=float(account.starting_capital), max_open_positions=account.max_open_positions,
-        funding=False))
+    result = run_portfolio(slots=slots, detail=detail, funding={s: funding_series(s) for s in SYMBOLS},
+                           spec=PortfolioSpec(initial_capital=float(account.starting_capital),
+                                              max_open_positions=account.max_open_positions, funding=True))
     fills = result.fills[result.fills["kind"] != "funding"]
     rows = [(pd.Timestamp(r.time).to_pydatetime(), r.symbol, str(r.kind), str(r.side), float(r.qty), float(r.price),
-             "entry" if r.kind == "entry" else str(r.reason)) for r in fills.itertuples()]
-    return rows, float(result.equity.iloc[-1])
+             "entry" if r.kind == "entry" else str(r.reason), float(r.fee)) for r in fills.itertuples()]
+    f = result.fills
+    paid = f[f["kind"] == "funding"]
+    entry_of = {int(r.trade): (pd.Timestamp(r.time).to_pydatetime(), r.symbol) for r in f[f["kind"] == "entry"].itertuples()}
+    funding = {"times": {(pd.Timestamp(r.time).to_pydatetime(), r.symbol) for r in paid.itertuples()}, "per_position": {}}
+    for r in paid.itertuples():  # what each position paid, keyed by its entry fill (time, symbol)
+        key = entry_of[int(r.trade)]
+        funding["per_position"][key] = funding["per_position"].get(key, 0.0) - float(r.pnl)
+    return rows, funding, float(result.equity.iloc[-1])
 
 
 # ----- the desk side -------------------------------------------------------------------------------------
@@ -152,14 +176,25 @@ def desk_fills(account):
         entry = f.exit_reason == ""
         long_side = (f.side == "Buy") == entry  # an entry's side is the position's, an exit's the opposite
         rows.append((f.executed_at, f.symbol, "entry" if entry else "exit", "long" if long_side else "short",
-                     float(f.qty), float(f.price), "entry" if entry else f.exit_reason))
+                     float(f.qty), float(f.price), "entry" if entry else f.exit_reason, float(f.fee)))
     return rows
+
+
+def desk_funding(account) -> dict:
+    """Funding times charged (a Fill row each) and what each position paid (Position.funding_paid; a Fill row keeps
+    no funding amount), keyed by the position's entry fill (time, symbol)."""
+    times = {(f.executed_at, f.symbol) for f in Fill.objects.filter(account=account, exec_type="Funding")}
+    per_position = {}
+    for f in Fill.objects.filter(account=account, exec_type="Trade", exit_reason="").select_related("position"):
+        if f.position is not None and (f.position.funding_paid or f.position.fills.filter(exec_type="Funding").exists()):
+            per_position[(f.executed_at, f.symbol)] = float(f.position.funding_paid)
+    return {"times": times, "per_position": per_position}
 
 
 def test_replay_equals_portfolio_backtest():
     account, configs = setup_desk()
     frames = import_range(configs)
-    expected, bt_equity = backtest(account, configs, frames)
+    expected, bt_funding, bt_equity = backtest(account, configs, frames)
     played, progress = replay_desk()
     assert played == len(frames["BTCUSDT"][frames["BTCUSDT"].index >= START])
     assert progress and progress[-1]["bars_done"] == played
@@ -184,7 +219,22 @@ def test_replay_equals_portfolio_backtest():
         assert (a[0], a[1], a[2], a[3], a[6]) == (b[0], b[1], b[2], b[3], b[6]), f"fill {i}: backtest {a} != desk {b}"
         assert np.isclose(a[4], b[4], rtol=0, atol=1e-9), f"fill {i}: qty {a[4]} != {b[4]}"
         assert abs(a[5] - b[5]) <= ticks[a[1]] + 1e-9, f"fill {i}: price {a[5]} vs {b[5]}"
+        assert abs(a[7] - b[7]) <= a[4] * ticks[a[1]] * 0.001 + 1e-9, f"fill {i}: fee {a[7]} vs {b[7]}"
     assert len(got) == len(expected), f"desk {len(got)} fills, backtest {len(expected)}"
+    paid = desk_funding(account)
+    desk_pp, bt_pp = paid["per_position"], bt_funding["per_position"]
+    worst_funding = max((abs(desk_pp.get(k, 0.0) - v) for k, v in bt_pp.items()), default=0.0)
+    print(f"[parity] funding: desk {len(paid['times'])} payments, {sum(desk_pp.values()):.6f} USDT over "
+          f"{len(desk_pp)} positions; backtest {len(bt_funding['times'])} payments, {sum(bt_pp.values()):.6f} USDT "
+          f"over {len(bt_pp)} positions; largest difference per position {worst_funding:.6f} USDT")
+    assert len(bt_funding["times"]) >= 2, "no position was held at a funding time: the funding half proves nothing"
+    assert paid["times"] == bt_funding["times"], f"funding times: desk {sorted(paid['times'])} != backtest"
+    assert set(desk_pp) == set(bt_pp)
+    assert worst_funding < 0.01
+    assert abs(sum(desk_pp.values()) - sum(bt_pp.values())) < 0.01
+    slipped = [r for r in expected if r[2] == "entry"]
+    assert slipped and all(r[5] != float(frames[r[1]].loc[pd.Timestamp(r[0]), "open"]) for r in slipped
+                           if pd.Timestamp(r[0]) in frames[r[1]].index), "entries should pay the 1 bp slippage"
     assert equity_diff <= 1e-4
     # replay time, not the wall clock, stamped what the desk recorded
     last = END + timedelta(minutes=5)

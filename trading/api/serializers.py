@@ -47,8 +47,9 @@ class AccountSerializer(ModelCleanMixin, serializers.ModelSerializer):
         model = Account
         fields = [
             "id", "name", "mode", "live_trading_enabled", "environment", "maker_fee", "taker_fee",
-            "starting_capital", "max_open_positions", "kill_switch_engaged", "api_key", "api_secret",
-            "has_api_credentials", "api_key_hint", "api_keys_environment", "created_at", "archived",
+            "slippage_bps", "slippage_range_fraction", "starting_capital", "max_open_positions", "kill_switch_engaged",
+            "api_key", "api_secret", "has_api_credentials", "api_key_hint", "api_keys_environment", "created_at",
+            "archived",
         ]
         read_only_fields = ["kill_switch_engaged", "api_key_hint", "api_keys_environment", "created_at", "archived"]
 
@@ -113,7 +114,8 @@ class StrategyConfigSerializer(ModelCleanMixin, serializers.ModelSerializer):
         model = StrategyConfig
         fields = [
             "id", "name", "strategy", "account", "symbols", "timeframe", "leverage", "sizing_mode",
-            "allocation", "kelly_fraction", "take_profit_pct", "stop_loss_pct", "params", "enabled",
+            "allocation", "kelly_fraction", "take_profit_pct", "stop_loss_pct", "entry_order",
+            "entry_timeout_seconds", "params", "enabled",
             "created_at", "updated_at", "last_verdict",
         ]
         read_only_fields = ["created_at", "updated_at"]

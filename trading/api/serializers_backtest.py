@@ -50,6 +50,14 @@ class BacktestSettingsSerializer(StrictFields, serializers.Serializer):
     taker_fee = serializers.DecimalField(max_digits=10, decimal_places=8, min_value=0, max_value=Decimal("0.0099"),
                                          required=False)
     funding = serializers.BooleanField(default=True)
+    entry_order = serializers.ChoiceField(choices=["market", "post_only"], default="market",
+                                          help_text="post_only: a maker limit at the signal price, market at the timeout")
+    entry_timeout_seconds = serializers.IntegerField(min_value=30, max_value=3600, required=False,
+                                                     help_text="post_only: 30..3600, a multiple of 30 (default 60)")
+    slippage_bps = serializers.DecimalField(max_digits=6, decimal_places=3, min_value=0, max_value=100,
+                                            required=False, help_text="against the taker, default 1 bp")
+    slippage_range_fraction = serializers.DecimalField(max_digits=6, decimal_places=4, min_value=0, max_value=1,
+                                                       required=False, help_text="share of the last closed bar's range")
 
 
 class BacktestCreateSerializer(serializers.Serializer):

@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .execution_model import (
+    ENTRY_TIMEOUT_DEFAULT,
+    MARKET,
+    SLIPPAGE_BPS_DEFAULT,
+    ExecutionSettingError,
+    validate_execution,
+)
 from .fees import FeeSchedule
 from .instruments import Instrument
 from .rebalance import CONFIDENCE_DROP, DECAY_THRESHOLD, REDUCE_FRACTION, TIMEOUT_MULTIPLE
@@ -17,7 +24,10 @@ class BacktestConfig:
 
     ``funding_rate`` is a constant rate per funding interval, used when no funding series is passed.
     ``max_open_positions`` is validated for the desk, but a backtest holds one symbol and so at most one
-    position at a time. All backtest fills are market fills at the taker rate (``fees.taker``)."""
+    position at a time. Fills are market fills at the taker rate (``fees.taker``) moved against the taker by
+    ``slippage_bps`` (+ ``slippage_range_fraction`` of the last closed detail bar's range), except entries
+    with ``entry_order="post_only"``: a limit at the signal price that fills at the maker rate when a later
+    (sub-)bar trades through it, else after ``entry_timeout_seconds`` a market fill (see rules.py)."""
 
     leverage: float = 50.0
     sizing: str = KELLY
@@ -34,6 +44,10 @@ class BacktestConfig:
     timeout_multiple: float = TIMEOUT_MULTIPLE
     confidence_drop: float = CONFIDENCE_DROP
     reduce_fraction: float = REDUCE_FRACTION
+    entry_order: str = MARKET
+    entry_timeout_seconds: float = ENTRY_TIMEOUT_DEFAULT
+    slippage_bps: float = SLIPPAGE_BPS_DEFAULT
+    slippage_range_fraction: float = 0.0
 
     def validate(self, instrument: Instrument) -> None:
         """SizingError naming the field and the limit for anything not allowed."""
@@ -52,6 +66,11 @@ class BacktestConfig:
                     f"stop_loss_pct: {self.stop_loss_pct:g} must be below {room:g}, the liquidation distance "
                     f"at {self.leverage:g}x (1/leverage - MMR {instrument.tiers[0].mmr:g})",
                 )
+        try:
+            validate_execution(entry_order=self.entry_order, entry_timeout_seconds=self.entry_timeout_seconds,
+                               slippage_bps=self.slippage_bps, slippage_range_fraction=self.slippage_range_fraction)
+        except ExecutionSettingError as exc:
+            raise SizingError(exc.field, str(exc)) from exc
         if self.max_open_positions < 1:
             raise SizingError("max_open_positions", f"max_open_positions: {self.max_open_positions} must be >= 1")
 

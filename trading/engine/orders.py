@@ -20,6 +20,8 @@ BELOW_MIN_ORDER_VALUE = 110094
 
 SIDES = ("Buy", "Sell")
 ORDER_TYPES = ("Market", "Limit")
+TIME_IN_FORCE = ("GTC", "IOC", "FOK", "PostOnly")
+POST_ONLY_WOULD_TAKE = "EC_PostOnlyWillTakeLiquidity"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class OrderRequest:
     stop_loss: float | None = None
     client_order_id: str | None = None
     exit_reason: str = "signal"
+    time_in_force: str = "GTC"  # "PostOnly": a Limit that only rests (cancelled at once when it would cross)
 
     def __post_init__(self) -> None:
         # the fake exchange and the API hand over exchange strings / Decimals: floats inside
@@ -88,6 +91,8 @@ class Order:
     created_ts: int
     status: str = "New"
     reserved: float = 0.0
+    time_in_force: str = "GTC"
+    reject_reason: str = ""  # Bybit's: EC_PostOnlyWillTakeLiquidity for a post-only limit that would cross
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -398,4 +398,9 @@ def slot_params(configs, instruments, sym_index: list[int], capitals: list[float
         row[K.P_FUNDING] = 1.0 if (cfg.funding and funding_on) else 0.0
         row[K.P_MONITOR] = 1.0 if monitor[k] else 0.0
         row[K.P_SYM] = sym_index[k]
+        row[K.P_MAKER] = cfg.fees.maker
+        row[K.P_POST_ONLY] = 1.0 if cfg.entry_order == "post_only" else 0.0
+        row[K.P_TIMEOUT] = cfg.entry_timeout_seconds
+        row[K.P_SLIP_BPS] = cfg.slippage_bps
+        row[K.P_SLIP_RANGE] = cfg.slippage_range_fraction
     return p

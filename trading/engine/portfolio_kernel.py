@@ -19,7 +19,7 @@ from numba import njit
 
 from . import reasons as R
 from .detail_path import subbar
-from .portfolio_events import _close, _fill, _price_at_open, _refuse
+from .portfolio_events import _close, _closed_range, _fill, _open, _price_at_open, _refuse, _rest, _unrest
 from .portfolio_layout import (
     D_ACTION,
     D_AGE,
@@ -44,18 +44,21 @@ from .portfolio_layout import (
     P_FUNDING,
     P_KELLY,
     P_LEV,
+    P_MAKER,
     P_MINNOT,
     P_MINQTY,
     P_MODE,
     P_MONITOR,
+    P_POST_ONLY,
     P_RFRAC,
-    P_SL,
+    P_SLIP_BPS,
+    P_SLIP_RANGE,
     P_STEP,
     P_SYM,
     P_TAKER,
     P_TICK,
+    P_TIMEOUT,
     P_TMULT,
-    P_TP,
     RF_MAX_OPEN,
     RF_NO_PRICE,
     RF_SYMBOL_HELD,
@@ -66,7 +69,6 @@ from .portfolio_layout import (
     W_NF,
     W_NR,
     W_OPEN,
-    W_TRADES,
     W_USED,
     X_BASE,
     X_BK,
@@ -78,6 +80,11 @@ from .portfolio_layout import (
     X_LIQ,
     X_MARGIN,
     X_OWNER,
+    X_PPRICE,
+    X_PQTY,
+    X_PROW,
+    X_PSIDE,
+    X_PTIME,
     X_QTY,
     X_SIDE,
     X_SL,
@@ -90,17 +97,18 @@ from .rules import (
     EV_LIQ,
     EV_SL,
     OK,
-    bankruptcy_price,
     entry_check,
     fee_for,
     funding_payment,
     liquidation_price,
+    post_only_expired,
+    post_only_filled,
     price_pnl,
-    protective_prices,
     reduce_qty,
     select_tier,
     signal_decision,
     sized_qty,
+    slipped_price,
     step_bar,
 )
 
@@ -132,7 +140,7 @@ def run_steps(start, end, n_sub, sub_s, axis, o, h, lo, c, mo, mh, ml, mc, use_m
                 s += 1
             if s >= end:
                 break
-        if s < nfs and n_sym == 1 and kp.shape[0] == 1 and params[0, P_MONITOR] < 0.5:
+        if s < nfs and n_sym == 1 and kp.shape[0] == 1 and params[0, P_MONITOR] < 0.5 and pos[0, X_PSIDE] == 0.0:
             # one slot on one symbol without a monitor (run_backtest's common case): quiet bars in locals, written
             # out here (see portfolio_quiet.py for what "quiet" means)
             side = pos[0, X_SIDE]
@@ -204,7 +212,9 @@ def run_steps(start, end, n_sub, sub_s, axis, o, h, lo, c, mo, mh, ml, mc, use_m
                         if price != price:
                             price = _price_at_open(x, s, o, c, pos)
                         if do_exit:
-                            _close(x, pos[x, X_QTY], price, R.SIGNAL, s, 0.0, params, rl, mmr, ded, pos, wallet, fills)
+                            px = slipped_price(-pos[x, X_SIDE], price, params[k, P_SLIP_BPS], params[k, P_SLIP_RANGE],
+                                               _closed_range(x, s, False, h, lo), params[k, P_TICK])
+                            _close(x, pos[x, X_QTY], px, R.SIGNAL, s, 0.0, params, rl, mmr, ded, pos, wallet, fills)
                         if enter != 0.0:
                             owner = int(pos[x, X_OWNER])
                             lev = params[k, P_LEV]
@@ -227,36 +237,15 @@ def run_steps(start, end, n_sub, sub_s, axis, o, h, lo, c, mo, mh, ml, mc, use_m
                                                   params[k, P_MINQTY], params[k, P_MINNOT], rl[x], maxlev[x])
                             if why != OK:
                                 _refuse(refs, wallet, s, k, x, enter, why, owner if why == RF_SYMBOL_HELD else -1.0)
-                            else:
-                                fee = fee_for(q, price, params[k, P_TAKER])
-                                wallet[W_BAL] -= fee
-                                wallet[W_USED] += q * price / lev
+                            elif params[k, P_POST_ONLY] > 0.5:  # a post-only limit at the signal price rests
                                 wallet[W_OPEN] += 1.0
-                                t = select_tier(q * price, rl[x])
-                                liq = liquidation_price(enter, q, price, lev, mmr[x, t], ded[x, t], 0.0)
-                                tp, sl = protective_prices(enter, price, params[k, P_TP], params[k, P_SL],
-                                                           params[k, P_TICK], liq)
-                                trade = wallet[W_TRADES]
-                                wallet[W_TRADES] = trade + 1.0
-                                has = r < dr.shape[0]  # the monitor columns are one NaN when no slot has them
-                                pos[x, X_OWNER] = k
-                                pos[x, X_SIDE] = enter
-                                pos[x, X_QTY] = q
-                                pos[x, X_ENTRY] = price
-                                pos[x, X_MARGIN] = q * price / lev
-                                pos[x, X_LIQ] = liq
-                                pos[x, X_BK] = bankruptcy_price(enter, price, lev)
-                                pos[x, X_TP] = tp
-                                pos[x, X_SL] = sl
-                                pos[x, X_ETIME] = t0
-                                pos[x, X_BASE] = dr[r] if has else math.nan
-                                pos[x, X_CBASE] = cf[r] if has else math.nan
-                                pos[x, X_HL] = hl[r] if has else math.nan
-                                pos[x, X_TRADE] = trade
-                                pos[x, X_LAST] = price
-                                nf = int(wallet[W_NF])
-                                wallet[W_NF] = _fill(fills, nf, s, 0.0, k, x, 0, enter, q, price, fee, 0.0, R.ENTRY,
-                                                     trade)
+                                _rest(x, k, enter, q, price, t0, r, params, pos, wallet)
+                            else:
+                                wallet[W_OPEN] += 1.0
+                                px = slipped_price(enter, price, params[k, P_SLIP_BPS], params[k, P_SLIP_RANGE],
+                                                   _closed_range(x, s, False, h, lo), params[k, P_TICK])
+                                _open(x, k, enter, q, px, price, params[k, P_TAKER], s, 0.0, t0, r, params, rl, mmr, ded, dr,
+                                      cf, hl, pos, wallet, fills)
                     kp[k] = r + 1
             nxt = _next_signal_step(kp, off, astep)
         # 2. the detail bar's sub-bars: TP / SL / liquidation (step_bar), then the monitor at each sub-bar's close
@@ -264,7 +253,8 @@ def run_steps(start, end, n_sub, sub_s, axis, o, h, lo, c, mo, mh, ml, mc, use_m
             for j in range(n_sub):
                 for x in range(n_sym):
                     side = pos[x, X_SIDE]
-                    if side == 0.0:
+                    pside = pos[x, X_PSIDE]
+                    if side == 0.0 and pside == 0.0:
                         continue
                     bo = o[x, s]
                     if bo != bo:
@@ -273,6 +263,29 @@ def run_steps(start, end, n_sub, sub_s, axis, o, h, lo, c, mo, mh, ml, mc, use_m
                         so, sh, sl_, sc = bo, h[x, s], lo[x, s], c[x, s]
                     else:
                         so, sh, sl_, sc = subbar(bo, h[x, s], lo[x, s], c[x, s], n_sub, j)
+                    if pside != 0.0:
+                        # a resting post-only entry: filled at its limit (maker) when this sub-bar trades through
+                        # it, then this same sub-bar's step_bar applies to the position; else at its timeout a
+                        # market entry at the sub-bar's close (taker, slippage), live from the next sub-bar
+                        k = int(pos[x, X_OWNER])
+                        row = int(pos[x, X_PROW])
+                        limit = pos[x, X_PPRICE]
+                        if post_only_filled(pside, limit, sl_, sh):
+                            q = pos[x, X_PQTY]
+                            _unrest(x, pos, params, wallet)
+                            _open(x, k, pside, q, limit, limit, params[k, P_MAKER], s, float(j), t0 + j * sub_s, row,
+                                  params, rl, mmr, ded, dr, cf, hl, pos, wallet, fills)
+                            side = pside
+                        elif post_only_expired(t0 + (j + 1) * sub_s - pos[x, X_PTIME], params[k, P_TIMEOUT]):
+                            q = pos[x, X_PQTY]
+                            _unrest(x, pos, params, wallet)
+                            px = slipped_price(pside, sc, params[k, P_SLIP_BPS], params[k, P_SLIP_RANGE],
+                                               _closed_range(x, s, j == n_sub - 1, h, lo), params[k, P_TICK])
+                            _open(x, k, pside, q, px, sc, params[k, P_TAKER], s, float(j + 1), t0 + (j + 1) * sub_s,
+                                  row, params, rl, mmr, ded, dr, cf, hl, pos, wallet, fills)
+                            continue
+                        else:
+                            continue
                     if use_mark[x] and mo[x, s] == mo[x, s]:
                         if n_sub == 1:
                             mhi, mlo = mh[x, s], ml[x, s]
@@ -288,6 +301,9 @@ def run_steps(start, end, n_sub, sub_s, axis, o, h, lo, c, mo, mh, ml, mc, use_m
                     if ev != 0:
                         q, offv, action = qty, float(j), CLOSE
                         reason = R.LIQUIDATION if ev == EV_LIQ else (R.SL if ev == EV_SL else R.TP)
+                        if ev != EV_LIQ:  # a triggered TP/SL is a market order: slippage against the position
+                            px = slipped_price(-side, px, params[k, P_SLIP_BPS], params[k, P_SLIP_RANGE],
+                                               _closed_range(x, s, False, h, lo), params[k, P_TICK])
                     else:
                         pos[x, X_LAST] = sc
                         if params[k, P_MONITOR] > 0.5:
@@ -306,7 +322,9 @@ def run_steps(start, end, n_sub, sub_s, axis, o, h, lo, c, mo, mh, ml, mc, use_m
                             if action != HOLD:
                                 q = qty if action == CLOSE else reduce_qty(qty, frac, params[k, P_STEP],
                                                                           params[k, P_MINQTY])
-                                px, offv, reason = sc, float(j + 1), R.MONITOR_REASON[why]
+                                px = slipped_price(-side, sc, params[k, P_SLIP_BPS], params[k, P_SLIP_RANGE],
+                                                   _closed_range(x, s, j == n_sub - 1, h, lo), params[k, P_TICK])
+                                offv, reason = float(j + 1), R.MONITOR_REASON[why]
                                 nd = int(wallet[W_ND])
                                 decs[nd, D_STEP], decs[nd, D_OFF], decs[nd, D_SLOT], decs[nd, D_SYM] = s, offv, k, x
                                 decs[nd, D_ACTION], decs[nd, D_REASON], decs[nd, D_PRICE] = action, why, sc

@@ -10,12 +10,15 @@ import numpy as np
 
 # slot params
 (P_LEV, P_MODE, P_KELLY, P_CAPITAL, P_ALLOC, P_TP, P_SL, P_TAKER, P_STEP, P_MINQTY, P_MINNOT, P_TICK,
- P_DECAY, P_TMULT, P_CDROP, P_RFRAC, P_FUNDING, P_MONITOR, P_SYM) = range(19)
-N_PARAMS = 19
+ P_DECAY, P_TMULT, P_CDROP, P_RFRAC, P_FUNDING, P_MONITOR, P_SYM, P_MAKER, P_POST_ONLY, P_TIMEOUT, P_SLIP_BPS,
+ P_SLIP_RANGE) = range(24)
+N_PARAMS = 24
 # position state per symbol
+# (X_P*: a resting post-only entry of the owner: side, limit price, qty, placement time in seconds, signal row;
+# while it rests the symbol is owned and counts as open, X_SIDE stays 0)
 (X_OWNER, X_SIDE, X_QTY, X_ENTRY, X_MARGIN, X_LIQ, X_BK, X_TP, X_SL, X_ETIME, X_BASE, X_CBASE, X_HL, X_TRADE,
- X_LAST) = range(15)
-N_POS = 15
+ X_LAST, X_PSIDE, X_PPRICE, X_PQTY, X_PTIME, X_PROW) = range(20)
+N_POS = 20
 # wallet / counters
 W_BAL, W_USED, W_OPEN, W_NF, W_ND, W_NR, W_FK, W_TRADES, W_NEXT_SIG = range(9)
 N_WALLET = 9

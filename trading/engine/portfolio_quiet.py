@@ -18,6 +18,7 @@ from .portfolio_layout import (
     X_LAST,
     X_LIQ,
     X_OWNER,
+    X_PSIDE,
     X_QTY,
     X_SIDE,
     X_SL,
@@ -37,8 +38,11 @@ def _next_signal_step(kp, off, astep):
 
 @njit(cache=True, inline="always")
 def _unmonitored(pos, params) -> bool:
-    """True when no open position's slot has a monitor (a plain-signal strategy)."""
+    """True when no open position's slot has a monitor (a plain-signal strategy) and no post-only entry rests
+    (it is checked sub-bar by sub-bar)."""
     for x in range(pos.shape[0]):
+        if pos[x, X_PSIDE] != 0.0:
+            return False
         if pos[x, X_SIDE] != 0.0 and params[int(pos[x, X_OWNER]), P_MONITOR] > 0.5:
             return False
     return True

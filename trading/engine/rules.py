@@ -12,7 +12,15 @@ Order of events inside one bar (``step_bar``), conservative and documented:
 3. if both the stop-loss (last price) and liquidation (mark price) are touched, the level met first
    along the adverse path from the open wins (long: the higher of SL and liq); a bar that OPENS
    through the liquidation price is a liquidation;
-4. a bar that opens through the SL or TP fills at the open (gap), otherwise at the trigger price.
+4. a bar that opens through the SL or TP fills at the open (gap), otherwise at the trigger price;
+5. a resting post-only entry (``post_only_filled``) is checked BEFORE the position's own TP/SL/liquidation of
+   the same (sub-)bar: it fills at its limit price, at the maker fee, when the (sub-)bar trades strictly
+   through it; the position it opens is then subject to that same (sub-)bar's ``step_bar``. Unfilled when its
+   timeout (``post_only_expired``) ends with a (sub-)bar's close, it is cancelled and replaced by a market
+   order at that close (taker fee, slippage);
+6. every market fill (entries, signal exits, monitor reduces/closes, a post-only fallback) and every triggered
+   TP/SL (Bybit sends those as market orders) is moved against the taker by ``slipped_price``; a
+   liquidation settles at the bankruptcy price without slippage.
 
 Between signal closes every simulator walks each detail bar as ``n`` sub-bars of ``monitor_seconds``
 (detail_path.py) and applies ``step_bar`` per sub-bar, then the monitor (rebalance.decide_code) at the
@@ -198,3 +206,44 @@ def signal_decision(side: float, s: float, exit_long: bool, exit_short: bool):
     if s != 0.0 and not (exit_long if s > 0.0 else exit_short):
         return False, s
     return False, 0.0
+
+
+@njit(cache=True, inline="always")
+def post_only_filled(side: float, limit: float, low: float, high: float) -> bool:
+    """Whether a resting post-only entry at ``limit`` fills in a later (sub-)bar: a buy (``side`` +1) when the
+    bar's low is STRICTLY below the limit, a sell when its high is strictly above. Strictly, because a price
+    that only touches the limit may have traded the orders queued ahead of ours at that level and stopped:
+    in queue terms a touch is not a fill, a trade through the level is (everything resting at it was taken)."""
+    if side > 0.0:
+        return low < limit
+    return high > limit
+
+
+@njit(cache=True, inline="always")
+def post_only_expired(elapsed_seconds: float, timeout_seconds: float) -> bool:
+    """Whether an unfilled post-only entry placed ``elapsed_seconds`` ago has reached its timeout: it is then
+    cancelled and replaced by a market order (taker fee, ``slipped_price``) at the price at that moment."""
+    return elapsed_seconds >= timeout_seconds - 1e-9
+
+
+@njit(cache=True, inline="always")
+def slipped_price(taker_side: float, price: float, bps: float, range_fraction: float, bar_range: float,
+                  tick: float) -> float:
+    """The price a market fill (or a triggered TP/SL) gets: ``price`` moved AGAINST the taker (a buy,
+    ``taker_side`` +1, pays more; a sell receives less) by ``bps`` basis points of the price plus
+    ``range_fraction`` of ``bar_range`` (the high - low of the last detail bar closed at the fill time: known
+    then, so the model is causal), rounded to the tick away from the taker (never in its favour)."""
+    slip = price * bps * 1e-4
+    if range_fraction > 0.0 and bar_range == bar_range and bar_range > 0.0:
+        slip += range_fraction * bar_range
+    if slip <= 0.0:
+        return price
+    raw = price + taker_side * slip
+    n = raw / tick
+    units = math.ceil(n - 1e-9) if taker_side > 0.0 else math.floor(n + 1e-9)
+    return _tick_units(units, tick)
+
+
+@njit(cache=True, inline="always")
+def _tick_units(units: float, tick: float) -> float:
+    return snap_to_tick(units * tick, tick)

@@ -1,8 +1,11 @@
 """The object-level, event-driven exchange simulator behind paper trading and the fake Bybit server.
 
 Isolated margin, one-way mode. Orders are validated like Bybit V5 (reject codes in orders.py); market
-orders fill at the next price event (ask/bid, else last) at the taker fee, crossed resting limits at
-the maker fee; TP/SL (last-price trigger) and liquidation (mark-price trigger, settled at the
+orders fill at the next price event (ask/bid, else last) at the taker fee, moved against the taker by the
+slippage model (``rules.slipped_price``: ``slippage_bps`` + ``slippage_range_fraction`` of the last closed
+detail bar's range, told by ``set_bar_range``), crossed resting limits at the maker fee (a post-only limit
+only when traded strictly through: ``rules.post_only_filled``; one that would cross when placed is cancelled
+at once, as Bybit does); funding is charged once per funding time (``apply_funding_due``); TP/SL (last-price trigger) and liquidation (mark-price trigger, settled at the
 bankruptcy price, the whole position margin lost) are decided by the same numba ``step_bar`` the
 backtest kernel uses. Wallet (isolated): available = balance - position IM - order reserves;
 equity = balance + unrealised PnL at the mark price. ``to_state``/``from_state`` round-trip through
@@ -15,6 +18,7 @@ import math
 from dataclasses import asdict
 
 from . import rules
+from .execution_model import SLIPPAGE_BPS_DEFAULT
 from .fees import FeeSchedule
 from .instruments import Instrument, RiskTier
 from .orders import (
@@ -26,9 +30,11 @@ from .orders import (
     ORDER_NOT_FOUND,
     ORDER_TYPES,
     PARAMS_ERROR,
+    POST_ONLY_WOULD_TAKE,
     REDUCE_ONLY_RULE,
     RISK_LIMIT_EXCEEDED,
     SIDES,
+    TIME_IN_FORCE,
     Fill,
     Order,
     OrderRequest,
@@ -56,7 +62,8 @@ class Simulator:
     """One account on a simulated exchange (see module doc)."""
 
     def __init__(self, instruments: dict[str, Instrument], balance: float, fees: FeeSchedule | None = None,
-                 max_open_positions: int = 2, default_leverage: float = 10.0) -> None:
+                 max_open_positions: int = 2, default_leverage: float = 10.0,
+                 slippage_bps: float = SLIPPAGE_BPS_DEFAULT, slippage_range_fraction: float = 0.0) -> None:
         self.instruments = dict(instruments)
         self.balance = float(balance)
         self.fees = fees or FeeSchedule()
@@ -67,8 +74,24 @@ class Simulator:
         self.fills: list[Fill] = []
         self.last: dict[str, float] = {}
         self.mark: dict[str, float] = {}
+        self.bid: dict[str, float] = {}
+        self.ask: dict[str, float] = {}
         self.client_ids: set[str] = set()
         self.seq = 0
+        self.slippage_bps = float(slippage_bps)
+        self.slippage_range_fraction = float(slippage_range_fraction)
+        self.bar_range: dict[str, float] = {}  # per symbol: high - low of the last closed detail bar
+        self.funded: dict[str, int] = {}  # per symbol: the last funding time (ms) charged
+
+    def set_bar_range(self, symbol: str, high: float, low: float) -> None:
+        """The last closed detail bar of ``symbol`` (the range part of the slippage model reads it)."""
+        self.bar_range[symbol] = float(high) - float(low)
+
+    def slipped(self, symbol: str, taker_side: int, price: float) -> float:
+        """``price`` moved against a taker buying (+1) or selling (-1) by the account's slippage model."""
+        return float(rules.slipped_price(float(taker_side), float(price), self.slippage_bps,
+                                         self.slippage_range_fraction, self.bar_range.get(symbol, math.nan),
+                                         self.instruments[symbol].tick_size))
 
     # ----- wallet -------------------------------------------------------------------------------
     @property
@@ -129,6 +152,9 @@ class Simulator:
             return reject(DUPLICATE_ORDER_LINK_ID, "OrderLinkedID is duplicate", cid)
         if req.side not in SIDES or req.order_type not in ORDER_TYPES:
             return reject(PARAMS_ERROR, f"params error: side {req.side!r} / orderType {req.order_type!r}", cid)
+        if req.time_in_force not in TIME_IN_FORCE or (req.time_in_force == "PostOnly" and req.order_type != "Limit"):
+            return reject(PARAMS_ERROR, f"params error: timeInForce {req.time_in_force!r} with orderType "
+                                        f"{req.order_type!r} (PostOnly needs a Limit)", cid)
         if req.order_type == "Limit" and (req.price is None or req.price <= 0 or not inst.price_on_tick(req.price)):
             return reject(PARAMS_ERROR, f"params error: price {req.price} is not on tick {inst.tick_size:g}", cid)
         if not req.qty > 0 or not inst.qty_on_step(req.qty):
@@ -157,11 +183,24 @@ class Simulator:
                     return reject(*why, client_order_id=cid)
                 reserved = float(rules.order_cost(opening, ref, sign, lev, self.fees.taker))
         order = Order(self._next_id("ord"), req.symbol, req.side, req.order_type, qty, req.price, req.reduce_only,
-                      req.take_profit, req.stop_loss, cid, req.exit_reason, ts, "New", reserved)
+                      req.take_profit, req.stop_loss, cid, req.exit_reason, ts, "New", reserved, req.time_in_force)
+        if req.time_in_force == "PostOnly" and self._would_cross(order):
+            order.status, order.reserved, order.reject_reason = "Cancelled", 0.0, POST_ONLY_WOULD_TAKE
         self.orders[order.order_id] = order
         if cid is not None:
             self.client_ids.add(cid)
         return ok(order.order_id, cid)
+
+    def _would_cross(self, order: Order) -> bool:
+        """A buy limit at or above the ask (a sell at or below the bid) would take liquidity at once; without a
+        book (none quoted, or a locked one: bid = ask, as a replay of bars quotes), one beyond the last price (a
+        limit AT the last price is the touch: a simulation's signal price)."""
+        sign = _sign(order.side)
+        bid, ask = self.bid.get(order.symbol), self.ask.get(order.symbol)
+        if bid is not None and ask is not None and ask > bid:
+            return sign * (order.price - (ask if sign > 0 else bid)) >= 0
+        last = self.last.get(order.symbol)
+        return last is not None and sign * (order.price - last) > 0
 
     def _check_opening(self, req, inst, sign, opening, ref, lev, pos):
         """(code, message) when the opening part of an order may not be placed, else None."""
@@ -280,13 +319,23 @@ class Simulator:
                                       pos.bankruptcy_price)
         if event != rules.EV_NONE:
             reason = _EVENT_REASON[event]
-            self._close(pos, pos.qty, float(price), self.fees.taker, "taker", f"{reason}-{symbol}", reason, ts)
+            price = float(price)
+            if event != rules.EV_LIQ:  # a triggered TP/SL is a market order (slippage); liquidation is not
+                price = self.slipped(symbol, -pos.side, price)
+            self._close(pos, pos.qty, price, self.fees.taker, "taker", f"{reason}-{symbol}", reason, ts)
 
     def _fill_pending(self, symbol: str, market_buy: float, market_sell: float, low: float, high: float,
-                      ts: int) -> None:
+                      ts: int, trade_low: float, trade_high: float) -> None:
+        """Market orders at the buy/sell price moved by the slippage model; plain limits when touched
+        (``low``/``high``: the ask/bid for a tick); post-only limits when TRADES went strictly through them
+        (``trade_low``/``trade_high``: the last price for a tick, the bar's range for a bar)."""
         for order in self.open_orders(symbol):
+            sign = _sign(order.side)
             if order.order_type == "Market":
-                self._execute(order, market_buy if order.side == "Buy" else market_sell, "taker", ts)
+                self._execute(order, self.slipped(symbol, sign, market_buy if sign > 0 else market_sell), "taker", ts)
+            elif order.time_in_force == "PostOnly":
+                if rules.post_only_filled(float(sign), order.price, trade_low, trade_high):
+                    self._execute(order, order.price, "maker", ts)
             elif order.side == "Buy" and low <= order.price or order.side == "Sell" and high >= order.price:
                 self._execute(order, order.price, "maker", ts)
 
@@ -297,7 +346,12 @@ class Simulator:
         self.last[symbol], self.mark[symbol] = last, mark
         buy_px = last if ask is None else ask
         sell_px = last if bid is None else bid
-        self._fill_pending(symbol, buy_px, sell_px, buy_px, sell_px, ts)
+        for book, px in ((self.bid, bid), (self.ask, ask)):  # a quote without a book: the last price alone
+            if px is None:
+                book.pop(symbol, None)
+            else:
+                book[symbol] = px
+        self._fill_pending(symbol, buy_px, sell_px, buy_px, sell_px, ts, last, last)
         self._trigger(symbol, last, last, last, mark, mark, ts)
 
     def on_bar(self, symbol: str, ts: int, open: float, high: float, low: float, close: float,
@@ -305,7 +359,9 @@ class Simulator:
         """A bar: pending market orders fill at the open, crossed limits at their price, then the shared
         ``step_bar`` decides TP / SL / liquidation inside the bar."""
         self.last[symbol] = open
-        self._fill_pending(symbol, open, open, low, high, ts)
+        self.bid.pop(symbol, None)
+        self.ask.pop(symbol, None)
+        self._fill_pending(symbol, open, open, low, high, ts, low, high)
         mh = high if mark_high is None else mark_high
         ml = low if mark_low is None else mark_low
         self._trigger(symbol, open, high, low, mh, ml, ts)
@@ -323,6 +379,14 @@ class Simulator:
                    kind="funding", funding=pay)
         return pay
 
+    def apply_funding_due(self, symbol: str, funding_ts: int, rate: float, mark: float) -> float | None:
+        """``apply_funding`` exactly once per funding time: None when ``funding_ts`` (ms) was already charged
+        (or an earlier one arrives late), else what the position paid (0 when flat)."""
+        if funding_ts <= self.funded.get(symbol, -1):
+            return None
+        self.funded[symbol] = int(funding_ts)
+        return self.apply_funding(symbol, funding_ts, rate, mark)
+
     # ----- persistence --------------------------------------------------------------------------
     def to_state(self) -> dict:
         """Everything, as a JSON-serialisable dict."""
@@ -339,6 +403,11 @@ class Simulator:
             "mark": dict(self.mark),
             "client_ids": sorted(self.client_ids),
             "seq": self.seq,
+            "slippage": {"bps": self.slippage_bps, "range_fraction": self.slippage_range_fraction},
+            "bar_range": dict(self.bar_range),
+            "funded": dict(self.funded),
+            "bid": dict(self.bid),
+            "ask": dict(self.ask),
         }
 
     @classmethod
@@ -352,6 +421,13 @@ class Simulator:
         sim.last, sim.mark = dict(state["last"]), dict(state["mark"])
         sim.client_ids = set(state["client_ids"])
         sim.seq = int(state["seq"])
+        slip = state.get("slippage", {})
+        sim.slippage_bps = float(slip.get("bps", SLIPPAGE_BPS_DEFAULT))
+        sim.slippage_range_fraction = float(slip.get("range_fraction", 0.0))
+        sim.bar_range = {s: float(v) for s, v in state.get("bar_range", {}).items()}
+        sim.funded = {s: int(v) for s, v in state.get("funded", {}).items()}
+        sim.bid = {s: float(v) for s, v in state.get("bid", {}).items()}
+        sim.ask = {s: float(v) for s, v in state.get("ask", {}).items()}
         return sim
 
 

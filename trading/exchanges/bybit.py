@@ -239,3 +239,11 @@ class BybitExchange:
     def last_price(self, symbol: str) -> Decimal | None:
         rows = self._get("get_tickers", category=m.CATEGORY, symbol=symbol).get("list") or []
         return m.price_or_none(rows[0].get("lastPrice")) if rows else None
+
+    def touch_price(self, symbol: str, side: int) -> Decimal | None:
+        """The best bid (``side`` +1: where a post-only buy rests) or ask, from the ticker; else the last price."""
+        rows = self._get("get_tickers", category=m.CATEGORY, symbol=symbol).get("list") or []
+        if not rows:
+            return None
+        return m.price_or_none(rows[0].get("bid1Price" if side > 0 else "ask1Price")) or \
+            m.price_or_none(rows[0].get("lastPrice"))

@@ -93,7 +93,7 @@ def order_body(intent: OrderIntent, inst: Instrument) -> dict:
         if intent.price is None:
             raise ExchangeError(PARAMS_ERROR, "price: a Limit order needs a price")
         body["price"] = inst.price_str(float(intent.price))
-        body["timeInForce"] = "GTC"
+        body["timeInForce"] = "PostOnly" if intent.time_in_force == "PostOnly" else "GTC"
     else:
         body["timeInForce"] = "IOC"
     if intent.reduce_only:
@@ -138,7 +138,8 @@ def order_from(row: dict) -> ExchangeOrder:
         side=row["side"], order_type=row["orderType"], qty=dec(row.get("qty"), blank=Decimal("0")),
         price=price_or_none(row.get("price")), reduce_only=bool(row.get("reduceOnly")),
         status=row["orderStatus"], filled_qty=dec(row.get("cumExecQty"), blank=Decimal("0")),
-        avg_price=price_or_none(row.get("avgPrice")))
+        avg_price=price_or_none(row.get("avgPrice")),
+        reject_reason="" if row.get("rejectReason") in (None, "", "EC_NoError") else str(row["rejectReason"]))
 
 
 def is_position_leg(row: dict) -> bool:

@@ -6,6 +6,16 @@ price or the price is older than ``QUANTDESK_MAX_PRICE_AGE_SECONDS`` by the desk
 (``trading.marketdata.clock.desk_now_ms``: the replay's simulated time during a replay), and the refusal says
 the age; ``last_price`` refuses the same way. A fill is stamped with its price's time.
 
+Honest fills (the engine's execution model, trading/engine/execution_model.py): market orders and triggered
+TP/SL move against the taker by the account's ``slippage_bps`` (+ ``slippage_range_fraction`` of the last closed
+bar's range); a ``PostOnly`` limit rests until trades go strictly through it (maker fee) and is cancelled at once
+when it would cross. Funding is charged at each funding time from the feed's mark and the rate it stores
+(``qd:price:{SYMBOL}``: ``funding_rate`` for ``funding_ms``, the previous pair as ``settled_rate``/``settled_ms``),
+exactly once per funding time (the Simulator keys it by time): a session charges what fell due strictly before
+its price's time (the monitor tick's first request), requests inside ``funding_at_close`` (the signal cycle, before its
+decisions) and a replayed sub-bar starting at the funding time charge it inclusively, so the position paying is the one held AT the
+funding time, as in the backtest (funding after the monitor, before the signals).
+
 The stored state is bounded: it keeps what trading needs (balances, open positions, open orders) and only the
 last ``HISTORY_MS`` (at most ``HISTORY_MAX``) of filled or cancelled orders and fills, enough for the next sync
 to record them in the Fill/Order tables, where the history lives. So a request costs the same on the first day
@@ -93,7 +103,8 @@ def feed_quote(symbol: str) -> dict | None:
     raw = latest_price(symbol=symbol)
     if not raw or not raw.get("last"):
         return None
-    out = {k: float(raw[k]) for k in ("last", "mark", "bid", "ask") if raw.get(k)}
+    out = {k: float(raw[k]) for k in ("last", "mark", "bid", "ask", "funding_rate", "settled_rate") if raw.get(k)}
+    out.update({k: int(float(raw[k])) for k in ("funding_ms", "settled_ms") if raw.get(k)})
     out["ts"] = int(float(raw.get("ts") or now_ms()))
     out["stepped"] = raw.get("replay") == "1"  # the replay steps paper through this price itself
     return out
@@ -125,6 +136,7 @@ class PaperExchange:
             now_ms = desk_now_ms
         self.now_ms = now_ms
         self._instruments: dict | None = None  # engine instruments, read once per adapter
+        self._funding_inclusive = False  # inside ``funding_at_close``: funding due AT the price's time is paid too
         self._bar_interval: dict[str, str] = {}  # per symbol: the finest interval the store holds
         self._held: dict | None = None  # the state read once inside ``held``
 
@@ -138,6 +150,14 @@ class PaperExchange:
     def _new_simulator(self) -> Simulator:
         return Simulator(dict(self.instruments), float(self.account.starting_capital), engine_fees(self.account),
                          max_open_positions=self.account.max_open_positions)
+
+    def _load(self, row: PaperAccountState) -> Simulator:
+        """The stored simulator with the account's current instruments and slippage model."""
+        sim = Simulator.from_state(row.state) if row.state else self._new_simulator()
+        self._refresh_instruments(sim)
+        sim.slippage_bps = float(self.account.slippage_bps)
+        sim.slippage_range_fraction = float(self.account.slippage_range_fraction)
+        return sim
 
     @contextmanager
     def session(self, *, mark: bool = True) -> Iterator[Simulator]:
@@ -153,9 +173,8 @@ class PaperExchange:
                 sim, marked, version = held["sim"], held["marked"], held["version"]
             else:
                 row, _ = PaperAccountState.objects.select_for_update().get_or_create(account=self.account)
-                sim = Simulator.from_state(row.state) if row.state else self._new_simulator()
+                sim = self._load(row)
                 marked, version = row.marked, row.version
-            self._refresh_instruments(sim)
             if mark:
                 self._mark(sim, marked)
             try:
@@ -216,6 +235,10 @@ class PaperExchange:
                 for ts, o, h, low, c in self._bars_since(symbol, seen["bar"], until):
                     sim.on_bar(symbol, ts, o, h, low, c)
                     seen["bar"] = ts
+            if q is not None and symbol in sim.positions:
+                self._fund(sim, symbol, q, q["ts"], inclusive=self._funding_inclusive)
+            if q is not None and sim.slippage_range_fraction > 0 and symbol in busy:
+                self._set_range(sim, symbol, q["ts"])
             if q is not None and q["ts"] >= seen["tick"]:
                 if q.get("stepped"):  # a replayed price: its sub-bar was stepped by ``step``; just take it
                     sim.last[symbol] = q["last"]
@@ -224,6 +247,47 @@ class PaperExchange:
                     sim.on_price(symbol, q["ts"], q["last"], q.get("mark"), q.get("bid"), q.get("ask"))
                 seen["tick"] = q["ts"]
                 seen["bar"] = max(seen["bar"], q["ts"] - 1)
+
+    @staticmethod
+    def _fund(sim: Simulator, symbol: str, q: dict, now: int, *, inclusive: bool) -> None:
+        """Charge the funding times the feed names (the settled one, the next one) that fell due by ``now``
+        (at ``now`` too when ``inclusive``) and were not charged yet, to the position held then (opened before
+        the funding time), at the feed's mark (else last)."""
+        pos = sim.positions.get(symbol)
+        if pos is None:
+            return
+        mark = q.get("mark", q.get("last"))
+        for t_key, r_key in (("settled_ms", "settled_rate"), ("funding_ms", "funding_rate")):
+            t, rate = q.get(t_key), q.get(r_key)
+            if t is None or rate is None or mark is None or (t > now if inclusive else t >= now):
+                continue
+            if pos.opened_ts < t:
+                sim.apply_funding_due(symbol, t, rate, mark)
+
+    @contextmanager
+    def funding_at_close(self) -> Iterator[None]:
+        """Within the block every request also pays the funding due AT the current price's time (the signal cycle
+        at a close: funding before its decisions, as the backtest orders them; see the module doc)."""
+        self._funding_inclusive = True
+        try:
+            yield
+        finally:
+            self._funding_inclusive = False
+
+    def _set_range(self, sim: Simulator, symbol: str, until_ms: int) -> None:
+        """The high - low of the last bar (finest stored interval) closed by ``until_ms``: the range part of the
+        slippage model."""
+        interval = self._bar_interval.get(symbol) or next(
+            (i for i in BAR_INTERVALS if Candle.objects.filter(symbol=symbol, interval=i, kind="trade").exists()), None)
+        if interval is None:
+            return
+        self._bar_interval[symbol] = interval
+        span = TIMEFRAMES[interval][0] * 1000
+        row = (Candle.objects.filter(symbol=symbol, interval=interval, kind="trade",
+                                     open_time__lte=_ms_to_dt(until_ms - span))
+               .order_by("-open_time").values_list("high", "low").first())
+        if row is not None:
+            sim.set_bar_range(symbol, float(row[0]), float(row[1]))
 
     def _bars_since(self, symbol: str, after_ms: int, until_ms: int) -> list[tuple[int, float, float, float, float]]:
         """Stored bars opened after ``after_ms`` and closed by ``until_ms`` (never a bar from the future)."""
@@ -252,8 +316,12 @@ class PaperExchange:
         re-read for this span (``marked`` moves past it)."""
         with transaction.atomic():
             row, _ = PaperAccountState.objects.select_for_update().get_or_create(account=self.account)
-            sim = Simulator.from_state(row.state) if row.state else self._new_simulator()
-            self._refresh_instruments(sim)
+            sim = self._load(row)
+            q = self.quote(symbol)
+            if q is not None:  # funding due at the sub-bar's start is paid before anything inside it happens
+                self._fund(sim, symbol, q, start, inclusive=True)
+                if sim.slippage_range_fraction > 0:
+                    self._set_range(sim, symbol, start)
             sim.on_bar(symbol, start, open, high, low, close)
             seen = row.marked.setdefault(symbol, {"bar": 0, "tick": 0})
             seen["tick"] = max(seen["tick"], end)
@@ -301,16 +369,26 @@ class PaperExchange:
                                 retryable=True)  # a fresh price may come: the same order id is sent then
         return q
 
+    def touch_price(self, symbol: str, side: int) -> Decimal | None:
+        """Where a post-only entry rests: the bid for a long (``side`` +1), the ask for a short; the last price
+        without a book. Aged like ``last_price``."""
+        if self.now_ms is not None and self.quote(symbol) is None:
+            return None
+        q = self.fresh_quote(symbol)
+        if q is None:
+            return None
+        return _dec(q.get("bid" if side > 0 else "ask", q["last"]))
+
     def place_order(self, intent: OrderIntent) -> OrderAck:
         refuse_if_killed(self.account, intent)
-        if intent.order_type == "Market":
+        if intent.order_type == "Market" or intent.time_in_force == "PostOnly":
             self.fresh_quote(intent.symbol)
         with self.session() as sim:
             result = sim.place_order(OrderRequest(
                 symbol=intent.symbol, side=intent.side, order_type=intent.order_type, qty=intent.qty,
                 price=intent.price, reduce_only=intent.reduce_only, take_profit=intent.take_profit,
                 stop_loss=intent.stop_loss, client_order_id=intent.client_order_id,
-                exit_reason=intent.exit_reason), ts=now_ms())
+                exit_reason=intent.exit_reason, time_in_force=intent.time_in_force), ts=now_ms())
             if result.code == DUPLICATE_ORDER_LINK_ID:
                 existing = next(o for o in sim.orders.values() if o.client_order_id == intent.client_order_id)
                 return OrderAck(existing.order_id, intent.client_order_id, duplicate=True)
@@ -384,7 +462,8 @@ def _order(o, fills=()) -> ExchangeOrder:
     return ExchangeOrder(order_id=o.order_id, client_order_id=o.client_order_id or "", symbol=o.symbol,
                          side=o.side, order_type=o.order_type, qty=_dec(o.qty, "0.0000000001"),
                          price=_dec(o.price), reduce_only=o.reduce_only, status=status,
-                         filled_qty=_dec(filled, "0.0000000001"), avg_price=_dec(avg))
+                         filled_qty=_dec(filled, "0.0000000001"), avg_price=_dec(avg),
+                         reject_reason=getattr(o, "reject_reason", ""))
 
 
 def _fill(account_id: int, f, client_order_id: str, fee_rate: float) -> ExchangeFill:

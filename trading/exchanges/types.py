@@ -50,6 +50,7 @@ class OrderIntent:
     take_profit: Decimal | None = None
     stop_loss: Decimal | None = None
     exit_reason: str = "signal"
+    time_in_force: str = "GTC"  # "PostOnly" for a maker-only Limit (Market orders are always IOC)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class ExchangeOrder:
     status: str  # Bybit's: New, PartiallyFilled, Filled, Cancelled, Rejected, Untriggered
     filled_qty: Decimal = Decimal("0")
     avg_price: Decimal | None = None
+    reject_reason: str = ""  # e.g. EC_PostOnlyWillTakeLiquidity: a post-only limit cancelled because it would cross
 
 
 @dataclass(frozen=True)
@@ -138,3 +140,4 @@ class Exchange(Protocol):
     def find_order(self, symbol: str, client_order_id: str) -> ExchangeOrder | None: ...
     def executions(self, *, symbol: str | None = None, since: datetime | None = None) -> list[ExchangeFill]: ...
     def last_price(self, symbol: str) -> Decimal | None: ...
+    def touch_price(self, symbol: str, side: int) -> Decimal | None: ...  # bid for a long, ask for a short

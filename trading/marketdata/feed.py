@@ -8,7 +8,9 @@ desk behaves the same live and offline:
   ending on the quarter hour closes the 15m bar a strategy reads resampled from the stored 5m);
 - a ticker updates the Redis hash ``qd:price:{SYMBOL}`` (last, mark, bid, ask, ts, replay) and is broadcast as a
   ``tick`` event (at most every ``tick_every`` seconds per symbol); ``replay`` = "1" marks a replayed price whose
-  sub-bar the replay stepped through paper itself;
+  sub-bar the replay stepped through paper itself; the ticker's ``fundingRate`` for ``nextFundingTime`` is kept as
+  ``funding_rate``/``funding_ms``, and when the next funding time moves on, the pair it replaces stays as
+  ``settled_rate``/``settled_ms`` (paper charges funding from these);
 - the Redis hash ``qd:feed:status`` (connected, mode live|replay, last message time, lag, counters) is
   rewritten on every message and heartbeat (it expires when the feed stops refreshing it) and broadcast as a
   ``feed`` event on every connect/disconnect and at most every ``status_every`` seconds otherwise.
@@ -102,6 +104,7 @@ class FeedHandler:
         self.last_error = ""
         self.progress: dict[str, Any] = {}  # a replay's progress (bar_time, bars_done, bars_total, speed)
         self._tick_sent: dict[str, float] = {}
+        self._funding: dict[str, tuple[str, str]] = {}  # symbol -> (funding_ms, funding_rate) last written
         self._status_sent = 0.0
 
     # ----- messages ----------------------------------------------------------------------------
@@ -163,11 +166,26 @@ class FeedHandler:
         fields = {k: str(v) for k, v in fields.items() if v not in (None, "")}
         fields["ts"] = str(message.get("ts") or int(self.clock() * 1000))
         fields["replay"] = "1" if data.get("qdReplay") else "0"  # the replay steps paper through it itself
+        self._funding_fields(symbol, data, fields)
         self.redis.hset(PRICE_KEY.format(symbol=symbol), mapping=fields)
         now = self.clock()
         if now - self._tick_sent.get(symbol, float("-inf")) >= self.tick_every:
             self._tick_sent[symbol] = now
             self._send("tick", {"symbol": symbol, **fields})
+
+    def _funding_fields(self, symbol: str, data: dict, fields: dict) -> None:
+        """The next funding time and rate (Bybit sends them in snapshots and in deltas that change them); the
+        pair a new funding time replaces is kept as the settled one."""
+        rate, when = data.get("fundingRate"), data.get("nextFundingTime")
+        old = self._funding.get(symbol)
+        when = str(when) if when not in (None, "") else (old[0] if old else None)
+        rate = str(rate) if rate not in (None, "") else (old[1] if old and old[0] == when else None)
+        if when is None or rate is None:
+            return
+        if old is not None and old[0] != when:
+            fields["settled_ms"], fields["settled_rate"] = old
+        fields["funding_ms"], fields["funding_rate"] = when, rate
+        self._funding[symbol] = (when, rate)
 
     # ----- status ------------------------------------------------------------------------------
     def set_connected(self, connected: bool, *, error: str = "") -> None:

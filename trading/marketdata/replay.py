@@ -96,6 +96,7 @@ class ReplayFeed:
         self.bar_seconds = TIMEFRAMES[interval][0]
         self.n_sub = checkpoints(self.bar_seconds, monitor_seconds)
         self._progress = progress
+        self._funding: dict[str, tuple[list[int], list]] = {}
         self.done = 0
         self.total = 0
         handler.symbols = list(self.symbols)
@@ -153,10 +154,30 @@ class ReplayFeed:
             "timestamp": now_ms}]}
         return kline, self.ticker(symbol, c, mark, now_ms)
 
+    def funding_at(self, symbol: str, ts: int) -> tuple[int, Decimal] | None:
+        """(time ms, rate) of the first stored funding time at or after ``ts``, as Bybit's ticker announces it
+        (``nextFundingTime``, ``fundingRate``); None when none is stored."""
+        from bisect import bisect_left
+
+        from trading.models import FundingRate
+
+        if symbol not in self._funding:
+            qs = FundingRate.objects.filter(symbol=symbol)
+            if self.since is not None:
+                qs = qs.filter(funding_time__gte=self.since)
+            rows = list(qs.order_by("funding_time").values_list("funding_time", "rate"))
+            self._funding[symbol] = ([dt_to_ms(t) for t, _ in rows], [r for _, r in rows])
+        times, rates = self._funding[symbol]
+        i = bisect_left(times, ts)
+        return None if i >= len(times) else (times[i], rates[i])
+
     @staticmethod
-    def ticker(symbol: str, last, mark, ts: int, *, replayed: bool = False) -> dict:
+    def ticker(symbol: str, last, mark, ts: int, *, replayed: bool = False,
+               funding: tuple[int, Decimal] | None = None) -> dict:
         data = {"symbol": symbol, "lastPrice": _text(last), "markPrice": _text(mark if mark is not None else last),
                 "bid1Price": _text(last), "ask1Price": _text(last)}
+        if funding is not None:
+            data["nextFundingTime"], data["fundingRate"] = str(funding[0]), _text(funding[1])
         if replayed:
             data["qdReplay"] = True
         return {"topic": f"tickers.{symbol}", "type": "snapshot", "ts": ts, "data": data}
@@ -232,7 +253,8 @@ class ReplayFeed:
                 for account_id, held in busy.items():
                     if symbol in held:
                         self.desk.step(account_id=account_id, symbol=symbol, start=ts - sub_ms, end=ts, bar=sub)
-                self.handler.handle(self.ticker(symbol, float(sub[3]), None, ts, replayed=True))
+                self.handler.handle(self.ticker(symbol, float(sub[3]), None, ts, replayed=True,
+                                                funding=self.funding_at(symbol, ts)))
             if busy and self.desk.watched:
                 self.desk.monitor(account_ids=list(self.desk.watched))
                 busy = self._busy = self.desk.busy()
@@ -241,7 +263,8 @@ class ReplayFeed:
         nxt = following[1] if following is not None and dt_to_ms(following[0]) == close_ms else {}
         for symbol, (row, _) in bars.items():
             price = nxt[symbol][0][1] if symbol in nxt else row[4]
-            self.handler.handle(self.ticker(symbol, price, None, close_ms, replayed=True))
+            self.handler.handle(self.ticker(symbol, price, None, close_ms, replayed=True,
+                                            funding=self.funding_at(symbol, close_ms)))
         for symbol, (row, mark) in bars.items():
             self.handler.handle(self.messages(row, mark, close_ms, symbol)[0])
         if self.desk.cycles():

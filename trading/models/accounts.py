@@ -73,6 +73,15 @@ class Account(models.Model):
     api_key_hint = models.CharField(max_length=12, blank=True, default="", editable=False)
     maker_fee = rate_field(default=Decimal("0.0002"))
     taker_fee = rate_field(default=Decimal("0.0006"))
+    slippage_bps = models.DecimalField(
+        max_digits=6, decimal_places=3, default=Decimal("1"),
+        help_text="paper (and this account's backtests): market fills and triggered TP/SL move this many basis "
+                  "points against the taker (0..100)",
+    )
+    slippage_range_fraction = models.DecimalField(
+        max_digits=6, decimal_places=4, default=Decimal("0"),
+        help_text="plus this share (0..1) of the last closed bar's high-low range",
+    )
     starting_capital = money_field(default=Decimal("500"))
     max_open_positions = models.PositiveSmallIntegerField(default=2)
     kill_switch_engaged = models.BooleanField(default=False)

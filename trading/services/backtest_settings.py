@@ -15,7 +15,8 @@ from trading.choices import TIMEFRAMES, SizingMode
 
 MAX_BARS = 2_000_000
 FIELDS = ("symbol", "timeframe", "start", "end", "leverage", "sizing_mode", "allocation", "kelly_fraction",
-          "initial_capital", "take_profit_pct", "stop_loss_pct", "maker_fee", "taker_fee", "funding")
+          "initial_capital", "take_profit_pct", "stop_loss_pct", "maker_fee", "taker_fee", "funding", "entry_order",
+          "entry_timeout_seconds", "slippage_bps", "slippage_range_fraction")
 
 
 def _dt(errors: dict, field: str, value: Any) -> datetime | None:
@@ -105,6 +106,13 @@ def clean_backtest_inputs(*, strategy: str, params: Any, settings: dict[str, Any
     sl = _num(errors, "stop_loss_pct", settings.get("stop_loss_pct"), lo=0, hi=100, lo_open=True, allow_none=True)
     maker = _num(errors, "maker_fee", settings.get("maker_fee", desk.maker_fee), lo=0, hi=0.0099)
     taker = _num(errors, "taker_fee", settings.get("taker_fee", desk.taker_fee), lo=0, hi=0.0099)
+    from trading.engine.execution_model import ENTRY_TIMEOUT_DEFAULT, MARKET, SLIPPAGE_BPS_DEFAULT
+
+    entry_order = settings.get("entry_order", MARKET)
+    timeout = _num(errors, "entry_timeout_seconds", settings.get("entry_timeout_seconds", ENTRY_TIMEOUT_DEFAULT),
+                   lo=0, hi=1e9)
+    slip = _num(errors, "slippage_bps", settings.get("slippage_bps", SLIPPAGE_BPS_DEFAULT), lo=0, hi=1e9)
+    slip_range = _num(errors, "slippage_range_fraction", settings.get("slippage_range_fraction", 0), lo=0, hi=1e9)
     funding = settings.get("funding", True)
     if not isinstance(funding, bool):
         errors["funding"] = f"funding: {funding!r} is not true or false"
@@ -113,7 +121,8 @@ def clean_backtest_inputs(*, strategy: str, params: Any, settings: dict[str, Any
     cleaned = {"symbol": symbol, "timeframe": timeframe, "start": start.isoformat(), "end": end.isoformat(),
                "leverage": leverage, "sizing_mode": mode, "allocation": allocation, "kelly_fraction": kelly,
                "initial_capital": capital, "take_profit_pct": tp, "stop_loss_pct": sl,
-               "maker_fee": maker, "taker_fee": taker, "funding": funding}
+               "maker_fee": maker, "taker_fee": taker, "funding": funding, "entry_order": entry_order,
+               "entry_timeout_seconds": timeout, "slippage_bps": slip, "slippage_range_fraction": slip_range}
     _engine_checks(cleaned, inst, desk.leverage_bands)
     bars = stored_bars(symbol=symbol, interval=timeframe, start=start, end=end)
     if bars < 2:
@@ -156,6 +165,11 @@ def to_engine_config(settings: dict, inst):
         fees=FeeSchedule(maker=float(settings["maker_fee"]), taker=float(settings["taker_fee"])),
         funding=bool(settings["funding"]),
     )
+    for name in ("entry_timeout_seconds", "slippage_bps", "slippage_range_fraction"):
+        if settings.get(name) is not None:
+            kw[name] = float(settings[name])
+    if settings.get("entry_order") is not None:
+        kw["entry_order"] = str(settings["entry_order"])
     if settings.get("kelly_fraction") is not None:
         kw["kelly_fraction"] = float(settings["kelly_fraction"])
     if settings.get("allocation") is not None:
@@ -230,5 +244,8 @@ def config_settings(*, config, symbol: str | None = None) -> tuple[str, dict, di
                 "sizing_mode": config.sizing_mode, "allocation": text(config.allocation),
                 "kelly_fraction": text(config.kelly_fraction), "take_profit_pct": text(config.take_profit_pct),
                 "stop_loss_pct": text(config.stop_loss_pct), "initial_capital": text(account.starting_capital),
-                "maker_fee": text(account.maker_fee), "taker_fee": text(account.taker_fee)}
+                "maker_fee": text(account.maker_fee), "taker_fee": text(account.taker_fee),
+                "entry_order": config.entry_order, "entry_timeout_seconds": config.entry_timeout_seconds,
+                "slippage_bps": text(account.slippage_bps),
+                "slippage_range_fraction": text(account.slippage_range_fraction)}
     return config.strategy.key, dict(config.params or {}), settings

@@ -90,6 +90,7 @@ def close_open_positions(*, event_id: int, lock_wait: float = 10.0) -> KillSwitc
     the account has nothing open (or the switch was released meanwhile). Raises AccountBusy when the lock
     cannot be had within ``lock_wait`` seconds (the job retries)."""
     from trading.exchanges.factory import exchange_for
+    from trading.services.entries import cancel_resting
     from trading.services.locks import account_lock
     from trading.services.positions import close_position
     from trading.services.recording import sync_account
@@ -103,6 +104,8 @@ def close_open_positions(*, event_id: int, lock_wait: float = 10.0) -> KillSwitc
         account.refresh_from_db()
         if account.kill_switch_engaged:
             exchange = exchange_for(account)
+            # resting post-only entries first (no fallback: no new exposure), then what filled is closed below
+            cancel_resting(account=account, exchange=exchange, reason="kill switch engaged: cancelled")
             sync_account(account=account, exchange=exchange)
             for pos in Position.objects.filter(account=account, status=PositionStatus.OPEN):
                 outcomes[str(pos.pk)] = _close_one(pos, event, exchange, close_position)

@@ -22,6 +22,7 @@ from trading.marketdata.clock import desk_now
 from trading.models import Account, MonitorDecision, Position, Signal
 from trading.services.broadcast import broadcast_tick
 from trading.services.desk_alerts import alert_account
+from trading.services.entries import settle_entries
 from trading.services.locks import account_lock
 from trading.services.positions import reduce_position
 from trading.services.recording import sync_account
@@ -167,4 +168,7 @@ def run_monitor(*, account_id: int, now: datetime | None = None, exchange: Excha
         positions = open_positions_with_signal(account=account)
         meter.positions = len(positions)
         decisions = check_positions(positions=positions, exchange=exchange, now=now)
+        # after the decisions, as the backtest kernel orders a sub-bar's close: resting post-only entries past
+        # their timeout fall back to market. (Paper's funding due before now was paid by sync's first request.)
+        settle_entries(account=account, exchange=exchange, now=now)
     return decisions

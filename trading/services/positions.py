@@ -1,6 +1,7 @@
 """Opening, reducing and closing positions through an exchange, with the desk's risk checks and the
 engine's sizing, liquidation and TP/SL rules. Each call places at most one order (``submit_order``),
-then records what the exchange did (``sync_account``)."""
+then records what the exchange did (``sync_account``). A config with ``entry_order="post_only"`` opens with a
+maker limit at the touch instead (entries.py: its timeout and market fallback)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from trading.models import Account, Order, Position
 from trading.services.broadcast import broadcast_position
 from trading.services.client_ids import client_order_id
 from trading.services.desk_events import record_event
+from trading.services.entries import place_post_only, resting_entries
 from trading.services.orders import submit_order
 from trading.services.recording import sync_account
 
@@ -56,12 +58,15 @@ def open_position(*, config, symbol: str, side: int, bar_time: datetime, exchang
 def _open_position(*, config, symbol: str, side: int, bar_time: datetime, exchange: Exchange,
                    drift: float | None, confidence: float | None, half_life_seconds: float | None) -> Outcome:
     account: Account = config.account
-    open_positions = Position.objects.filter(account=account, status=PositionStatus.OPEN)
     if account.kill_switch_engaged:
         return Outcome(refused="kill switch engaged")
-    if open_positions.filter(symbol=symbol).exists():
+    held = list(Position.objects.filter(account=account, status=PositionStatus.OPEN).values_list("symbol", flat=True))
+    if symbol in held:
         return Outcome(refused=f"already in a position on {symbol}")
-    if open_positions.count() >= account.max_open_positions:
+    resting = list(resting_entries(account=account).values_list("symbol", flat=True))
+    if symbol in resting:
+        return Outcome(refused=f"a post-only entry on {symbol} is still resting")
+    if len(held) + len(resting) >= account.max_open_positions:  # a resting entry holds its slot
         return Outcome(refused=f"max_open_positions {account.max_open_positions} reached")
     inst = exchange.instrument(symbol)
     leverage = float(config.leverage)
@@ -73,6 +78,9 @@ def _open_position(*, config, symbol: str, side: int, bar_time: datetime, exchan
         return Outcome(refused=exc.message)
     if price is None:
         return Outcome(refused=f"no price for {symbol} yet")
+    post_only = config.entry_order == "post_only"
+    if post_only:  # the maker limit rests at the touch: sized, protected and checked at that price
+        price = exchange.touch_price(symbol, side) or price
     price = float(price)
     try:
         if config.sizing_mode == "kelly":
@@ -92,6 +100,12 @@ def _open_position(*, config, symbol: str, side: int, bar_time: datetime, exchan
     if math.isnan(sl):
         return Outcome(refused=f"stop-loss {config.stop_loss_pct} % would not sit before liquidation {liq:.2f}")
     exchange.set_leverage(symbol, Decimal(str(config.leverage)))
+    if post_only:
+        order = place_post_only(config=config, symbol=symbol, side=side, qty=inst.qty_str(sized.qty), price=price,
+                                take_profit=None if math.isnan(tp) else Decimal(inst.price_str(tp)),
+                                stop_loss=Decimal(inst.price_str(sl)), bar_time=bar_time, exchange=exchange)
+        sync_account(account=account, exchange=exchange)
+        return Outcome(order=order)  # filled now or later: sync's claim gives the position its config
     intent = OrderIntent(
         symbol=symbol, side="Buy" if side > 0 else "Sell", qty=Decimal(inst.qty_str(sized.qty)),
         client_order_id=client_order_id(account_id=account.pk, config_id=config.pk, symbol=symbol,

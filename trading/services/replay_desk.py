@@ -15,7 +15,7 @@ import math
 from trading.choices import AccountMode, PositionStatus
 from trading.engine import rules
 from trading.exchanges.paper import PaperExchange
-from trading.models import Account, Position, Signal
+from trading.models import Account, Order, Position, Signal
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,9 @@ class ReplayDesk:
         self._levels: dict[tuple[int, str], tuple[float, float, float, float]] = {}  # accounts whose open positions the monitor can act on
 
     def busy(self) -> dict[int, set[str]]:
-        """Account id -> symbols it holds (paper steps those); also refreshes ``watched``."""
+        """Account id -> symbols it holds or rests a post-only entry on (paper steps those: the entry fills when a
+        sub-bar trades through it); also refreshes ``watched`` (a resting entry is watched: the monitor tick after
+        its timeout sends the market fallback)."""
         out: dict[int, set[str]] = {}
         watched: set[int] = set()
         self._levels = {}
@@ -59,6 +61,9 @@ class ReplayDesk:
             self._levels[(account_id, symbol)] = (1.0 if side == "long" else -1.0, _f(tp), _f(sl), _f(liq))
             if account_id not in watched and not _inert(config_id, symbol, half_life, conf_base):
                 watched.add(account_id)
+        for account_id, symbol in resting_entries_everywhere():
+            out.setdefault(account_id, set()).add(symbol)
+            watched.add(account_id)
         self.watched = sorted(watched)
         return out
 
@@ -112,6 +117,13 @@ class ReplayDesk:
             except Exception as exc:  # a failed task is the desk's error; the replay records it and goes on
                 log.warning("replay: %s task %s failed: %s", what, result.id, exc)
                 self.errors.append(f"{what}: {exc}")
+
+
+def resting_entries_everywhere() -> list[tuple[int, str]]:
+    from trading.services.entries import RESTING
+
+    return list(Order.objects.filter(action="open", order_type="Limit", status__in=RESTING)
+                .values_list("account_id", "symbol"))
 
 
 def _inert(config_id: int | None, symbol: str, half_life: float | None, confidence_baseline: float | None) -> bool:

@@ -97,7 +97,14 @@ def beat_yields_to_replay() -> bool:
 
 
 def accounts_with_open_positions() -> list[int]:
-    return list(Account.objects.filter(positions__status=PositionStatus.OPEN).distinct().values_list("pk", flat=True))
+    """Accounts the 30-s monitor ticks: an open position, or a post-only entry resting (its timeout)."""
+    from trading.models import Order
+    from trading.services.entries import RESTING
+
+    held = set(Account.objects.filter(positions__status=PositionStatus.OPEN).values_list("pk", flat=True))
+    held |= set(Order.objects.filter(action="open", order_type="Limit", status__in=RESTING)
+                .values_list("account_id", flat=True))
+    return sorted(held)
 
 
 def active_accounts() -> list[int]:

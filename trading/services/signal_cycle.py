@@ -111,10 +111,11 @@ def run_signal_cycle(*, config_id: int, end: datetime | None = None, exchange: E
         return report
     exchange = exchange or exchange_for(config.account)
     cadence_ms = TIMEFRAMES[config.timeframe][0] * 1000
-    with (measured_run(kind="cycle", account_id=config.account_id, config_id=config.pk,
+    at_close = getattr(exchange, "funding_at_close", nullcontext)  # paper: funding due AT this close is paid by
+    with (measured_run(kind="cycle", account_id=config.account_id, config_id=config.pk,  # what is held before acting
                        cadence_ms=cadence_ms) as meter,
           account_lock(config.account_id, wait=lock_wait),
-          getattr(exchange, "held", nullcontext)()):  # paper: the stored state read once per cycle
+          getattr(exchange, "held", nullcontext)(), at_close()):  # paper: the stored state read once per cycle
         meter.positions = len(config.symbols)
         sync_account(account=config.account, exchange=exchange)
         for symbol in config.symbols:
