@@ -53,11 +53,14 @@ class ResearchStudy(models.Model):
 
 
 class LiveGateOverride(models.Model):
-    """A user enabled a config on a live account without a walk-forward verdict on record."""
+    """A user enabled a config on a live account without a usable walk-forward verdict on record (none, or red)."""
 
     config = models.ForeignKey("strategies.StrategyConfig", on_delete=models.CASCADE, related_name="gate_overrides")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="gate_overrides")
     reason = models.CharField(max_length=200, blank=True, default="")
+    scope = models.JSONField(default=dict, blank=True,
+                             help_text="what was overridden: {strategy, symbols, timeframe}; the override counts only "
+                                       "while the config still trades exactly that")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -81,11 +81,14 @@ def start_walkforward(*, owner, strategy: str, settings: dict[str, Any], space: 
         errors["sampler"] = f"sampler: {sampler!r} is not one of {', '.join(SAMPLERS)}"
     if not isinstance(anchored, bool):
         errors["anchored"] = f"anchored: {anchored!r} is not true or false"
-    if config is not None and config.strategy.key != strategy:
-        errors["config"] = f"config: config {config.pk} runs {config.strategy.key!r}, not {strategy!r}"
     if errors:
         raise ValidationError(errors)
     _params, clean = clean_backtest_inputs(strategy=strategy, params={}, settings=settings)
+    from trading.services.research_gate import study_config_error
+
+    mismatch = study_config_error(config=config, strategy=strategy, settings=clean)
+    if mismatch:
+        raise ValidationError({"config": mismatch})
     study = ResearchStudy(owner=owner, config=config, name=name, strategy=strategy, settings=clean,
                           space=space or {}, n_trials=n_trials, sampler=sampler, seed=seed, parallel=parallel)
     try:
