@@ -1,6 +1,8 @@
-"""Walk-forward studies as use cases: ``start_walkforward`` validates and stores a study and queues its trial
-tasks; ``run_study_step`` (one Celery task each) asks the shared Optuna study of the first fold that needs a
-trial, runs it on that fold's train window under a heartbeat and tells the result, then queues the next step;
+"""Research studies as use cases: walk-forward optimisations, and grid sweeps (studies of kind ``sweep``,
+trading/services/sweeps.py) run by the same steps. ``start_walkforward`` validates and stores a study and
+queues its trial tasks; ``run_study_step`` (one Celery task each) asks the shared Optuna study of the first fold that needs a
+trial, runs it under a heartbeat (a walk-forward candidate on the fold's train window, or a sweep point's
+backtest run) and tells the result, then queues the next step;
 ``finish_study`` runs each fold's best choice out of sample, stitches, measures and stores the verdict;
 ``cancel_study`` stops it.
 
@@ -31,7 +33,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from trading.events import publish_user
-from trading.models import Candle, ResearchStudy, StudyStatus
+from trading.models import Candle, ResearchStudy, StudyKind, StudyStatus
 from trading.services.research_data import optuna_storage, period_bars, study_problem, study_space
 
 log = logging.getLogger(__name__)
@@ -122,19 +124,28 @@ def enqueue_study(*, study_id: int) -> None:
     """Create the fold studies in the shared storage and queue ``parallel`` step tasks."""
     import optuna
 
-    from trading.research.space import make_sampler
     from trading.tasks_research import study_step_task
 
     study = ResearchStudy.objects.get(pk=study_id)
     storage = optuna_storage()
-    space = study_space(study)
     for fold in study.folds:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             optuna.create_study(storage=storage, study_name=study.optuna_name(fold["number"]), direction="maximize",
-                                sampler=make_sampler(study.sampler, seed=study.seed, space=space), load_if_exists=True)
+                                sampler=_sampler(study, seed=study.seed), load_if_exists=True)
     for _ in range(study.parallel):
         study_step_task.delay(study_id)
+
+
+def _sampler(study: ResearchStudy, *, seed: int):
+    """The study's sampler: a sweep's GridSampler over its points, else the walk-forward's over its space."""
+    if study.kind == StudyKind.SWEEP:
+        from trading.services.sweeps import sweep_sampler
+
+        return sweep_sampler(study=study, seed=seed)
+    from trading.research.space import make_sampler
+
+    return make_sampler(study.sampler, seed=seed, space=study_space(study))
 
 
 @contextmanager
@@ -180,16 +191,13 @@ def _fold_study(study: ResearchStudy, fold: int):
     """The fold's Optuna study, loaded once per process (its sampler keeps its own seeded state)."""
     import optuna
 
-    from trading.research.space import make_sampler
-
     name = study.optuna_name(fold)
     hit = _OPTUNA_STUDIES.get(name)
     if hit is None:
         if len(_OPTUNA_STUDIES) > 64:
             _OPTUNA_STUDIES.clear()
-        hit = _OPTUNA_STUDIES[name] = optuna.load_study(
-            study_name=name, storage=optuna_storage(),
-            sampler=make_sampler(study.sampler, seed=study.seed + fold, space=study_space(study)))
+        hit = _OPTUNA_STUDIES[name] = optuna.load_study(study_name=name, storage=optuna_storage(),
+                                                        sampler=_sampler(study, seed=study.seed + fold))
     return hit
 
 
@@ -246,7 +254,6 @@ def run_study_step(*, study_id: int) -> str:
     from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
-    from trading.research.walkforward import Fold, evaluate_trial
     from trading.tasks_research import finish_study_task, study_step_task
 
     study = ResearchStudy.objects.filter(pk=study_id).first()
@@ -272,16 +279,14 @@ def run_study_step(*, study_id: int) -> str:
         study_step_task.apply_async((study_id,), countdown=WATCH_SECONDS)  # another worker's trial may die
         return "watch"
     storage = optuna_storage()
-    fold = Fold(**{k: study.folds[fold_no][k] for k in ("number", "train_start", "train_end", "test_start",
-                                                         "test_end")})
     try:
         with _Heartbeat(storage, trial._trial_id):
-            problem = study_problem(study)
-            candidate = study_space(study).suggest(trial)
-            record = evaluate_trial(problem, candidate, fold, number=trial.number)
-            trial.set_user_attr("record", record.to_json())
-        ostudy.tell(trial, record.value)
-        _progress(study, record.value)
+            value = _run_trial(study, fold_no, trial)
+        if value is None:  # a sweep point whose run failed: the slot is done, with nothing to rank
+            ostudy.tell(trial, state=TrialState.FAIL)
+        else:
+            ostudy.tell(trial, value)
+        _progress(study, value)
     except UpdateFinishedTrialError:
         # Judged stale meanwhile (heartbeats starved past the grace period): its retry runs it again.
         log.warning("study %s fold %s trial %s was failed as stale while running", study_id, fold_no, trial.number)
@@ -295,6 +300,22 @@ def run_study_step(*, study_id: int) -> str:
     if ResearchStudy.objects.filter(pk=study_id, status__in=ACTIVE).exists():
         study_step_task.delay(study_id)
     return "trial"
+
+
+def _run_trial(study: ResearchStudy, fold_no: int, trial) -> float | None:
+    """The one trial's work, by the study's kind: a sweep point's backtest run, or a walk-forward candidate
+    on the fold's train window (its record kept on the trial for the finish)."""
+    if study.kind == StudyKind.SWEEP:
+        from trading.services.sweeps import run_sweep_point
+
+        return run_sweep_point(study=study, trial=trial)
+    from trading.research.walkforward import Fold, evaluate_trial
+
+    fold = Fold(**{k: study.folds[fold_no][k] for k in ("number", "train_start", "train_end", "test_start",
+                                                         "test_end")})
+    record = evaluate_trial(study_problem(study), study_space(study).suggest(trial), fold, number=trial.number)
+    trial.set_user_attr("record", record.to_json())
+    return record.value
 
 
 def _progress(study: ResearchStudy, value: float | None) -> None:
@@ -328,6 +349,8 @@ def finish_study(*, study_id: int) -> ResearchStudy | None:
     study = ResearchStudy.objects.filter(pk=study_id).first()
     if study is None or study.status != StudyStatus.FINISHING:
         return study
+    if study.kind == StudyKind.SWEEP:
+        return _finish_sweep(study)
     try:
         storage = optuna_storage()
         folds = [Fold(**{k: f[k] for k in ("number", "train_start", "train_end", "test_start", "test_end")})
@@ -347,6 +370,23 @@ def finish_study(*, study_id: int) -> ResearchStudy | None:
         study.status, study.error = StudyStatus.FAILED, f"{type(exc).__name__}: {exc}"
     study.finished_at = timezone.now()
     study.save(update_fields=["result", "verdict", "status", "error", "finished_at"])
+    _publish(study.pk, status=study.status, trials_done=study.trials_done, best_value=study.best_value,
+             verdict=study.verdict.get("verdict"))
+    return study
+
+
+def _finish_sweep(study: ResearchStudy) -> ResearchStudy:
+    from trading.services.backtests import json_safe
+    from trading.services.sweeps import finish_sweep
+
+    try:
+        study.verdict = json_safe(finish_sweep(study=study) or {})
+        study.status = StudyStatus.DONE
+    except Exception as exc:
+        log.exception("sweep study %s could not finish", study.pk)
+        study.status, study.error = StudyStatus.FAILED, f"{type(exc).__name__}: {exc}"
+    study.finished_at = timezone.now()
+    study.save(update_fields=["verdict", "status", "error", "finished_at"])
     _publish(study.pk, status=study.status, trials_done=study.trials_done, best_value=study.best_value,
              verdict=study.verdict.get("verdict"))
     return study

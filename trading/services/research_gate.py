@@ -16,12 +16,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from trading.choices import AccountMode
-from trading.models import LiveGateOverride, ResearchStudy, StudyStatus
+from trading.models import LiveGateOverride, ResearchStudy, StudyKind, StudyStatus
 
 
 def last_verdict(*, config) -> dict | None:
     """The config's latest finished walk-forward verdict ({verdict, reasons, ..., study, finished_at}) or None."""
-    study = (ResearchStudy.objects.filter(config=config, status=StudyStatus.DONE).order_by("-finished_at", "-pk")
+    study = (ResearchStudy.objects.filter(config=config, status=StudyStatus.DONE, kind=StudyKind.WALKFORWARD)
+             .order_by("-finished_at", "-pk")
              .only("pk", "verdict", "finished_at").first())
     if study is None:
         return None
@@ -41,7 +42,8 @@ def symbol_verdicts(*, config) -> dict[str, ResearchStudy | None]:
     out: dict[str, ResearchStudy | None] = {s: None for s in config.symbols or []}
     if config.pk is None or not config.strategy_id:
         return out
-    studies = (ResearchStudy.objects.filter(config=config, status=StudyStatus.DONE, strategy=config.strategy.key)
+    studies = (ResearchStudy.objects.filter(config=config, status=StudyStatus.DONE, strategy=config.strategy.key,
+                                            kind=StudyKind.WALKFORWARD)
                .order_by("-finished_at", "-pk").only("pk", "settings", "verdict", "finished_at"))
     for study in studies:
         symbol, timeframe = study.settings.get("symbol"), study.settings.get("timeframe")
