@@ -1,6 +1,7 @@
 """What research tasks read and where studies live: the Optuna storage on the desk's own database (SQLite
 file or PostgreSQL, URL built from Django's DATABASES), and a study's ``Problem`` (candles, funding, mark,
-instrument, engine config) loaded from the store once per worker process."""
+instrument, engine config) loaded from the store once per worker process; a trial window's warm-up and
+context come from trading/services/strategy_context.py, the reader backtests and the live cycle use."""
 
 from __future__ import annotations
 
@@ -62,7 +63,8 @@ def period_bars(timeframe: str) -> int:
 
 
 def build_problem(*, strategy: str, settings: dict):
-    """The pure ``Problem`` for cleaned backtest ``settings``: candles (+ funding and mark when asked and stored)."""
+    """The pure ``Problem`` for cleaned backtest ``settings``: candles (+ funding and mark when asked and stored),
+    each window's strategy inputs read through the one context reader (``window_inputs``)."""
     from strategies.algos import registry
     from trading.engine_adapters import engine_instrument
     from trading.research.evaluate import Problem
@@ -79,7 +81,24 @@ def build_problem(*, strategy: str, settings: dict):
         mark = load_mark_frame(symbol=s["symbol"], timeframe=s["timeframe"], start=start, end=end)
     return Problem(registry.get(strategy), candles, engine_instrument(inst), to_engine_config(s, inst),
                    symbol=s["symbol"], timeframe=s["timeframe"], funding=funding, mark=mark,
-                   period_bars=period_bars(s["timeframe"]))
+                   period_bars=period_bars(s["timeframe"]),
+                   inputs=window_inputs(symbol=s["symbol"], timeframe=s["timeframe"], end=end))
+
+
+def window_inputs(*, symbol: str, timeframe: str, end: datetime):
+    """A Problem's ``inputs``: each window's candles (with the strategy's declared warm-up, from before the
+    range too) and context through the desk's one reader (``read_strategy_inputs``, as backtests and the live
+    cycle read them), from a ``SpanReader`` that reads each series once per process."""
+    from trading.services.strategy_context import SpanReader, read_strategy_inputs
+
+    span = SpanReader(end=end)
+
+    def inputs(strategy, first, last):
+        got = read_strategy_inputs(strategy=strategy, symbol=symbol, timeframe=timeframe,
+                                   start=first.to_pydatetime(), end=last.to_pydatetime(), reader=span)
+        return got.candles, got.context, got.first_in_range
+
+    return inputs
 
 
 def study_problem(study: ResearchStudy):
