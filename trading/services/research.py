@@ -201,30 +201,66 @@ def _fold_study(study: ResearchStudy, fold: int):
     return hit
 
 
+_FINISHED_FOLDS: set[str] = set()
+
+
 def _ask(study: ResearchStudy):
     """(fold number, optuna study, trial) for the first fold with a free or waiting slot; (None, None, None)
-    and whether every fold is finished when there is none."""
+    and whether every fold is finished when there is none.
+
+    Only the slot is taken under the study's lock (a waiting retry popped or a new trial created, and its
+    heartbeat): what the lock guards is that the slot count and the taking agree. The sampler then draws the
+    trial's parameters outside it, so workers sample side by side (TPE's draw grows with the trials; it
+    serialised the workers while it ran under the lock), except a grid, whose point must be chosen under the
+    lock (two draws at once could pick the same unvisited point). A fold whose every slot is finished stays so;
+    this process stops reading its trials."""
     from optuna.storages import fail_stale_trials
 
     storage = optuna_storage()
     all_finished = True
+    taken = None
     with _ask_lock(study.pk):
         for fold in study.folds:
+            name = study.optuna_name(fold["number"])
+            if name in _FINISHED_FOLDS:
+                continue
             ostudy = _fold_study(study, fold["number"])
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # "experimental" since Optuna 2.9
                 fail_stale_trials(ostudy)
             slots = count_slots(ostudy.get_trials(deepcopy=False))
+            if slots.finished >= study.n_trials and not slots.waiting and not slots.running:
+                _FINISHED_FOLDS.add(name)
+                continue
             if slots.finished < study.n_trials:
                 all_finished = False
             if slots.occupied < study.n_trials or slots.waiting:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    trial = ostudy.ask()
-                storage.record_heartbeat(trial._trial_id)
-                trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
-                return fold["number"], ostudy, trial, False
-    return None, None, None, all_finished
+                # Optuna's Study.ask, split in two (its own calls): take the slot here, sample below.
+                trial_id = ostudy._pop_waiting_trial_id()
+                if trial_id is None:
+                    trial_id = ostudy._storage.create_new_trial(ostudy._study_id)
+                storage.record_heartbeat(trial_id)
+                taken = (fold["number"], ostudy, trial_id)
+                trial = _sampled(ostudy, trial_id) if study.kind == StudyKind.SWEEP or study.sampler == "grid" \
+                    else None
+                break
+    if taken is None:
+        return None, None, None, all_finished
+    fold_no, ostudy, trial_id = taken
+    if trial is None:
+        trial = _sampled(ostudy, trial_id)
+    trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+    return fold_no, ostudy, trial, False
+
+
+def _sampled(ostudy, trial_id: int):
+    """The taken trial as Optuna's ask returns it: its sampler's relative draw done on the fresh trial list."""
+    import optuna
+
+    ostudy._thread_local.cached_all_trials = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return optuna.Trial(ostudy, trial_id)
 
 
 class _Heartbeat:
@@ -319,14 +355,21 @@ def _run_trial(study: ResearchStudy, fold_no: int, trial) -> float | None:
 
 
 def _progress(study: ResearchStudy, value: float | None) -> None:
-    """Count the finished trial and keep the best value, with two atomic UPDATEs (no trial reloading)."""
-    ResearchStudy.objects.filter(pk=study.pk).update(trials_done=F("trials_done") + 1)
+    """Count the finished trial and keep the best value in one atomic UPDATE (no trial reloading), then tell
+    the owner from one read."""
+    from django.db.models import Case, Value, When
+
+    best = F("best_value")
     if value is not None and math.isfinite(value):
-        ResearchStudy.objects.filter(pk=study.pk).filter(Q(best_value__isnull=True) | Q(best_value__lt=value)) \
-            .update(best_value=value)
-    done, best, status = ResearchStudy.objects.filter(pk=study.pk).values_list("trials_done", "best_value",
-                                                                              "status").get()
-    _publish(study.pk, status=status, trials_done=done, best_value=best)
+        best = Case(When(Q(best_value__isnull=True) | Q(best_value__lt=value), then=Value(value)), default=best)
+    ResearchStudy.objects.filter(pk=study.pk).update(trials_done=F("trials_done") + 1, best_value=best)
+    row = ResearchStudy.objects.filter(pk=study.pk).values("owner_id", "n_trials", "folds", "trials_done",
+                                                           "best_value", "status").first()
+    if row is not None:
+        publish_user(user_id=row["owner_id"], event_type="research",
+                     data={"id": study.pk, "trials_total": row["n_trials"] * len(row["folds"]),
+                           "status": row["status"], "trials_done": row["trials_done"],
+                           "best_value": row["best_value"]})
 
 
 def _publish(study_id: int, **data) -> None:
