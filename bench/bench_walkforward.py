@@ -161,6 +161,7 @@ def _serial_share(args, start, end) -> None:
     settings = {"symbol": "BTCUSDT", "timeframe": "5m", "start": start, "end": end, "leverage": "10",
                 "sizing_mode": "fixed", "allocation": "0.2", "stop_loss_pct": "1", "funding": True}
     sent: list[tuple[str, int]] = []
+    real = (tasks.study_step_task.delay, tasks.study_step_task.apply_async, tasks.finish_study_task.delay)
     tasks.study_step_task.delay = lambda sid: sent.append(("step", sid))
     tasks.study_step_task.apply_async = lambda a, countdown=0: sent.append(("step", a[0]))
     tasks.finish_study_task.delay = lambda sid: sent.append(("finish", sid))
@@ -194,11 +195,13 @@ def _serial_share(args, start, end) -> None:
         else:
             svc.finish_study(study_id=sid)
     wall = time.perf_counter() - t0
+    study.refresh_from_db()
     share = held[0] / steps
     print(f"serial profile: {study.trials_done} trials in {wall:.1f} s in one process; the ask lock held "
           f"{held[0]:.1f} s of {steps:.1f} s of steps ({share:.1%}): 2-worker bound {1 / (share + (1 - share) / 2):.2f}x "
           "(before the finish, which runs once either way)", flush=True)
     svc._ask_lock = real_lock
+    tasks.study_step_task.delay, tasks.study_step_task.apply_async, tasks.finish_study_task.delay = real
     ResearchStudy.objects.all().delete()
 
 
