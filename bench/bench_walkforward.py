@@ -100,6 +100,20 @@ def _phases(study) -> None:
           f"{(study.finished_at.replace(tzinfo=None) - last).total_seconds():.1f} s", flush=True)
 
 
+def _where_workers_waited(workers, wall: float) -> None:
+    """Each worker process's time during the study from /proc/<pid>/schedstat: on a CPU, runnable but waiting
+    for a CPU (other load on the machine), and the rest of the wall (sleeping: locks, the database, the broker).
+    Counts from the worker's start, which the readiness wait keeps short."""
+    parts = []
+    for w in workers:
+        try:
+            on_cpu, runq, _slices = (int(x) for x in Path(f"/proc/{w.pid}/schedstat").read_text().split())
+        except (OSError, ValueError):
+            return
+        parts.append(f"on cpu {on_cpu / 1e9:.1f} s, waiting for a cpu {runq / 1e9:.1f} s")
+    print(f"  workers over {wall:.1f} s of study: " + "; ".join(parts), flush=True)
+
+
 def _run(n_workers: int, args, start, end) -> tuple[float, int]:
     from django.contrib.auth import get_user_model
 
@@ -133,6 +147,7 @@ def _run(n_workers: int, args, start, end) -> tuple[float, int]:
         if study.status != "done":
             raise SystemExit(f"study {study.pk} ended {study.status}: {study.error}")
         _phases(study)
+        _where_workers_waited(workers, wall)
         return wall, study.trials_done
     finally:
         for w in workers:
@@ -226,16 +241,16 @@ def main() -> None:
         try:
             if args.serial_profile:
                 _serial_share(args, start, end)
-            results = {}
+            results = []
             for n in counts:
                 wall, done = _run(n, args, start, end)
-                results[n] = wall
+                results.append((n, wall))
                 print(f"{args.strategy}: {done} trials ({args.folds} folds) with {n} worker(s): wall {wall:.1f} s, "
                       f"{done / wall:.2f} trials/s", flush=True)
-            ref = results[counts[0]]
-            for n in counts[1:]:
-                print(f"scaling {counts[0]} -> {n} workers: {ref / results[n]:.2f}x (target >= 1.7x with 2 workers "
-                      f"on 2 free cores)")
+            for (n1, w1), (n2, w2) in zip(results, results[1:], strict=False):
+                if n1 < n2:  # each run against the run just before it (--workers 1,2,1,2 gives two pairs)
+                    print(f"scaling {n1} -> {n2} workers: {w1 / w2:.2f}x (target >= 1.7x with 2 workers on 2 free "
+                          "cores)")
         finally:
             if redis_proc is not None:
                 redis_proc.terminate()

@@ -151,8 +151,10 @@ def _sampler(study: ResearchStudy, *, seed: int):
 @contextmanager
 def _ask_lock(study_id: int):
     """One asker at a time per study (so the slot count and the ask agree), across hosts (Redis)."""
+    # Polled every 5 ms (redis-py's default is 100 ms, longer than the lock is usually held: a second worker
+    # waiting for it slept most of a trial's worth of time).
     lock = redis.Redis.from_url(dj_settings.REDIS_URL).lock(f"qd:lock:research:{study_id}", timeout=60,
-                                                              blocking_timeout=120)
+                                                              sleep=0.005, blocking_timeout=120)
     if not lock.acquire():
         raise TimeoutError(f"study {study_id}: the ask lock stayed busy for 120 s")
     try:
