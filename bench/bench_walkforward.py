@@ -100,17 +100,25 @@ def _phases(study) -> None:
           f"{(study.finished_at.replace(tzinfo=None) - last).total_seconds():.1f} s", flush=True)
 
 
-def _where_workers_waited(workers, wall: float) -> None:
-    """Each worker process's time during the study from /proc/<pid>/schedstat: on a CPU, runnable but waiting
-    for a CPU (other load on the machine), and the rest of the wall (sleeping: locks, the database, the broker).
-    Counts from the worker's start, which the readiness wait keeps short."""
-    parts = []
+def _schedstat(workers) -> list[tuple[float, float]] | None:
+    """(seconds on a CPU, seconds runnable but waiting for a CPU) of each worker process (/proc/<pid>/schedstat)."""
+    out = []
     for w in workers:
         try:
             on_cpu, runq, _slices = (int(x) for x in Path(f"/proc/{w.pid}/schedstat").read_text().split())
         except (OSError, ValueError):
-            return
-        parts.append(f"on cpu {on_cpu / 1e9:.1f} s, waiting for a cpu {runq / 1e9:.1f} s")
+            return None
+        out.append((on_cpu / 1e9, runq / 1e9))
+    return out
+
+
+def _where_workers_waited(before, after, wall: float) -> None:
+    """Each worker's time during the study: on a CPU, waiting for a CPU (other load on the machine); the rest of
+    the wall it slept (locks, the database, the broker, no task queued)."""
+    if before is None or after is None:
+        return
+    parts = [f"on cpu {a[0] - b[0]:.1f} s, waiting for a cpu {a[1] - b[1]:.1f} s, asleep "
+             f"{max(0.0, wall - (a[0] - b[0]) - (a[1] - b[1])):.1f} s" for b, a in zip(before, after, strict=True)]
     print(f"  workers over {wall:.1f} s of study: " + "; ".join(parts), flush=True)
 
 
@@ -132,6 +140,7 @@ def _run(n_workers: int, args, start, end) -> tuple[float, int]:
                for i in range(n_workers)]
     try:
         _wait_ready(n_workers)  # worker start-up (imports, broker connection) is not part of the study's time
+        sched0 = _schedstat(workers)
         t0 = time.perf_counter()
         study = start_walkforward(owner=owner, strategy=args.strategy, settings=settings,
                                   space=SPACES.get(args.strategy, {}), folds=args.folds,
@@ -144,10 +153,11 @@ def _run(n_workers: int, args, start, end) -> tuple[float, int]:
                 break
             time.sleep(0.5)
         wall = time.perf_counter() - t0
+        sched = _schedstat(workers)
         if study.status != "done":
             raise SystemExit(f"study {study.pk} ended {study.status}: {study.error}")
         _phases(study)
-        _where_workers_waited(workers, wall)
+        _where_workers_waited(sched0, sched, wall)
         return wall, study.trials_done
     finally:
         for w in workers:
