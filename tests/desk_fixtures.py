@@ -69,6 +69,7 @@ def celery_worker():
     from celery.contrib.testing.worker import start_worker
 
     import trading.tasks_backtest  # noqa: F401  (registers the tasks)
+    import trading.tasks_research  # noqa: F401  (sweeps run as research studies)
     from quantdesk.celery import app
 
     queue = f"test-{uuid.uuid4().hex[:10]}"

@@ -95,12 +95,13 @@ def backtests_for(*, user) -> QuerySet[BacktestRun]:
 
 
 def studies_for(*, user) -> QuerySet:
-    """Walk-forward studies: owners see theirs, staff see all."""
-    from trading.models import ResearchStudy
+    """Walk-forward studies: owners see theirs, staff see all (sweeps are studies too, served by the sweep
+    endpoints and pages through their runs)."""
+    from trading.models import ResearchStudy, StudyKind
 
     if user is None or not user.is_authenticated:
         return ResearchStudy.objects.none()
-    qs = ResearchStudy.objects.all()
+    qs = ResearchStudy.objects.filter(kind=StudyKind.WALKFORWARD)
     return qs if user.is_staff else qs.filter(owner=user)
 
 

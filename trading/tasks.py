@@ -18,7 +18,7 @@ from celery.signals import worker_ready
 
 from trading.services.locks import AccountBusy
 from trading.tasks_alerts import check_alerts, deliver_alert, send_daily_pnl  # noqa: F401  (alerts)
-from trading.tasks_backtest import rank_sweep_task, run_backtest_task  # noqa: F401  (backtests and sweeps)
+from trading.tasks_backtest import run_backtest_task  # noqa: F401  (backtests; sweeps run as research studies)
 from trading.tasks_research import finish_study_task, study_step_task  # noqa: F401  (walk-forward studies)
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""Celery tasks for backtests and sweeps (thin: one call into trading/services)."""
+"""Celery task for backtests (thin: one call into trading/services). Sweeps run as research studies
+(trading/tasks_research.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,3 @@ def run_backtest_task(run_id: int) -> int:
 
     run_backtest_job(run_id=run_id)
     return run_id
-
-
-@shared_task(name="trading.rank_sweep")
-def rank_sweep_task(_run_ids: list[int], sweep_key: str) -> int:
-    from trading.services.sweeps import rank_sweep
-
-    return len(rank_sweep(sweep_key=sweep_key))

@@ -90,7 +90,26 @@ def validate_account(account) -> None:
                                  f"{account.api_keys_environment or 'an unknown environment'}; give the "
                                  f"{account.environment} key and secret with the switch, or clear the keys "
                                  "(keys belong to one Bybit environment)")
+    if account.mode == AccountMode.LIVE and account.pk is not None and "mode" not in errors:
+        refused = _live_gate_refusals(account)
+        if refused:
+            errors["mode"] = (f"mode: going live needs a walk-forward verdict (or a recorded override) for every "
+                              f"enabled config; refused for {'; '.join(refused)}. Disable them, switch, then enable "
+                              "each with its verdict or an override")
     _raise(errors)
+
+
+def _live_gate_refusals(account) -> list[str]:
+    """The account's enabled configs the live gate would refuse on ``account`` as it would be saved."""
+    from strategies.models import StrategyConfig
+    from trading.services.research_gate import gate_refusal
+
+    out = []
+    for cfg in StrategyConfig.objects.filter(account_id=account.pk, enabled=True).select_related("strategy"):
+        problem = gate_refusal(config=cfg, account=account)
+        if problem:
+            out.append(f"{cfg.name!r} ({problem})")
+    return out
 
 
 def validate_instrument(inst) -> None:
@@ -193,6 +212,12 @@ def validate_strategy_config(cfg) -> None:
         refusal = stored_refusal(strategy=cfg.strategy)
         if refusal:
             errors["enabled"] = refusal
+    if cfg.enabled and cfg.account_id and "enabled" not in errors and "symbols" not in errors:
+        from trading.services.research_gate import live_gate_error
+
+        gate = live_gate_error(config=cfg)  # the live gate holds on every path that saves an enabled config
+        if gate:
+            errors["enabled"] = gate
     if cfg.strategy_id is not None:
         try:
             cfg.params = validate_params(cfg.strategy.key, cfg.params if cfg.params is not None else {})

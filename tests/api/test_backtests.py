@@ -1,6 +1,6 @@
 """Backtests and sweeps: input validation (400 naming field and limit), the service's stored results equal
 the engine's on the same candles, equity downsampling, failures stored with a clear error, and the whole
-path through a real Celery worker on the real Redis broker (202 -> done, sweep chord -> ranked table)."""
+path through a real Celery worker on the real Redis broker (202 -> done, sweep study -> ranked table)."""
 
 from __future__ import annotations
 
@@ -175,6 +175,11 @@ def test_sweep_fans_out_and_ranks_by_the_chosen_metric(api):
     for row in rows:  # each row's value is its run's stored metric
         assert row["value"] == pytest.approx(runs[row["run"]].metrics["total_return"])
         assert runs[row["run"]].params["length"] == row["params"]["length"]
+    from trading.models import ResearchStudy
+
+    study = ResearchStudy.objects.get(sweep_key=key)  # the points ran as the grid study's trials
+    assert (study.kind, study.status, study.trials_done) == ("sweep", "done", 4)
+    assert study.best_value == pytest.approx(max(values))
 
 
 def test_sweep_grid_is_validated(desk, api):

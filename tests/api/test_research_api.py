@@ -88,9 +88,13 @@ def test_a_finished_study_opens_the_gate_and_shows_as_the_configs_last_verdict(d
     _go_live(desk["acc_a"])
     api.login(desk["alice"])
     assert api.get(f"/api/configs/{cfg.pk}/").json()["last_verdict"] is None
-    ResearchStudy.objects.create(owner=desk["alice"], config=cfg, strategy="chandelier", settings={}, n_trials=2,
+    where = {"symbol": "BTCUSDT", "timeframe": cfg.timeframe}
+    ResearchStudy.objects.create(owner=desk["alice"], config=cfg, strategy="chandelier", settings=where, n_trials=2,
                                  folds=[], status="done", verdict={"verdict": "red", "reasons": ["loses 50.0%"]})
     assert api.get(f"/api/configs/{cfg.pk}/").json()["last_verdict"]["verdict"] == "red"
+    assert api.post(f"/api/configs/{cfg.pk}/enable/").status_code == 400  # red: only an override opens it
+    ResearchStudy.objects.create(owner=desk["alice"], config=cfg, strategy="chandelier", settings=where, n_trials=2,
+                                 folds=[], status="done", verdict={"verdict": "amber", "reasons": ["few trades"]})
     assert api.post(f"/api/configs/{cfg.pk}/enable/").status_code == 200
     assert not LiveGateOverride.objects.exists()
     page = api.get("/strategies/")
@@ -98,7 +102,7 @@ def test_a_finished_study_opens_the_gate_and_shows_as_the_configs_last_verdict(d
     # the page's data (json_script), parsed: PostgreSQL's jsonb gives the stored verdict's keys in its own order
     data = page.content.decode().split('id="configs-data" type="application/json">', 1)[1].split("</script>", 1)[0]
     [row] = [r for r in json.loads(data) if r["id"] == cfg.pk]
-    assert row["last_verdict"]["verdict"] == "red"
+    assert row["last_verdict"]["verdict"] == "amber"
 
 
 def test_a_backtest_answer_carries_the_verdict_panel(desk, api):

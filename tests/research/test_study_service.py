@@ -163,3 +163,47 @@ def test_a_failed_ask_keeps_the_chain_alive(alice, queued, monkeypatch, django_c
     monkeypatch.setattr(svc, "_ask", busy)
     assert svc.run_study_step(study_id=study.pk) == "retry"
     assert queued == [("step", study.pk)]  # queued again (with a countdown), not lost
+
+
+def test_a_sweep_is_a_grid_study_run_by_the_same_steps_each_point_once(alice, queued, settings,
+                                                                        django_capture_on_commit_callbacks):
+    """A sweep's points are the GridSampler's trials, run by run_study_step like a walk-forward's; a point whose
+    worker went silent is failed and retried (its run done once), the finish ranks the runs and stores the
+    verdict on the study."""
+    from optuna.trial import TrialState
+
+    from trading.models import BacktestRun, StudyKind
+    from trading.services.sweeps import start_sweep, sweep_table
+
+    settings.QUANTDESK_RESEARCH_HEARTBEAT_SECONDS, settings.QUANTDESK_RESEARCH_GRACE_SECONDS = 1, 2
+    grid = {"length": [5, 10, 22], "mult": [2.0, 3.0]}
+    with django_capture_on_commit_callbacks(execute=True):
+        key = start_sweep(owner=alice, strategy="chandelier", base_params={}, grid=grid, settings=SETTINGS,
+                          metric="total_return")
+    study = ResearchStudy.objects.get(sweep_key=key)
+    assert (study.kind, study.sampler, study.n_trials, len(study.folds)) == (StudyKind.SWEEP, "grid", 6, 1)
+    assert queued == [("step", study.pk)] * 6  # parallel: one step per point up to SWEEP_PARALLEL
+    fold, ostudy, dead, _ = svc._ask(study)  # a worker takes a point and dies before running it
+    dead_point = dead.suggest_categorical("point", list(range(6)))
+    time.sleep(3.5)  # past the grace period
+    _drain(queued)
+    study.refresh_from_db()
+    assert study.status == "done", study.error
+    trials = _trials(study)[0]
+    assert not [t for t in trials if t.state == TrialState.RUNNING]
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    assert sorted(t.params["point"] for t in complete) == list(range(6))  # every grid point exactly once
+    assert [t.params["point"] for t in trials if t.system_attrs.get("failed_trial") == dead.number] == [dead_point]
+    runs = {r.pk: r for r in BacktestRun.objects.filter(sweep_key=key)}
+    assert all(r.status == "done" for r in runs.values())
+    for t in complete:  # each trial's value is its point's run's metric, and the run is that point's
+        run = runs[t.user_attrs["run"]]
+        assert t.value == pytest.approx(run.metrics["total_return"])
+        assert run.settings["sweep"]["point"] == {"length": grid["length"][t.params["point"] // 2],
+                                                  "mult": grid["mult"][t.params["point"] % 2]}
+    table = sweep_table(runs=list(runs.values()))
+    assert table["status"] == "done" and [r["rank"] for r in table["rows"]] == list(range(1, 7))
+    assert study.verdict["points"] == 6 and study.verdict["best_run"] == table["rows"][0]["run"]
+    from trading.selectors import studies_for
+
+    assert not studies_for(user=alice).exists()  # the research list shows walk-forwards; sweeps have their own

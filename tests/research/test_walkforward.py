@@ -133,3 +133,16 @@ def test_a_searched_leverage_keeps_every_candidate_inside_its_band():
         # the stop stays inside the liquidation distance 1/lev - MMR 0.005 (90 % of it at most)
         assert c.config["stop_loss_pct"] <= 0.9 * (1 / lev - 0.005) + 1e-12
     assert seen == {3, 10, 25, 50, 100}
+
+
+def test_the_grid_sampler_covers_its_grid_once_through_ask_and_tell():
+    # Optuna's GridSampler stops the study once the grid is covered, which raises outside optimize(): the
+    # ask/tell loop (and the Celery steps) must still finish its last trial.
+    space = SearchSpace.parse({"params": {"lookback": {"values": [1, 2, 4]}, "invert": {"values": [False, True]}}},
+                              specs=LagMomentum.PARAMS, defaults={"leverage": 5, "sizing_mode": "fixed",
+                                                                   "allocation": 0.5})
+    p = problem(series(24 * 60, seed=0, phi=0.0))
+    [fold] = split_folds(len(p.candles), folds=1)
+    records = optimise_fold(p, space, fold, n_trials=50, sampler="grid", seed=0)
+    assert sorted((r.candidate.params["lookback"], r.candidate.params["invert"]) for r in records) == \
+        [(lb, inv) for lb in (1, 2, 4) for inv in (False, True)]

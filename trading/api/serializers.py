@@ -138,11 +138,6 @@ class StrategyConfigSerializer(ModelCleanMixin, serializers.ModelSerializer):
     def validate(self, attrs):
         attrs = super().validate(attrs)
         attrs["params"] = self._cleaned_instance.params  # defaults filled in by the algorithm's schema
-        was_enabled = bool(self.instance and self.instance.enabled)
-        if attrs.get("enabled") and not was_enabled:
-            from trading.services.research_gate import live_gate_error
-
-            error = live_gate_error(config=self._cleaned_instance)
-            if error:  # the override goes through POST configs/{id}/enable/, where it is recorded
-                raise serializers.ValidationError({"enabled": error})
+        # The live gate is part of the model's clean() (run above); its override goes through
+        # POST configs/{id}/enable/, where it is recorded.
         return attrs

@@ -1,6 +1,6 @@
 """API views of backtests (POST queues a Celery task and answers 202 with the run's id; GET gives status,
-progress, metrics, trades and equity) and sweeps (POST a parameter grid -> one task per point, ranked by a
-metric; GET the ranked table). Each user sees only their own runs (staff: all)."""
+progress, metrics, trades and equity) and sweeps (POST a parameter grid -> one run per point, run as the
+trials of a grid research study, ranked by a metric; GET the ranked table). Each user sees only their own runs (staff: all)."""
 
 from __future__ import annotations
 
@@ -130,7 +130,7 @@ class SweepViewSet(ThrottledStarts, viewsets.ViewSet):
         return Response({**table, "verdict": sweep_verdict(runs=runs, metric=table.get("metric") or "sharpe")})
 
     @extend_schema(request=SweepCreateSerializer, responses={202: SweepAcceptedSerializer},
-                   summary="Start a sweep: one backtest task per grid point, ranked by a metric")
+                   summary="Start a sweep: one backtest run per grid point (a grid study's trials), ranked by a metric")
     def create(self, request):
         body = SweepCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -10,7 +10,7 @@ from .execution import Fill, Order, Position
 from .market import Candle, FundingRate, Instrument
 from .monitoring import EquitySnapshot, MonitorDecision, Signal
 from .paper import PaperAccountState
-from .research import LiveGateOverride, ResearchStudy, StudyStatus
+from .research import LiveGateOverride, ResearchStudy, StudyKind, StudyStatus
 from .runs import RunRecord
 from .safety import KillSwitchEvent
 
@@ -27,6 +27,7 @@ __all__ = [
     "Instrument",
     "KillSwitchEvent",
     "LiveGateOverride",
+    "StudyKind",
     "ManualAction",
     "MonitorDecision",
     "Order",

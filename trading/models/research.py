@@ -1,5 +1,5 @@
-"""Research studies (a walk-forward optimisation: its inputs, progress, result and verdict; the trials
-themselves live in Optuna's tables in the same database) and live-gate overrides (who enabled a config for
+"""Research studies (a walk-forward optimisation, or a grid sweep run by the same trial machinery: inputs,
+progress, result and verdict; the trials themselves live in Optuna's tables in the same database) and live-gate overrides (who enabled a config for
 live trading without a walk-forward verdict, and when)."""
 
 from __future__ import annotations
@@ -17,11 +17,19 @@ class StudyStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class StudyKind(models.TextChoices):
+    WALKFORWARD = "walkforward", "Walk-forward optimisation"
+    SWEEP = "sweep", "Grid sweep (one BacktestRun per point)"
+
+
 class ResearchStudy(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="studies")
     config = models.ForeignKey("strategies.StrategyConfig", null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="studies", help_text="the config this study judges, if any")
     name = models.CharField(max_length=120, blank=True, default="")
+    kind = models.CharField(max_length=12, choices=StudyKind.choices, default=StudyKind.WALKFORWARD)
+    sweep_key = models.CharField(max_length=32, blank=True, default="", db_index=True,
+                                 help_text="a sweep: the key its BacktestRuns share")
     strategy = models.CharField(max_length=40, help_text="registry name of the algorithm")
     settings = models.JSONField(default=dict, help_text="the backtest settings (symbol, range, fees, sizing...)")
     space = models.JSONField(default=dict, blank=True, help_text="the search space as given")
@@ -53,11 +61,14 @@ class ResearchStudy(models.Model):
 
 
 class LiveGateOverride(models.Model):
-    """A user enabled a config on a live account without a walk-forward verdict on record."""
+    """A user enabled a config on a live account without a usable walk-forward verdict on record (none, or red)."""
 
     config = models.ForeignKey("strategies.StrategyConfig", on_delete=models.CASCADE, related_name="gate_overrides")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="gate_overrides")
     reason = models.CharField(max_length=200, blank=True, default="")
+    scope = models.JSONField(default=dict, blank=True,
+                             help_text="what was overridden: {strategy, symbols, timeframe}; the override counts only "
+                                       "while the config still trades exactly that")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,7 +1,8 @@
 """One candidate on one window of bars: ``Problem`` holds what every run shares (strategy class, candles,
 instrument, base engine config, funding, mark), ``run_window`` runs a candidate on bars [start, end).
 
-The strategy sees the window plus up to ``warmup_bars()`` bars before it (indicators only); the engine runs on
+The strategy sees the window plus up to ``warmup_bars_at(timeframe)`` bars before it (indicators only) and
+its declared context, from ``Problem.inputs`` when given (the desk's context reader); the engine runs on
 the window alone, starting from ``balance``, and every position is closed at the window's last bar (an exit
 flag on the bar before it, filled at the last bar's open), so a window's PnL is final_balance - balance and
 windows can be chained. ``period_returns`` turns a run's equity into log returns per period (a day of 5m bars
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -25,6 +27,12 @@ from trading.engine.instruments import Instrument
 from .space import Candidate
 
 SIGNAL_CACHE = 8
+
+# (strategy, first bar's open time, last bar's open time) -> (candles: warm-up + window, context, row of the
+# window's first bar): where a window's strategy inputs come from. The desk passes its one context reader
+# (trading/services/strategy_context.py); without it a window reads warm-up from the Problem's own candles and
+# gets an empty context.
+WindowInputs = Callable[[Strategy, pd.Timestamp, pd.Timestamp], tuple[pd.DataFrame, StrategyContext, int]]
 
 
 @dataclass
@@ -40,6 +48,7 @@ class Problem:
     funding: pd.Series | None = None
     mark: pd.DataFrame | None = None
     period_bars: int = 288
+    inputs: WindowInputs | None = None
     _cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
 
     def config_for(self, candidate: Candidate) -> BacktestConfig:
@@ -60,10 +69,19 @@ class Problem:
             self._cache.move_to_end(key)
             return hit
         strategy = self.strategy_cls(**params)
-        first = max(0, start - int(strategy.warmup_bars()))
-        window = self.candles.iloc[first:end]
-        frame = strategy.compute(window, StrategyContext(symbol=self.symbol, timeframe=self.timeframe))
-        out = frame.iloc[start - first:]
+        if self.inputs is not None:
+            index = self.candles.index
+            window, context, first_in_range = self.inputs(strategy, index[start], index[end - 1])
+            out = strategy.compute(window, context).iloc[first_in_range:]
+            if len(out) != end - start or out.index[0] != index[start] or out.index[-1] != index[end - 1]:
+                raise ValueError(f"window [{start}, {end}): the inputs gave {len(out)} rows "
+                                 f"{out.index[0] if len(out) else '-'}..{out.index[-1] if len(out) else '-'}, not "
+                                 f"{end - start} rows {index[start]}..{index[end - 1]}; the stored bars changed")
+        else:
+            first = max(0, start - int(strategy.warmup_bars_at(self.timeframe)))
+            window = self.candles.iloc[first:end]
+            frame = strategy.compute(window, StrategyContext(symbol=self.symbol, timeframe=self.timeframe))
+            out = frame.iloc[start - first:]
         self._cache[key] = out
         if len(self._cache) > SIGNAL_CACHE:
             self._cache.popitem(last=False)

@@ -222,6 +222,18 @@ class SearchSpace:
         return math.prod(len(v) for v in self.grid().values())
 
 
+def grid_sampler(grid: dict[str, list], *, seed: int):
+    """Optuna's GridSampler without its ``study.stop()`` once the grid is covered: studies here are driven by
+    ask/tell (no ``optimize`` loop to stop; Optuna raises there), and the caller's trial count ends them."""
+    import optuna
+
+    class AskTellGridSampler(optuna.samplers.GridSampler):
+        def after_trial(self, study, trial, state, values) -> None:
+            return None
+
+    return AskTellGridSampler(grid, seed=seed)
+
+
 def make_sampler(name: str, *, seed: int, space: SearchSpace):
     """An Optuna sampler: "tpe" (default), "random" or "grid" (the space's value lists)."""
     import optuna
@@ -231,5 +243,5 @@ def make_sampler(name: str, *, seed: int, space: SearchSpace):
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "grid":
-        return optuna.samplers.GridSampler(space.grid(), seed=seed)
+        return grid_sampler(space.grid(), seed=seed)
     raise SpaceError("sampler", f"{name!r} is not one of {', '.join(SAMPLERS)}")

@@ -1,6 +1,8 @@
-"""Walk-forward studies as use cases: ``start_walkforward`` validates and stores a study and queues its trial
-tasks; ``run_study_step`` (one Celery task each) asks the shared Optuna study of the first fold that needs a
-trial, runs it on that fold's train window under a heartbeat and tells the result, then queues the next step;
+"""Research studies as use cases: walk-forward optimisations, and grid sweeps (studies of kind ``sweep``,
+trading/services/sweeps.py) run by the same steps. ``start_walkforward`` validates and stores a study and
+queues its trial tasks; ``run_study_step`` (one Celery task each) asks the shared Optuna study of the first fold that needs a
+trial, runs it under a heartbeat (a walk-forward candidate on the fold's train window, or a sweep point's
+backtest run) and tells the result, then queues the next step;
 ``finish_study`` runs each fold's best choice out of sample, stitches, measures and stores the verdict;
 ``cancel_study`` stops it.
 
@@ -31,7 +33,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from trading.events import publish_user
-from trading.models import Candle, ResearchStudy, StudyStatus
+from trading.models import Candle, ResearchStudy, StudyKind, StudyStatus
 from trading.services.research_data import optuna_storage, period_bars, study_problem, study_space
 
 log = logging.getLogger(__name__)
@@ -81,11 +83,14 @@ def start_walkforward(*, owner, strategy: str, settings: dict[str, Any], space: 
         errors["sampler"] = f"sampler: {sampler!r} is not one of {', '.join(SAMPLERS)}"
     if not isinstance(anchored, bool):
         errors["anchored"] = f"anchored: {anchored!r} is not true or false"
-    if config is not None and config.strategy.key != strategy:
-        errors["config"] = f"config: config {config.pk} runs {config.strategy.key!r}, not {strategy!r}"
     if errors:
         raise ValidationError(errors)
     _params, clean = clean_backtest_inputs(strategy=strategy, params={}, settings=settings)
+    from trading.services.research_gate import study_config_error
+
+    mismatch = study_config_error(config=config, strategy=strategy, settings=clean)
+    if mismatch:
+        raise ValidationError({"config": mismatch})
     study = ResearchStudy(owner=owner, config=config, name=name, strategy=strategy, settings=clean,
                           space=space or {}, n_trials=n_trials, sampler=sampler, seed=seed, parallel=parallel)
     try:
@@ -119,26 +124,37 @@ def enqueue_study(*, study_id: int) -> None:
     """Create the fold studies in the shared storage and queue ``parallel`` step tasks."""
     import optuna
 
-    from trading.research.space import make_sampler
     from trading.tasks_research import study_step_task
 
     study = ResearchStudy.objects.get(pk=study_id)
     storage = optuna_storage()
-    space = study_space(study)
     for fold in study.folds:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             optuna.create_study(storage=storage, study_name=study.optuna_name(fold["number"]), direction="maximize",
-                                sampler=make_sampler(study.sampler, seed=study.seed, space=space), load_if_exists=True)
+                                sampler=_sampler(study, seed=study.seed), load_if_exists=True)
     for _ in range(study.parallel):
         study_step_task.delay(study_id)
+
+
+def _sampler(study: ResearchStudy, *, seed: int):
+    """The study's sampler: a sweep's GridSampler over its points, else the walk-forward's over its space."""
+    if study.kind == StudyKind.SWEEP:
+        from trading.services.sweeps import sweep_sampler
+
+        return sweep_sampler(study=study, seed=seed)
+    from trading.research.space import make_sampler
+
+    return make_sampler(study.sampler, seed=seed, space=study_space(study))
 
 
 @contextmanager
 def _ask_lock(study_id: int):
     """One asker at a time per study (so the slot count and the ask agree), across hosts (Redis)."""
+    # Polled every 5 ms (redis-py's default is 100 ms, longer than the lock is usually held: a second worker
+    # waiting for it slept most of a trial's worth of time).
     lock = redis.Redis.from_url(dj_settings.REDIS_URL).lock(f"qd:lock:research:{study_id}", timeout=60,
-                                                              blocking_timeout=120)
+                                                              sleep=0.005, blocking_timeout=120)
     if not lock.acquire():
         raise TimeoutError(f"study {study_id}: the ask lock stayed busy for 120 s")
     try:
@@ -177,43 +193,76 @@ def _fold_study(study: ResearchStudy, fold: int):
     """The fold's Optuna study, loaded once per process (its sampler keeps its own seeded state)."""
     import optuna
 
-    from trading.research.space import make_sampler
-
     name = study.optuna_name(fold)
     hit = _OPTUNA_STUDIES.get(name)
     if hit is None:
         if len(_OPTUNA_STUDIES) > 64:
             _OPTUNA_STUDIES.clear()
-        hit = _OPTUNA_STUDIES[name] = optuna.load_study(
-            study_name=name, storage=optuna_storage(),
-            sampler=make_sampler(study.sampler, seed=study.seed + fold, space=study_space(study)))
+        hit = _OPTUNA_STUDIES[name] = optuna.load_study(study_name=name, storage=optuna_storage(),
+                                                        sampler=_sampler(study, seed=study.seed + fold))
     return hit
+
+
+_FINISHED_FOLDS: set[str] = set()
 
 
 def _ask(study: ResearchStudy):
     """(fold number, optuna study, trial) for the first fold with a free or waiting slot; (None, None, None)
-    and whether every fold is finished when there is none."""
+    and whether every fold is finished when there is none.
+
+    Only the slot is taken under the study's lock (a waiting retry popped or a new trial created, and its
+    heartbeat): what the lock guards is that the slot count and the taking agree. The sampler then draws the
+    trial's parameters outside it, so workers sample side by side (TPE's draw grows with the trials; it
+    serialised the workers while it ran under the lock), except a grid, whose point must be chosen under the
+    lock (two draws at once could pick the same unvisited point). A fold whose every slot is finished stays so;
+    this process stops reading its trials."""
     from optuna.storages import fail_stale_trials
 
     storage = optuna_storage()
     all_finished = True
+    taken = None
     with _ask_lock(study.pk):
         for fold in study.folds:
+            name = study.optuna_name(fold["number"])
+            if name in _FINISHED_FOLDS:
+                continue
             ostudy = _fold_study(study, fold["number"])
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # "experimental" since Optuna 2.9
                 fail_stale_trials(ostudy)
             slots = count_slots(ostudy.get_trials(deepcopy=False))
+            if slots.finished >= study.n_trials and not slots.waiting and not slots.running:
+                _FINISHED_FOLDS.add(name)
+                continue
             if slots.finished < study.n_trials:
                 all_finished = False
             if slots.occupied < study.n_trials or slots.waiting:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    trial = ostudy.ask()
-                storage.record_heartbeat(trial._trial_id)
-                trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
-                return fold["number"], ostudy, trial, False
-    return None, None, None, all_finished
+                # Optuna's Study.ask, split in two (its own calls): take the slot here, sample below.
+                trial_id = ostudy._pop_waiting_trial_id()
+                if trial_id is None:
+                    trial_id = ostudy._storage.create_new_trial(ostudy._study_id)
+                storage.record_heartbeat(trial_id)
+                taken = (fold["number"], ostudy, trial_id)
+                trial = _sampled(ostudy, trial_id) if study.kind == StudyKind.SWEEP or study.sampler == "grid" \
+                    else None
+                break
+    if taken is None:
+        return None, None, None, all_finished
+    fold_no, ostudy, trial_id = taken
+    if trial is None:
+        trial = _sampled(ostudy, trial_id)
+    trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+    return fold_no, ostudy, trial, False
+
+
+def _sampled(ostudy, trial_id: int):
+    """The taken trial as Optuna's ask returns it: its sampler's relative draw done on the fresh trial list."""
+    import optuna
+
+    ostudy._thread_local.cached_all_trials = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return optuna.Trial(ostudy, trial_id)
 
 
 class _Heartbeat:
@@ -243,7 +292,6 @@ def run_study_step(*, study_id: int) -> str:
     from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
-    from trading.research.walkforward import Fold, evaluate_trial
     from trading.tasks_research import finish_study_task, study_step_task
 
     study = ResearchStudy.objects.filter(pk=study_id).first()
@@ -269,16 +317,14 @@ def run_study_step(*, study_id: int) -> str:
         study_step_task.apply_async((study_id,), countdown=WATCH_SECONDS)  # another worker's trial may die
         return "watch"
     storage = optuna_storage()
-    fold = Fold(**{k: study.folds[fold_no][k] for k in ("number", "train_start", "train_end", "test_start",
-                                                         "test_end")})
     try:
         with _Heartbeat(storage, trial._trial_id):
-            problem = study_problem(study)
-            candidate = study_space(study).suggest(trial)
-            record = evaluate_trial(problem, candidate, fold, number=trial.number)
-            trial.set_user_attr("record", record.to_json())
-        ostudy.tell(trial, record.value)
-        _progress(study, record.value)
+            value = _run_trial(study, fold_no, trial)
+        if value is None:  # a sweep point whose run failed: the slot is done, with nothing to rank
+            ostudy.tell(trial, state=TrialState.FAIL)
+        else:
+            ostudy.tell(trial, value)
+        _progress(study, value)
     except UpdateFinishedTrialError:
         # Judged stale meanwhile (heartbeats starved past the grace period): its retry runs it again.
         log.warning("study %s fold %s trial %s was failed as stale while running", study_id, fold_no, trial.number)
@@ -294,15 +340,38 @@ def run_study_step(*, study_id: int) -> str:
     return "trial"
 
 
+def _run_trial(study: ResearchStudy, fold_no: int, trial) -> float | None:
+    """The one trial's work, by the study's kind: a sweep point's backtest run, or a walk-forward candidate
+    on the fold's train window (its record kept on the trial for the finish)."""
+    if study.kind == StudyKind.SWEEP:
+        from trading.services.sweeps import run_sweep_point
+
+        return run_sweep_point(study=study, trial=trial)
+    from trading.research.walkforward import Fold, evaluate_trial
+
+    fold = Fold(**{k: study.folds[fold_no][k] for k in ("number", "train_start", "train_end", "test_start",
+                                                         "test_end")})
+    record = evaluate_trial(study_problem(study), study_space(study).suggest(trial), fold, number=trial.number)
+    trial.set_user_attr("record", record.to_json())
+    return record.value
+
+
 def _progress(study: ResearchStudy, value: float | None) -> None:
-    """Count the finished trial and keep the best value, with two atomic UPDATEs (no trial reloading)."""
-    ResearchStudy.objects.filter(pk=study.pk).update(trials_done=F("trials_done") + 1)
+    """Count the finished trial and keep the best value in one atomic UPDATE (no trial reloading), then tell
+    the owner from one read."""
+    from django.db.models import Case, Value, When
+
+    best = F("best_value")
     if value is not None and math.isfinite(value):
-        ResearchStudy.objects.filter(pk=study.pk).filter(Q(best_value__isnull=True) | Q(best_value__lt=value)) \
-            .update(best_value=value)
-    done, best, status = ResearchStudy.objects.filter(pk=study.pk).values_list("trials_done", "best_value",
-                                                                              "status").get()
-    _publish(study.pk, status=status, trials_done=done, best_value=best)
+        best = Case(When(Q(best_value__isnull=True) | Q(best_value__lt=value), then=Value(value)), default=best)
+    ResearchStudy.objects.filter(pk=study.pk).update(trials_done=F("trials_done") + 1, best_value=best)
+    row = ResearchStudy.objects.filter(pk=study.pk).values("owner_id", "n_trials", "folds", "trials_done",
+                                                           "best_value", "status").first()
+    if row is not None:
+        publish_user(user_id=row["owner_id"], event_type="research",
+                     data={"id": study.pk, "trials_total": row["n_trials"] * len(row["folds"]),
+                           "status": row["status"], "trials_done": row["trials_done"],
+                           "best_value": row["best_value"]})
 
 
 def _publish(study_id: int, **data) -> None:
@@ -325,6 +394,8 @@ def finish_study(*, study_id: int) -> ResearchStudy | None:
     study = ResearchStudy.objects.filter(pk=study_id).first()
     if study is None or study.status != StudyStatus.FINISHING:
         return study
+    if study.kind == StudyKind.SWEEP:
+        return _finish_sweep(study)
     try:
         storage = optuna_storage()
         folds = [Fold(**{k: f[k] for k in ("number", "train_start", "train_end", "test_start", "test_end")})
@@ -344,6 +415,23 @@ def finish_study(*, study_id: int) -> ResearchStudy | None:
         study.status, study.error = StudyStatus.FAILED, f"{type(exc).__name__}: {exc}"
     study.finished_at = timezone.now()
     study.save(update_fields=["result", "verdict", "status", "error", "finished_at"])
+    _publish(study.pk, status=study.status, trials_done=study.trials_done, best_value=study.best_value,
+             verdict=study.verdict.get("verdict"))
+    return study
+
+
+def _finish_sweep(study: ResearchStudy) -> ResearchStudy:
+    from trading.services.backtests import json_safe
+    from trading.services.sweeps import finish_sweep
+
+    try:
+        study.verdict = json_safe(finish_sweep(study=study) or {})
+        study.status = StudyStatus.DONE
+    except Exception as exc:
+        log.exception("sweep study %s could not finish", study.pk)
+        study.status, study.error = StudyStatus.FAILED, f"{type(exc).__name__}: {exc}"
+    study.finished_at = timezone.now()
+    study.save(update_fields=["verdict", "status", "error", "finished_at"])
     _publish(study.pk, status=study.status, trials_done=study.trials_done, best_value=study.best_value,
              verdict=study.verdict.get("verdict"))
     return study

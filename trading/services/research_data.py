@@ -1,6 +1,7 @@
 """What research tasks read and where studies live: the Optuna storage on the desk's own database (SQLite
 file or PostgreSQL, URL built from Django's DATABASES), and a study's ``Problem`` (candles, funding, mark,
-instrument, engine config) loaded from the store once per worker process."""
+instrument, engine config) loaded from the store once per worker process; a trial window's warm-up and
+context come from trading/services/strategy_context.py, the reader backtests and the live cycle use."""
 
 from __future__ import annotations
 
@@ -51,7 +52,24 @@ def optuna_storage():
                 warnings.simplefilter("ignore")
                 _STORAGES[key] = RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=hb, grace_period=grace,
                                             heartbeat_stale_trial_callback=RetryFailedTrialCallback(max_retry=3))
+            if url.startswith("sqlite"):
+                _sqlite_like_django(_STORAGES[key].engine)
         return _STORAGES[key]
+
+
+def _sqlite_like_django(engine) -> None:
+    """Optuna's SQLite connections commit as the desk's own do (settings: WAL, synchronous=NORMAL): without it
+    every trial's dozen small commits each waited for an fsync, with the database locked meanwhile."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    engine.dispose()  # connections opened before the listener get the pragmas when reopened
 
 
 def period_bars(timeframe: str) -> int:
@@ -62,7 +80,8 @@ def period_bars(timeframe: str) -> int:
 
 
 def build_problem(*, strategy: str, settings: dict):
-    """The pure ``Problem`` for cleaned backtest ``settings``: candles, mark when stored (+ funding when asked and stored)."""
+    """The pure ``Problem`` for cleaned backtest ``settings``: candles, mark when stored (+ funding when asked and
+    stored), each window's strategy inputs read through the one context reader (``window_inputs``)."""
     from strategies.algos import registry
     from trading.engine_adapters import engine_instrument
     from trading.research.evaluate import Problem
@@ -79,7 +98,24 @@ def build_problem(*, strategy: str, settings: dict):
     mark = load_mark_frames(symbol=s["symbol"], start=start, end=end)  # liquidation's trigger, funding or not
     return Problem(registry.get(strategy), candles, engine_instrument(inst), to_engine_config(s, inst),
                    symbol=s["symbol"], timeframe=s["timeframe"], funding=funding, mark=mark,
-                   period_bars=period_bars(s["timeframe"]))
+                   period_bars=period_bars(s["timeframe"]),
+                   inputs=window_inputs(symbol=s["symbol"], timeframe=s["timeframe"], end=end))
+
+
+def window_inputs(*, symbol: str, timeframe: str, end: datetime):
+    """A Problem's ``inputs``: each window's candles (with the strategy's declared warm-up, from before the
+    range too) and context through the desk's one reader (``read_strategy_inputs``, as backtests and the live
+    cycle read them), from a ``SpanReader`` that reads each series once per process."""
+    from trading.services.strategy_context import SpanReader, read_strategy_inputs
+
+    span = SpanReader(end=end)
+
+    def inputs(strategy, first, last):
+        got = read_strategy_inputs(strategy=strategy, symbol=symbol, timeframe=timeframe,
+                                   start=first.to_pydatetime(), end=last.to_pydatetime(), reader=span)
+        return got.candles, got.context, got.first_in_range
+
+    return inputs
 
 
 def study_problem(study: ResearchStudy):

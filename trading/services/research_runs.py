@@ -108,6 +108,11 @@ def run_local_walkforward(*, strategy: str, settings: dict, space: dict | None =
 
         _p, clean = clean_backtest_inputs(strategy=strategy, params={}, settings=fill_range(settings=settings))
         problem = build_problem(strategy=strategy, settings=clean)
+    from trading.services.research_gate import study_config_error
+
+    mismatch = study_config_error(config=config, strategy=strategy, settings=clean) if owner is not None else None
+    if mismatch:
+        raise ValidationError({"config": mismatch})
     cfg = {k: clean.get(k) for k in ("leverage", "sizing_mode", "allocation", "kelly_fraction", "take_profit_pct",
                                      "stop_loss_pct")}
     try:

@@ -1,10 +1,17 @@
-"""Parameter sweeps: a grid of strategy parameters over one backtest setup becomes one BacktestRun per
-point, run as a Celery chord (one task per point, fanned out over the workers) whose callback ranks the
-runs by the chosen metric. The ranked table is read back by ``sweep_table``."""
+"""Parameter sweeps: a grid of strategy parameters over one backtest setup is ONE sampler of the research
+machinery. ``start_sweep`` stores one queued BacktestRun per point (the page and API show every point and its
+run) and a ResearchStudy of kind ``sweep``: an Optuna study on the desk's database whose GridSampler hands out
+the point indexes, each trial run by the same Celery step task as a walk-forward trial
+(``trading.services.research.run_study_step``: ask under the study's lock, heartbeat, a dead worker's trial
+failed and retried, tell). A sweep trial is ``run_sweep_point``: that point's backtest run to done, its metric
+the trial's value. When every point is done ``finish_sweep`` ranks the runs by the metric (``rank_sweep``) and
+stores the verdict on the study. The ranked table is read back by ``sweep_table``.
+"""
 
 from __future__ import annotations
 
 import itertools
+import math
 import uuid
 from typing import Any
 
@@ -37,9 +44,16 @@ def grid_points(grid: Any) -> list[dict[str, Any]]:
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(grid[n] for n in names))]
 
 
+SWEEP_PARALLEL = 8  # point tasks in flight at once (the workers' concurrency takes what it can)
+
+
 def start_sweep(*, owner, strategy: str, base_params: dict | None, grid: Any, settings: dict[str, Any],
                 metric: str = "sharpe", name: str = "") -> str:
-    """Validate every point, store one queued run per point, queue the chord; returns the sweep key."""
+    """Validate every point, store one queued run per point and the sweep's study, queue the study's steps;
+    returns the sweep key."""
+    from trading.models import ResearchStudy, StudyKind
+    from trading.services.research import enqueue_study
+
     if metric not in RANKABLE:
         raise ValidationError({"metric": f"metric: {metric!r} is not one of {', '.join(RANKABLE)}"})
     points = grid_points(grid)
@@ -56,17 +70,46 @@ def start_sweep(*, owner, strategy: str, base_params: dict | None, grid: Any, se
                                        for f, msgs in exc.message_dict.items()}) from exc
             run.settings = {**run.settings, "sweep": {"metric": metric, "point": point, "grid": grid}}
             run.save(update_fields=["settings"])
-            runs.append(run.pk)
-        transaction.on_commit(lambda: enqueue_sweep(sweep_key=key, run_ids=runs))
+            runs.append(run)
+        base = {k: v for k, v in runs[0].settings.items() if k != "sweep"}
+        study = ResearchStudy.objects.create(
+            owner=owner, kind=StudyKind.SWEEP, sweep_key=key, name=name or f"sweep {key[:8]}", strategy=strategy,
+            settings=base, space={"grid": grid, "metric": metric, "runs": [r.pk for r in runs]},
+            folds=[{"number": 0, "train_start": 0, "train_end": 0, "test_start": 0, "test_end": 0}],
+            n_trials=len(runs), sampler="grid", seed=0, parallel=min(len(runs), SWEEP_PARALLEL))
+        transaction.on_commit(lambda: enqueue_study(study_id=study.pk))
     return key
 
 
-def enqueue_sweep(*, sweep_key: str, run_ids: list[int]) -> None:
-    from celery import chord
+def sweep_sampler(*, study, seed: int):
+    """The sweep's GridSampler over its point indexes (each trial is one stored run)."""
+    from trading.research.space import grid_sampler
 
-    from trading.tasks_backtest import rank_sweep_task, run_backtest_task
+    return grid_sampler({"point": list(range(study.n_trials))}, seed=seed)
 
-    chord(run_backtest_task.s(run_id) for run_id in run_ids)(rank_sweep_task.s(sweep_key))
+
+def run_sweep_point(*, study, trial) -> float | None:
+    """One sweep trial: the point's backtest run to done (a redelivered or retried point that is already done is
+    not run again); its metric is the value (None: the run failed, was deleted or has no such metric)."""
+    from trading.services.backtests import run_backtest_job
+
+    point = trial.suggest_categorical("point", list(range(study.n_trials)))
+    run_id = study.space["runs"][point]
+    trial.set_user_attr("run", run_id)
+    run = run_backtest_job(run_id=run_id)
+    if run is None or run.status != RunStatus.DONE:
+        return None
+    value = _metric_value(run, study.space.get("metric", "sharpe"))
+    return value if value is not None and math.isfinite(value) else None
+
+
+def finish_sweep(*, study) -> dict[str, Any] | None:
+    """Rank the sweep's runs and return its verdict (stored on the study by the caller)."""
+    from trading.services.research_verdicts import sweep_verdict
+
+    rank_sweep(sweep_key=study.sweep_key)
+    runs = list(BacktestRun.objects.filter(sweep_key=study.sweep_key).order_by("id"))
+    return sweep_verdict(runs=runs, metric=study.space.get("metric", "sharpe"))
 
 
 def _metric_value(run: BacktestRun, metric: str) -> float | None:

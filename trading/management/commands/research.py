@@ -69,6 +69,11 @@ class Command(BaseCommand):
             config = StrategyConfig.objects.filter(pk=o["config"]).first()
             if config is None or owner is None or config.account.owner_id != owner.pk:
                 raise CommandError(f"--config: config {o['config']} not found for --user")
+            from trading.services.research_gate import study_config_error
+
+            mismatch = study_config_error(config=config, strategy=o["strategy"], settings=settings)
+            if mismatch:  # before any work: the verdict must be about what the config trades
+                raise CommandError(mismatch)
         try:
             if o["celery"]:
                 summary, verdict, rows = self._celery(o, settings, space, owner, config)
