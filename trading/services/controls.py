@@ -48,19 +48,23 @@ def set_config_enabled(*, config: StrategyConfig, enabled: bool, user=None, over
     """Enable or disable one config; enabling is refused while its account's kill switch is engaged, when the
     strategy's current version fails the lookahead or window-independence check (strategies/services), and on a
     live account without a walk-forward verdict on record unless ``override_research`` (recorded with ``user``)."""
+    if enabled:
+        account = Account.objects.get(pk=config.account_id)
+        if account.kill_switch_engaged:
+            raise ValidationError({"enabled": f"enabled: account {account.name!r} has its kill switch engaged; "
+                                              "release it first"})
+        from strategies.services import assert_may_enable
+
+        # bias checks of the strategy's current version (run now if missing), outside the transaction below: their
+        # stored result must outlive a refusal (the page shows the failing bar), and a run holds no transaction
+        assert_may_enable(config=config)
     with transaction.atomic():  # an override is recorded only with the enable it allowed
         if enabled:
-            account = Account.objects.get(pk=config.account_id)
-            if account.kill_switch_engaged:
-                raise ValidationError({"enabled": f"enabled: account {account.name!r} has its kill switch engaged; "
-                                                  "release it first"})
-            from strategies.services import assert_may_enable
             from trading.services.research_gate import check_live_gate
 
             check_live_gate(config=config, user=user, override=override_research, reason=override_reason)
             config.enabled = True
             config.full_clean()  # a config edited since it was saved must still pass every rule (the gate too)
-            assert_may_enable(config=config)  # bias checks of the strategy's current version (run now if missing)
         config.enabled = enabled
         config.save(update_fields=["enabled", "updated_at"])
     return config
