@@ -204,6 +204,7 @@ SPECTACULAR_SETTINGS = {
         "StudyStatusEnum": "trading.models.research.StudyStatus",
         "RunStatusEnum": "trading.choices.RunStatus",
         "ExitReasonEnum": "trading.choices.ExitReason",
+        "BybitEnvironmentEnum": "trading.choices.BybitEnvironment",
     },
 }
 

@@ -66,7 +66,18 @@ def config_kwargs(account: Account, strategy: Strategy, **kw) -> dict:
 
 
 def make_config(account: Account, strategy: Strategy, **kw) -> StrategyConfig:
+    """A validated config. An enabled one on a LIVE account passes the live research gate the way a user does
+    without a walk-forward verdict: saved disabled, then enabled with a recorded override by the account's owner
+    (execution tests are about orders, not research; tests/research/test_live_gate.py tests the gate itself)."""
     cfg = StrategyConfig(**config_kwargs(account, strategy, **kw))
+    if cfg.enabled and account.mode == "live":
+        from trading.services.research_gate import check_live_gate
+
+        cfg.enabled = False
+        cfg.full_clean()
+        cfg.save()
+        check_live_gate(config=cfg, user=account.owner, override=True, reason="test fixture: a live execution test")
+        cfg.enabled = True
     cfg.full_clean()
     cfg.save()
     return cfg

@@ -66,7 +66,7 @@ def trader(transactional_db):
     make_instrument("BTCUSDT")
     make_strategy("chandelier")
     user = make_user("trader", password="pw-for-the-browser-1")
-    account = make_account(user, "Paper desk")
+    account = make_account(user, "Paper desk", slippage_bps=Decimal("0"))  # the worked prices fill at the quote
     config = make_config(account, make_strategy("drift"), leverage=Decimal("50"), sizing_mode="kelly",
                          allocation=None, kelly_fraction=Decimal("0.5"), stop_loss_pct=Decimal("0.5"), enabled=True)
     seed_candles(1200)

@@ -21,7 +21,7 @@ def day_trader(transactional_db, settings):
     settings.QUANTDESK_MAX_PRICE_AGE_SECONDS = 600  # the feed's price stays usable on a slow, loaded machine
     make_instrument("BTCUSDT")
     user = make_user("daytrader", password="pw-for-the-browser-2")
-    account = make_account(user, "Paper day")
+    account = make_account(user, "Paper day", slippage_bps=Decimal("0"))  # the worked prices fill at the quote
     config = make_config(account, make_strategy("drift"), name="drift-hand", leverage=Decimal("50"),
                          sizing_mode="kelly", allocation=None, kelly_fraction=Decimal("0.5"),
                          stop_loss_pct=Decimal("0.5"), enabled=False)
