@@ -38,3 +38,14 @@ def test_small_lists_count_exactly(desk, api):
     api.login(desk["alice"])
     body = api.get("/api/fills/").json()
     assert (body["count"], body["count_capped"]) == (1, False)
+
+
+def test_an_offset_past_the_limit_is_a_400_naming_it(desk, api):
+    """Schemathesis found ?offset=912743913364797691520876544 answering 500 on PostgreSQL (past bigint)."""
+    api.login(desk["alice"])
+    for path, extra in (("/api/events/", {}), ("/api/fills/", {}),
+                        ("/api/candles/", {"symbol": "BTCUSDT", "interval": "5m"})):
+        resp = api.get(path, offset=912743913364797691520876544, limit=-479, **extra)
+        assert resp.status_code == 400, (path, resp.status_code)
+        assert resp.json()["offset"][0] == "offset: 912743913364797691520876544 is above the limit 1,000,000,000"
+    assert api.get("/api/fills/", offset=1_000_000_000).status_code == 200  # the limit itself: an empty page

@@ -8,13 +8,26 @@ before."""
 
 from __future__ import annotations
 
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 COUNT_CAP = 10_000
+MAX_OFFSET = 1_000_000_000  # far past any list here, and inside a database's 64-bit LIMIT/OFFSET
 
 
-class CappedPagination(LimitOffsetPagination):
+class BoundedOffset:
+    """``?offset=`` above MAX_OFFSET is a 400 naming the field and the limit (a larger number overflowed the
+    database's bigint OFFSET and answered 500)."""
+
+    def get_offset(self, request) -> int:
+        offset = super().get_offset(request)
+        if offset > MAX_OFFSET:
+            raise ValidationError({"offset": [f"offset: {offset} is above the limit {MAX_OFFSET:,}"]})
+        return offset
+
+
+class CappedPagination(BoundedOffset, LimitOffsetPagination):
     default_limit = 100
     max_limit = 1000
     count_cap = COUNT_CAP
@@ -53,7 +66,7 @@ class CappedPagination(LimitOffsetPagination):
         return out
 
 
-class CandlePagination(LimitOffsetPagination):
+class CandlePagination(BoundedOffset, LimitOffsetPagination):
     """Candles come in bigger pages for charts, still capped."""
 
     default_limit = 1000
