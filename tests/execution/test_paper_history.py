@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from trading.exchanges import paper as paper_module
+from trading.exchanges import paper_state  # where the history bounds live
 from trading.exchanges.types import ExchangeError, OrderIntent
 from trading.models import Fill, PaperAccountState
 from trading.services.recording import sync_account
@@ -19,7 +20,7 @@ def _order(side: str, cid: str, *, reduce_only: bool = False) -> OrderIntent:
 
 @pytest.mark.django_db
 def test_state_keeps_open_things_and_recent_history_only(desk, quotes, monkeypatch):
-    monkeypatch.setattr(paper_module, "HISTORY_MAX", 3)
+    monkeypatch.setattr(paper_state, "HISTORY_MAX", 3)
     account, _, paper = desk
     quotes.set("BTCUSDT", 96_000.0)
     paper.set_leverage("BTCUSDT", Decimal("50"))
@@ -54,7 +55,7 @@ def test_old_history_is_dropped_by_age(desk, quotes, monkeypatch):
     paper.place_order(_order("Buy", "old-open"))
     paper.place_order(_order("Sell", "old-close", reduce_only=True))
     assert len(PaperAccountState.objects.get(account=account).state["fills"]) == 2
-    quotes.set("BTCUSDT", 96_000.0, step_ms=paper_module.HISTORY_MS + 1)  # a day and a millisecond later
+    quotes.set("BTCUSDT", 96_000.0, step_ms=paper_state.HISTORY_MS + 1)  # a day and a millisecond later
     paper.place_order(_order("Buy", "new-open"))
     state = PaperAccountState.objects.get(account=account).state
     assert len(state["fills"]) == 1 and [o["client_order_id"] for o in state["orders"]] == ["new-open"]

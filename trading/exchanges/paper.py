@@ -17,7 +17,7 @@ decisions) and a replayed sub-bar starting at the funding time charge it inclusi
 funding time, as in the backtest (funding after the monitor, before the signals).
 
 The stored state is bounded: it keeps what trading needs (balances, open positions, open orders) and only the
-last ``HISTORY_MS`` (at most ``HISTORY_MAX``) of filled or cancelled orders and fills, enough for the next sync
+last ``HISTORY_MS`` (at most ``HISTORY_MAX``, paper_state.py) of filled or cancelled orders and fills, enough for the next sync
 to record them in the Fill/Order tables, where the history lives. So a request costs the same on the first day
 and after 10,000 fills.
 
@@ -30,7 +30,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -42,6 +42,7 @@ from trading.engine.simulator import Simulator
 from trading.engine_adapters import engine_fees, engine_instrument
 from trading.models import Account, Candle, Instrument, PaperAccountState
 
+from .paper_state import dec, forget_history, ms_to_dt, to_fill, to_order
 from .types import (
     ExchangeError,
     ExchangeFill,
@@ -56,37 +57,6 @@ from .types import (
 BAR_INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h")
 MAX_BARS_PER_MARK = 5000
 MIN_BAR_MS = 60_000  # the finest of BAR_INTERVALS
-HISTORY_MS = 24 * 3_600_000  # fills and finished orders kept in the stored state (desk clock)...
-HISTORY_MAX = 1000  # ...and at most this many of each
-
-
-def forget_history(sim: Simulator) -> None:
-    """Drop fills older than ``HISTORY_MS`` before the newest fill, and orders no longer open older than that
-    before the newest order (each on its own clock: fills carry their price's time, orders the desk's), or
-    beyond the newest ``HISTORY_MAX`` of each; dropped orders' client ids go with them. Open orders and
-    positions are never touched."""
-    if sim.fills:
-        cutoff = max(f.ts for f in sim.fills[-HISTORY_MAX:]) - HISTORY_MS
-        if len(sim.fills) > HISTORY_MAX or sim.fills[0].ts < cutoff:
-            sim.fills = [f for f in sim.fills[-HISTORY_MAX:] if f.ts >= cutoff]
-    done = [o for o in sim.orders.values() if o.status != "New"]
-    cutoff = max((o.created_ts for o in sim.orders.values()), default=0) - HISTORY_MS
-    if len(done) > HISTORY_MAX or any(o.created_ts < cutoff for o in done):
-        keep = {o.order_id for o in sorted(done, key=lambda o: o.created_ts)[-HISTORY_MAX:] if o.created_ts >= cutoff}
-        for o in done:
-            if o.order_id not in keep:
-                del sim.orders[o.order_id]
-                sim.client_ids.discard(o.client_order_id)
-
-
-def _dec(x: float | None, places: str = "0.00000001") -> Decimal | None:
-    if x is None:
-        return None
-    return Decimal(repr(float(x))).quantize(Decimal(places))
-
-
-def _ms_to_dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def now_ms() -> int:
@@ -284,7 +254,7 @@ class PaperExchange:
         self._bar_interval[symbol] = interval
         span = TIMEFRAMES[interval][0] * 1000
         row = (Candle.objects.filter(symbol=symbol, interval=interval, kind="trade",
-                                     open_time__lte=_ms_to_dt(until_ms - span))
+                                     open_time__lte=ms_to_dt(until_ms - span))
                .order_by("-open_time").values_list("high", "low").first())
         if row is not None:
             sim.set_bar_range(symbol, float(row[0]), float(row[1]))
@@ -295,7 +265,7 @@ class PaperExchange:
             return []  # a fresh account starts from the current tick, not from history
         if until_ms - after_ms < MIN_BAR_MS:
             return []  # no stored bar (1 minute or longer) opened after ``after_ms`` can have closed by now
-        after = _ms_to_dt(after_ms)
+        after = ms_to_dt(after_ms)
         interval = self._bar_interval.get(symbol)
         for candidate in [interval] if interval else BAR_INTERVALS:
             rows = list(Candle.objects.filter(symbol=symbol, interval=candidate, kind="trade", open_time__gt=after)
@@ -344,8 +314,8 @@ class PaperExchange:
     def wallet(self) -> Wallet:
         with self.session() as sim:
             w = sim.wallet()
-        return Wallet(balance=_dec(w["balance"]), equity=_dec(w["equity"]), unrealised_pnl=_dec(w["unrealised_pnl"]),
-                      used_margin=_dec(w["used_margin"] + w["order_margin"]), available=_dec(w["available"]))
+        return Wallet(balance=dec(w["balance"]), equity=dec(w["equity"]), unrealised_pnl=dec(w["unrealised_pnl"]),
+                      used_margin=dec(w["used_margin"] + w["order_margin"]), available=dec(w["available"]))
 
     def set_leverage(self, symbol: str, leverage: Decimal) -> None:
         with self.session() as sim:
@@ -377,7 +347,7 @@ class PaperExchange:
         q = self.fresh_quote(symbol)
         if q is None:
             return None
-        return _dec(q.get("bid" if side > 0 else "ask", q["last"]))
+        return dec(q.get("bid" if side > 0 else "ask", q["last"]))
 
     def place_order(self, intent: OrderIntent) -> OrderAck:
         refuse_if_killed(self.account, intent)
@@ -419,17 +389,17 @@ class PaperExchange:
     def positions(self) -> list[ExchangePosition]:
         with self.session() as sim:
             return [ExchangePosition(
-                symbol=p.symbol, side="long" if p.side > 0 else "short", qty=_dec(p.qty, "0.0000000001"),
-                entry_price=_dec(p.entry_price), leverage=_dec(p.leverage, "0.01"), margin=_dec(p.margin),
-                liquidation_price=_dec(p.liq_price), bankruptcy_price=_dec(p.bankruptcy_price),
-                take_profit=_dec(p.take_profit), stop_loss=_dec(p.stop_loss),
-                mark_price=_dec(sim.mark.get(p.symbol)),
-                unrealised_pnl=_dec(p.unrealised_pnl(sim.mark.get(p.symbol, p.entry_price))),
+                symbol=p.symbol, side="long" if p.side > 0 else "short", qty=dec(p.qty, "0.0000000001"),
+                entry_price=dec(p.entry_price), leverage=dec(p.leverage, "0.01"), margin=dec(p.margin),
+                liquidation_price=dec(p.liq_price), bankruptcy_price=dec(p.bankruptcy_price),
+                take_profit=dec(p.take_profit), stop_loss=dec(p.stop_loss),
+                mark_price=dec(sim.mark.get(p.symbol)),
+                unrealised_pnl=dec(p.unrealised_pnl(sim.mark.get(p.symbol, p.entry_price))),
             ) for p in sim.positions.values()]
 
     def open_orders(self, symbol: str | None = None) -> list[ExchangeOrder]:
         with self.session() as sim:
-            return [_order(o) for o in sim.open_orders(symbol)]
+            return [to_order(o) for o in sim.open_orders(symbol)]
 
     def find_order(self, symbol: str, client_order_id: str) -> ExchangeOrder | None:
         with self.session(mark=False) as sim:
@@ -437,14 +407,14 @@ class PaperExchange:
             if found is None:
                 return None
             fills = [f for f in sim.fills if f.order_id == found.order_id and f.kind == "trade"]
-            return _order(found, fills)
+            return to_order(found, fills)
 
     def executions(self, *, symbol: str | None = None, since: datetime | None = None) -> list[ExchangeFill]:
         since_ms = 0 if since is None else int(since.timestamp() * 1000)
         with self.session() as sim:
             client_ids = {o.order_id: o.client_order_id or "" for o in sim.orders.values()}
             rate = {"maker": sim.fees.maker, "taker": sim.fees.taker}
-            return [_fill(self.account.pk, f, client_ids.get(f.order_id, ""), rate.get(f.liquidity, 0.0))
+            return [to_fill(self.account.pk, f, client_ids.get(f.order_id, ""), rate.get(f.liquidity, 0.0))
                     for f in sim.fills if f.ts >= since_ms and symbol in (None, f.symbol)]
 
     def last_price(self, symbol: str) -> Decimal | None:
@@ -452,25 +422,4 @@ class PaperExchange:
         if self.now_ms is not None and self.quote(symbol) is None:
             return None
         q = self.fresh_quote(symbol)
-        return None if q is None else _dec(q["last"])
-
-
-def _order(o, fills=()) -> ExchangeOrder:
-    filled = sum(f.qty for f in fills)
-    avg = sum(f.qty * f.price for f in fills) / filled if filled else None
-    status = {"New": "New", "Filled": "Filled", "Cancelled": "Cancelled"}.get(o.status, o.status)
-    return ExchangeOrder(order_id=o.order_id, client_order_id=o.client_order_id or "", symbol=o.symbol,
-                         side=o.side, order_type=o.order_type, qty=_dec(o.qty, "0.0000000001"),
-                         price=_dec(o.price), reduce_only=o.reduce_only, status=status,
-                         filled_qty=_dec(filled, "0.0000000001"), avg_price=_dec(avg),
-                         reject_reason=getattr(o, "reject_reason", ""))
-
-
-def _fill(account_id: int, f, client_order_id: str, fee_rate: float) -> ExchangeFill:
-    exec_type = "Funding" if f.kind == "funding" else "BustTrade" if f.exit_reason == "liquidation" else "Trade"
-    return ExchangeFill(
-        exec_id=f"paper-{account_id}-{f.fill_id}", order_id=f.order_id, symbol=f.symbol, side=f.side,
-        qty=_dec(f.qty, "0.0000000001"), price=_dec(f.price), fee=_dec(f.fee), fee_rate=_dec(fee_rate),
-        is_maker=f.liquidity == "maker", realised_pnl=_dec(f.realised_pnl), exec_type=exec_type,
-        exit_reason="" if f.exit_reason in ("entry", "funding") else f.exit_reason, executed_at=_ms_to_dt(f.ts),
-        client_order_id=client_order_id, funding=_dec(f.funding))
+        return None if q is None else dec(q["last"])
