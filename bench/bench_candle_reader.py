@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -24,6 +23,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _bench_timing import median_ms  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quantdesk.settings")
 
 
@@ -53,15 +56,6 @@ def previous_service_load(*, symbol: str, interval: str, start, end):
     times = times.tz_localize("UTC") if times.tz is None else times.tz_convert("UTC")
     return pd.DataFrame(np.array([[float(v) for v in r[1:]] for r in rows], dtype=np.float64), index=times,
                         columns=cols)
-
-
-def median_ms(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1000
 
 
 def main() -> None:

@@ -25,15 +25,6 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quantdesk.settings")
 
 
-def median_ms(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1000
-
-
 def paired(fn, ref, repeat: int) -> tuple[float, float, float]:
     """Medians of ``fn`` and ``ref`` timed alternately (the machine's load hits both alike) and the median of
     the per-pair ratios fn / ref."""
