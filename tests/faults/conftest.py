@@ -39,15 +39,16 @@ def pytest_terminal_summary(terminalreporter):
         tr.write_line(f"{scenario:<46}{verdict:<8}{measured}")
 
 
-def wait_for(predicate, *, timeout: float = 120.0, every: float = 0.1):
-    """Poll until predicate() is truthy (a deadline for a loaded machine, not a speed assertion)."""
+def wait_for(predicate, *, timeout: float = 120.0, every: float = 0.1, state=None):
+    """Poll until predicate() is truthy (a deadline for a loaded machine, not a speed assertion). ``state``: a
+    callable whose text goes into the failure, so a miss in CI says what the desk was doing instead."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(every)
-    raise AssertionError(f"condition not met within {timeout} s")
+    raise AssertionError(f"condition not met within {timeout} s" + (f"; state: {state()}" if state else ""))
 
 
 def worker_env(**extra) -> dict:
@@ -84,6 +85,13 @@ class Worker:
 
         wait_for(pong, timeout=timeout, every=0.5)
         return self
+
+    def tail(self, lines: int = 25) -> str:
+        """The end of the worker's log (for a failure message)."""
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError as exc:
+            return f"(no log: {exc})"
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -229,7 +229,11 @@ def test_monitor_never_waits_behind_a_200_point_sweep(workers):
                      timeout=120)
             done_at_tick.append(BacktestRun.objects.filter(sweep_key=key, status="done").count())
         done = done_at_tick[1]  # sweep points finished when the second tick's decisions were all in
-    redis.Redis.from_url(settings.REDIS_URL).delete("research")  # stop the sweep here
+    from trading.models import ResearchStudy
+    from trading.services.research import cancel_study
+
+    cancel_study(study=ResearchStudy.objects.get(sweep_key=key))  # stop the sweep here: the running point queues
+    redis.Redis.from_url(settings.REDIS_URL).delete("research")  # nothing more, and the queued ones go
     gaps = []
     for p in positions:
         times = list(MonitorDecision.objects.filter(position=p).order_by("decided_at").values_list("decided_at",
@@ -262,11 +266,21 @@ def test_worker_killed_holding_the_lock_next_cycle_within_10_s(workers, fake):
     lock = f"qd:lock:account:{account.pk}"
     try:
         tasks.run_signal_cycle.apply_async((config.pk, bars[0].isoformat()), queue="trading-doomed")
-        # the order is on the exchange and its reply held: the worker is inside the cycle, lock in hand (both
-        # read in one poll, so a slow poll on a loaded machine cannot see one without the other)
         client = redis.Redis.from_url(settings.REDIS_URL)
-        held = wait_for(lambda: fake.counters.snapshot()["orders_accepted"] > base and client.exists(lock),
-                        timeout=120)
+
+        def state(worker: Worker = doomed) -> str:  # what the desk was doing, for a miss
+            counters = fake.counters.snapshot()
+            return (f"signals {list(Signal.objects.filter(config=config).values_list('bar_time', 'outcome', 'note'))}; "
+                    f"orders {list(Order.objects.filter(account=account).values_list('status', 'reject_reason'))}; "
+                    f"fake accepted {counters['orders_accepted'] - base} rejected {counters['orders_rejected']} "
+                    f"requests {counters['requests']}; lock {bool(client.exists(lock))}; "
+                    f"{worker.name} log:\n{worker.tail()}")
+
+        # The fake accepted the order and holds its reply 8 s (the client waits 10 s), so the worker is inside
+        # the cycle with the lock in hand until then: kill it the moment the order is on the exchange. The lock
+        # is read at that moment too; a kill -9 leaves the key to run out its lease (6 s), so it is still there.
+        wait_for(lambda: fake.counters.snapshot()["orders_accepted"] > base, timeout=120, every=0.05, state=state)
+        held = bool(client.exists(lock))
         doomed.proc.send_signal(signal.SIGKILL)
         doomed.proc.wait(10)
         killed = time.monotonic()
@@ -275,7 +289,7 @@ def test_worker_killed_holding_the_lock_next_cycle_within_10_s(workers, fake):
     fake.set_price("BTCUSDT", float(close[306]), bid=float(close[306]), ask=float(close[306]))
     tasks.run_signal_cycle.delay(config.pk, bars[1].isoformat(), desk_now_ms() + 600_000)  # the next bar's cycle
     signal_row = wait_for(lambda: Signal.objects.filter(config=config, bar_time=bars[1]).exclude(outcome="").first(),
-                          timeout=120)
+                          timeout=120, state=lambda: state(workers["trading"]))
     after = time.monotonic() - killed
     accepted = fake.counters.snapshot()["orders_accepted"] - base
     pos = Position.objects.filter(account=account, status="open").first()
