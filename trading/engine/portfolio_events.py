@@ -88,7 +88,7 @@ def _fill(fills, nf, step, offv, slot, sym, kind, side, qty, price, fee, pnl, re
     return nf + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _close(x, q, px, reason, step, offv, params, rl, mmr, ded, pos, wallet, fills):
     """Close ``q`` of symbol ``x``'s position at ``px`` (taker); the whole position when q >= its qty. The
     kernel's sub-bar loop writes the same steps out for TP / SL / liquidation and the monitor (a call there
