@@ -1,33 +1,38 @@
-"""Load harness: N paper accounts x M open positions, the 30-second monitor driven back to back by K worker
-processes (each takes every K-th account, as Celery's per-account ``monitor_account`` tasks spread over workers),
-on one shared database and Redis (the account locks are real). Prints per-account tick p50/p95, queries per tick,
-ticks that overran the 30 s cadence, and sustained positions per second per worker; run with ``--workers 1 2``
-it prints the scaling ratio of total throughput against one worker, same process tree, same data.
+"""Load harness: N accounts x M open positions, the 30-second monitor driven by K worker processes, on one shared
+database and Redis (the account locks are real). Prints per-account tick p50/p95, queries per tick, ticks that
+overran the 30 s cadence, the slowest round, and sustained positions per second per worker; with ``--workers 1 2``
+also the scaling ratio of total throughput against one worker, same data.
+
+``--exchange paper`` (default): paper accounts (tests/scale/holding.py), prices from a fixed quote source.
+``--exchange fake``: live accounts on one local fake Bybit (fakebybit/, in this process; one API key and so one
+independent fake account each); their M positions are opened through the desk's order service over the real Bybit
+adapter (bench/_bench_fake.py), and every tick talks to the fake through that adapter (pybit over HTTP).
+
+Without ``--beat`` each of the K processes takes every K-th account (as Celery spreads the per-account
+``monitor_account`` tasks) and ticks its accounts back to back, ``--rounds`` times; throughput is positions over
+each process's wall time. With ``--cycles`` (paper only) each account also has a Chandelier config on BTCUSDT
+(1,500 generated 5-minute bars) and every round runs its signal cycle on the next bar; cycle p50/p95 and cycles/s
+per worker are printed beside the monitor's.
+
+``--beat`` runs the monitor as the desk does (bench/_bench_beat.py): K real Celery workers (``-P solo -Q trading``)
+and a real ``celery beat`` process on the desk's DatabaseScheduler whose only enabled entry is the monitor's, every
+30 s as bootstrapped or every ``--beat-every`` seconds for a quicker bench. A round is one beat firing (after one
+untimed warm-up firing), observed from the accounts' RunRecords (what the admin and /api/runs/ show); its span is
+first tick start to last tick end, and throughput is positions over the rounds' spans (the idle rest of the
+cadence is not counted). Overran counts ticks whose RunRecord overran the 30 s cadence.
 
 Several workers need a database that takes concurrent writers: set ``BENCH_DATABASE_URL`` to a PostgreSQL
-database (flushed first). SQLite works for one worker.
+database (flushed first). SQLite works for one worker. Redis: ``REDIS_URL``, else an embedded redis-server.
 
-With ``--cycles`` each account also has a Chandelier config on BTCUSDT (1,500 generated 5-minute bars) and every
-round runs its signal cycle on the next bar (it may open, close or reverse); cycle p50/p95 and cycles/s per
-worker are printed beside the monitor's.
-
-With ``--beat`` the monitor runs as the desk runs it: K real Celery worker processes (``-P solo -Q trading``,
-warmed at start) consume the per-account ``monitor_account`` tasks that beat's ``monitor_positions`` task fans
-out; each round the harness refreshes the feed's prices in Redis (``qd:price:*``) and sends
-``monitor_positions`` through the broker exactly as beat's schedule entry does (at the harness's pace instead of
-every 30 s), then waits for every account's RunRecord. Tick p50/p95, queries and overruns come from those
-RunRecords (what the admin and /api/runs/ show).
-
-Run: ``python bench/bench_load.py [--accounts 50] [--positions 2] [--rounds 5] [--workers 1 2] [--cycles | --beat]``
+Run: ``python bench/bench_load.py [--accounts 50] [--positions 2] [--rounds 5] [--workers 1 2]
+[--exchange paper|fake] [--cycles | --beat [--beat-every 30]]``
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import os
 import statistics
-import subprocess
 import sys
 import time
 
@@ -51,20 +56,24 @@ def _exchange(account, positions: int):
     return PaperExchange(account, quote=quotes, now_ms=lambda: quotes.ts)
 
 
-def worker(account_ids: list[int], positions: int, rounds: int, out, cycles: dict | None = None) -> None:
+def worker(account_ids: list[int], positions: int, rounds: int, out, cycles: dict | None = None,
+           fake: bool = False) -> None:
     """Tick every account ``rounds`` times (and run its cycle on the round's bar, with ``cycles``: account ->
-    config id, plus "bars"); report (tick ms, queries, round seconds, wall seconds, positions, cycle ms)."""
+    config id, plus "bars"); report (tick ms, queries, round seconds, wall seconds, positions, cycle ms).
+    ``fake``: the accounts are live on the fake Bybit (the real adapter, the desk clock)."""
     from datetime import UTC, datetime
 
     from django.db import connections
 
     connections.close_all()  # a fresh connection in this process
     from tests.scale.holding import T0_MS
+    from trading.exchanges.bybit import BybitExchange
     from trading.models import Account, RunRecord
     from trading.services.monitor import run_monitor
 
-    now = datetime.fromtimestamp(T0_MS / 1000 + 60, tz=UTC)
-    accounts = {a.pk: (a, _exchange(a, positions)) for a in Account.objects.filter(pk__in=account_ids)}
+    now = None if fake else datetime.fromtimestamp(T0_MS / 1000 + 60, tz=UTC)
+    accounts = {a.pk: (a, BybitExchange(a) if fake else _exchange(a, positions))
+                for a in Account.objects.filter(pk__in=account_ids)}
     from trading.services.signal_cycle import run_signal_cycle
 
     ticks, round_s, cycle_ms = [], [], []
@@ -87,7 +96,8 @@ def worker(account_ids: list[int], positions: int, rounds: int, out, cycles: dic
     connections.close_all()
 
 
-def run(ids: list[int], *, workers: int, positions: int, rounds: int, cycles: dict | None = None) -> dict:
+def run(ids: list[int], *, workers: int, positions: int, rounds: int, cycles: dict | None = None,
+        fake: bool = False) -> dict:
     from django.db import connections
 
     from trading.models import RunRecord
@@ -100,7 +110,7 @@ def run(ids: list[int], *, workers: int, positions: int, rounds: int, cycles: di
     connections.close_all()
     ctx = mp.get_context("fork")
     out = ctx.Queue()
-    procs = [ctx.Process(target=worker, args=(ids[k::workers], positions, rounds, out, cycles)) for k in range(workers)]
+    procs = [ctx.Process(target=worker, args=(ids[k::workers], positions, rounds, out, cycles, fake)) for k in range(workers)]
     t = time.perf_counter()
     for p in procs:
         p.start()
@@ -119,79 +129,6 @@ def run(ids: list[int], *, workers: int, positions: int, rounds: int, cycles: di
             "round_max_s": max(rounds_s), "per_worker": [r[4] / r[3] for r in results], "total": handled / wall}
 
 
-def _publish_prices(symbols: list[str], price: float = 100.0) -> None:
-    """The feed's latest prices, stamped now (the desk clock), as the live feed writes them."""
-    from trading.marketdata.feed import PRICE_KEY, redis_client
-
-    client = redis_client()
-    ts = str(int(time.time() * 1000))
-    with client.pipeline() as pipe:
-        for sym in symbols:
-            pipe.hset(PRICE_KEY.format(symbol=sym), mapping={"last": price, "mark": price, "bid": price, "ask": price,
-                                                             "ts": ts, "replay": "0"})
-        pipe.execute()
-
-
-def _wait(predicate, what: str, deadline_s: float = 300.0) -> None:
-    end = time.monotonic() + deadline_s
-    while not predicate():
-        if time.monotonic() > end:
-            raise SystemExit(f"gave up waiting for {what} after {deadline_s:.0f} s")
-        time.sleep(0.05)
-
-
-def run_beat(ids: list[int], *, workers: int, positions: int, rounds: int, symbols: list[str]) -> dict:
-    """K Celery workers, beat's monitor task sent each round; figures from the RunRecords."""
-    from quantdesk.celery import app
-    from trading.models import RunRecord
-    from trading.tasks import monitor_positions
-
-    RunRecord.objects.filter(kind="monitor").delete()
-    from _bench_desk import ROOT
-
-    env = dict(os.environ, QUANTDESK_WARM_WORKERS="1", PYTHONPATH=str(ROOT))
-    procs = [subprocess.Popen([sys.executable, "-m", "celery", "-A", "quantdesk", "worker", "-P", "solo", "-Q",
-                               "trading", "-n", f"load{k}-{workers}@%h", "-l", "warning"], env=env, cwd=ROOT,
-                              stdin=subprocess.DEVNULL) for k in range(workers)]
-
-    def alive() -> bool:
-        dead = [p.returncode for p in procs if p.poll() is not None]
-        if dead:
-            raise SystemExit(f"a worker exited with {dead[0]}")
-        return True
-
-    try:
-        _wait(lambda: alive() and len(app.control.ping(timeout=1.0) or []) >= workers,
-              f"{workers} worker(s) to answer a ping")
-        # one untimed round first: the workers' first ticks repair the harness's positions (stops the exchange
-        # lacks) once; every timed round of every run then does the same work
-        _publish_prices(symbols)
-        monitor_positions.delay()
-        _wait(lambda: alive() and RunRecord.objects.filter(kind="monitor").count() >= len(ids), "the untimed round")
-        RunRecord.objects.filter(kind="monitor").delete()
-        round_s = []
-        start = time.perf_counter()
-        for r in range(rounds):
-            _publish_prices(symbols)
-            t = time.perf_counter()
-            monitor_positions.delay()  # what beat's "monitor" schedule entry sends every 30 s
-            want = len(ids) * (r + 1)
-            _wait(lambda w=want: alive() and RunRecord.objects.filter(kind="monitor").count() >= w, f"round {r + 1}")
-            round_s.append(time.perf_counter() - t)
-        wall = time.perf_counter() - start
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(60)
-    recs = list(RunRecord.objects.filter(kind="monitor").values_list("duration_ms", "queries", "overran", "positions"))
-    handled = sum(r[3] for r in recs)
-    return {"workers": workers, "p50": percentile([r[0] for r in recs], 50), "p95": percentile([r[0] for r in recs], 95),
-            "queries": statistics.median(r[1] for r in recs), "overran": sum(bool(r[2]) for r in recs),
-            "round_max_s": max(round_s), "per_worker": [handled / wall / workers], "total": handled / wall,
-            "cycle_p50": None}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--accounts", type=int, default=50)
@@ -199,8 +136,24 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--cycles", action="store_true")
-    ap.add_argument("--beat", action="store_true", help="real Celery workers fed by beat's monitor task")
+    ap.add_argument("--beat", action="store_true", help="real Celery workers and a real celery beat process")
+    ap.add_argument("--beat-every", type=int, default=30, help="the monitor's beat interval in seconds (desk: 30)")
+    ap.add_argument("--exchange", choices=("paper", "fake"), default="paper",
+                    help="paper accounts, or live accounts on a local fake Bybit")
     args = ap.parse_args()
+    fake = args.exchange == "fake"
+    if fake and args.cycles:
+        ap.error("--cycles runs on paper only")
+    if args.beat_every < 1:
+        ap.error(f"--beat-every: {args.beat_every} must be at least 1 second")
+    venue = None
+    if fake:  # before Django: BYBIT_HTTP_ENDPOINT must be in the settings (and the workers' environment)
+        from _bench_desk import ROOT
+
+        sys.path.insert(0, str(ROOT))
+        from _bench_fake import start_fake
+
+        venue = start_fake(args.positions)
     started = setup_django()
     try:
         from django.core.management import call_command
@@ -218,7 +171,12 @@ def main() -> None:
 
             make_instrument("BTCUSDT")
             seed_candles(1500)
-        ids = [holding_account(args.positions, username=f"load{i}")[0].pk for i in range(args.accounts)]
+        if fake:
+            from _bench_fake import live_holding_account
+
+            ids = [live_holding_account(venue, i, args.positions) for i in range(args.accounts)]
+        else:
+            ids = [holding_account(args.positions, username=f"load{i}")[0].pk for i in range(args.accounts)]
         if args.cycles:
             from tests.factories import make_config, make_strategy
             from trading.models import Account, Candle
@@ -228,16 +186,20 @@ def main() -> None:
                       for a in Account.objects.filter(pk__in=ids)}
             cycles["bars"] = list(Candle.objects.filter(symbol="BTCUSDT").order_by("-open_time")
                                   .values_list("open_time", flat=True)[:args.rounds])[::-1]
-        print(f"{connection.vendor}: {args.accounts} accounts x {args.positions} positions set up in "
-              f"{time.perf_counter() - t:.1f} s; {args.rounds} back-to-back monitor rounds per run")
+        where = "live on the fake Bybit" if fake else "paper"
+        pace = f"beat every {args.beat_every} s" if args.beat else "back to back"
+        print(f"{connection.vendor}, {where}: {args.accounts} accounts x {args.positions} positions set up in "
+              f"{time.perf_counter() - t:.1f} s; {args.rounds} monitor rounds per run, {pace}")
         if args.beat:
+            from _bench_beat import run_beat
+
             symbols = [f"S{i}USDT" for i in range(args.positions)]
-            runs = [run_beat(ids, workers=k, positions=args.positions, rounds=args.rounds, symbols=symbols)
-                    for k in args.workers]
-            print("through Celery: beat's monitor_positions task -> one monitor_account task per account; overran "
-                  "counts ticks whose RunRecord overran the 30 s cadence")
+            runs = [run_beat(ids, workers=k, rounds=args.rounds, every=args.beat_every, symbols=symbols,
+                             paper=not fake) for k in args.workers]
+            print("through Celery: a celery beat process sends monitor_positions -> one monitor_account task per "
+                  "account; figures from the RunRecords, throughput over each round's span")
         else:
-            runs = [run(ids, workers=k, positions=args.positions, rounds=args.rounds, cycles=cycles)
+            runs = [run(ids, workers=k, positions=args.positions, rounds=args.rounds, cycles=cycles, fake=fake)
                     for k in args.workers]
         print(f"{'workers':>7} {'tick p50 ms':>11} {'tick p95 ms':>11} {'queries/tick':>12} {'overran':>7} "
               f"{'slowest round s':>15} {'positions/s/worker':>18} {'total positions/s':>17}")
@@ -255,6 +217,8 @@ def main() -> None:
                       f"{r['total'] / base['total']:.2f}")
     finally:
         teardown(started)
+        if venue is not None:
+            venue.stop()
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ test module; ``pytest_plugins = ["fakebybit.pytest_plugin"]`` works only in the 
 session pointed at it; ``bybit_ws_patch`` patches pybit's WS URL templates for the test (then build
 ``WebSocket(testnet=False, ...)``). Helpers on the fake: load_candles / load_mark_candles /
 load_funding, set_price (drives the Simulator), push_kline / push_trade, apply_funding, drop_ws,
-wait_subscribed, set_rate_limit, set_clock_offset, faults.next(path, kind), counters.snapshot().
+wait_subscribed, set_rate_limit, set_clock_offset, faults.next(path, kind), counters.snapshot(),
+add_key(key, secret) (a second key: its own account, wallet and private stream; market data shared).
 Nothing here mocks pybit or the server."""
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """FakeBybit: the fake Bybit V5 exchange as a real aiohttp HTTP + WebSocket server on 127.0.0.1, running
-its own asyncio loop in a background thread. Tests start/stop it, load market data, move prices, push
+its own asyncio loop in a background thread; one account per API key (requests routed by X-BAPI-API-KEY,
+the private stream by its auth key), market data shared. Tests start/stop it, load market data, move prices, push
 public frames, inject faults and read counters; every call is marshalled onto the server loop."""
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class Urls:
 
 
 class FakeBybit:
-    """See module doc. ``api_key``/``api_secret`` are accepted; more keys via ``add_key``."""
+    """See module doc. ``api_key``/``api_secret`` are accepted; more keys (each its own account) via ``add_key``."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str = "fake-api-key",
                  api_secret: str = "fake-api-secret", balance: float = 10_000.0, listings=None,
@@ -151,6 +152,7 @@ class FakeBybit:
         raw_query = request.raw_path.partition("?")[2]  # the request line as sent (yarl would normalise it)
         raw_body = await request.read()
         headers: dict[str, str] = {}
+        scope, key = self.exchange, None  # a public route sees the market; a private one its key's account
         if not path.startswith("/v5/market/"):
             payload = raw_query.encode("utf-8") if method == "GET" else raw_body
             err = check_rest(self.exchange.keys, request.headers, payload, self.exchange.server_ms())
@@ -160,25 +162,27 @@ class FakeBybit:
             headers.update(verdict.headers())
             if not verdict.allowed:
                 return self._json(path, TOO_MANY_VISITS, "Too many visits!", None, headers)
+            key = request.headers["X-BAPI-API-KEY"]
+            scope = self.exchange.wallet(key)
         try:
             params = parse_query(raw_query) if method == "GET" else parse_body(raw_body)
-            outcome = route(self.exchange, params)
+            outcome = route(scope, params)
         except ParamError as e:
             outcome = Outcome(10001, e.message)
         resp = self._json(path, outcome.code, outcome.msg, outcome.result, headers)
         if fault is not None and fault.kind == "drop_after_accept":
-            await self.hub.publish_private(outcome.events)
+            await self.hub.publish_private(outcome.events, key)
             request.transport.abort()
             raise asyncio.CancelledError
         if fault is not None and fault.kind == "timeout":
-            await self.hub.publish_private(outcome.events)
+            await self.hub.publish_private(outcome.events, key)
             await asyncio.sleep(fault.seconds)
             return resp
         if outcome.events:
             await resp.prepare(request)
             await resp.write_eof()
             self.counters.mark("reply", path)
-            await self.hub.publish_private(outcome.events)
+            await self.hub.publish_private(outcome.events, key)
         else:
             self.counters.mark("reply", path)
         return resp
@@ -196,9 +200,23 @@ class FakeBybit:
         headers = {"X-Bapi-Limit": str(limit), "X-Bapi-Limit-Status": "0", "X-Bapi-Limit-Reset-Timestamp": str(reset)}
         return self._json(path, TOO_MANY_VISITS, "Too many visits!", None, headers)
 
+    async def _publish_by_key(self, by_key: dict) -> list:
+        """Each key's events to that key's private stream only; all of them, in key order, as one list."""
+        events = []
+        for key, evs in by_key.items():
+            await self.hub.publish_private(evs, key)
+            events += evs
+        return events
+
     # ----- test helpers --------------------------------------------------------------------------
     def add_key(self, key: str, secret: str) -> None:
-        self.call(self.exchange.keys.__setitem__, key, secret)
+        """Accept ``key``/``secret``: a new key gets its own fresh account (default balance, no positions);
+        market data stays shared. A known key only changes its secret."""
+        self.call(self.exchange.add_key, key, secret)
+
+    def account_for(self, key: str):
+        """The fakebybit Account (Simulator inside) behind ``key``; read it with ``call`` while running."""
+        return self.exchange.wallet(key).account
 
     def set_clock_offset(self, ms: int) -> None:
         """Shift the exchange clock (positive: the server is ahead of the client) to provoke 10002."""
@@ -230,11 +248,10 @@ class FakeBybit:
         private events are pushed), and ``tickers.{symbol}`` subscribers get a snapshot or delta.
         Returns the private events as (topic, rows)."""
         async def run():
-            _, events = self.exchange.set_price(symbol, last, bid, ask, mark, index, **extra)
+            _, by_key = self.exchange.set_price(symbol, last, bid, ask, mark, index, **extra)
             if publish:
                 await self.hub.publish_ticker(symbol)
-            await self.hub.publish_private(events)
-            return events
+            return await self._publish_by_key(by_key)
 
         return self.call(run)
 
@@ -270,9 +287,7 @@ class FakeBybit:
     def apply_funding(self, symbol: str, rate: float, mark: float | None = None) -> list:
         """Charge funding now to an open position (execType Funding) and record it in funding history."""
         async def run():
-            events = self.exchange.apply_funding(symbol, rate, mark)
-            await self.hub.publish_private(events)
-            return events
+            return await self._publish_by_key(self.exchange.apply_funding(symbol, rate, mark))
 
         return self.call(run)
 

@@ -1,6 +1,7 @@
 """The WebSocket side: /v5/public/linear (kline, tickers, publicTrade) and /v5/private (order,
 execution, position, wallet). Answers {"op":"ping"} with the public/private pong shapes of spec §2
-(aiohttp answers protocol ping frames itself), checks private auth, echoes the subscribe req_id,
+(aiohttp answers protocol ping frames itself), checks private auth (a private connection then gets only
+its key's account events), echoes the subscribe req_id,
 sends tickers as a snapshot first and deltas after, and can drop every connection abruptly."""
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Conn:
     private: bool
     conn_id: str = field(default_factory=lambda: uuid.uuid4().hex[:20])
     authed: bool = False
+    key: str | None = None  # the API key a private connection authenticated with: it gets that account's events
     topics: set[str] = field(default_factory=set)
     ticker_sent: dict[str, dict] = field(default_factory=dict)
 
@@ -88,6 +90,7 @@ class Hub:
         elif op == "auth" and conn.private:
             why = check_ws(self.exchange.keys, msg.get("args"), self.exchange.server_ms())
             conn.authed = why is None
+            conn.key = msg["args"][0] if conn.authed else None
             await self._send(conn, {**echo, "success": conn.authed, "ret_msg": why or "", "op": "auth",
                                     "conn_id": conn.conn_id})
         elif op in ("subscribe", "unsubscribe"):
@@ -161,9 +164,9 @@ class Hub:
             await self._ticker_to(conn, topic, symbol)
         return len(conns)
 
-    async def publish_private(self, events: list[tuple[str, list]]) -> None:
-        """Push each (topic, rows) to authed subscribers, in the order given (order, execution, position,
-        wallet)."""
+    async def publish_private(self, events: list[tuple[str, list]], key: str | None) -> None:
+        """Push each (topic, rows) of ``key``'s account to the subscribers authed with that key, in the order
+        given (order, execution, position, wallet)."""
         for topic, rows in events:
             frame = {"id": uuid.uuid4().hex, "topic": topic, "creationTime": now_ms(), "data": rows}
             if self.drop_private.get(topic, 0) > 0:  # a message lost on the way (fault injection)
@@ -176,7 +179,7 @@ class Hub:
                 copies = 2
             self.counters.mark("push", topic)
             for conn in list(self.conns):
-                if conn.private and conn.authed and topic in conn.topics:
+                if conn.private and conn.authed and conn.key == key and topic in conn.topics:
                     for _ in range(copies):
                         await self._send(conn, frame)
 
