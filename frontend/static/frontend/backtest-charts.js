@@ -46,13 +46,13 @@ window.QDCharts = (function () {
       ${syms.map(([k, x]) => `<tr><td>${QD.esc(k)}</td><td>${QD.esc(x.detail_interval)}</td><td class="num">${x.detail_bars}</td><td>${QD.esc(typeof trig[k] === "object" ? JSON.stringify(trig[k]) : trig[k] || "")}</td></tr>`).join("")}</tbody></table></div></div>
       <details><summary>Refused entries: ${Object.entries(m.refusals_by_reason || {}).map(([r, n]) => `${QD.esc(r)} ${n}`).join(", ") || "none"}${refs.length ? ` (first ${Math.min(refs.length, 200)} listed)` : ""}</summary>
       ${refs.length ? `<table id="refusals"><thead><tr><th>Time</th><th>Slot</th><th>Symbol</th><th>Side</th><th>Reason</th><th>Held by</th></tr></thead><tbody>
-      ${refs.slice(0, 200).map((r) => `<tr><td>${QD.esc(String(r.time).slice(0, 16))}</td><td>${QD.esc(r.slot)}</td><td>${QD.esc(r.symbol)}</td><td>${QD.esc(r.side)}</td><td>${QD.esc(r.reason)}</td><td>${QD.esc(r.held_by || "")}</td></tr>`).join("")}</tbody></table>` : ""}</details>`;
+      ${refs.slice(0, 200).map((r) => `<tr><td>${QD.fmt.time(r.time)}</td><td>${QD.esc(r.slot)}</td><td>${QD.esc(r.symbol)}</td><td>${QD.esc(r.side)}</td><td>${QD.esc(r.reason)}</td><td>${QD.esc(r.held_by || "")}</td></tr>`).join("")}</tbody></table>` : ""}</details>`;
   }
 
   function tradeRows(trades, desk) {
     return trades.slice(0, 500).map((t) => {
       const partials = t.partials || [];
-      const main = `<tr class="trade"><td>${t.entry_time.slice(0, 16)}</td><td>${t.exit_time.slice(0, 16)}</td>${desk ? `<td>${QD.esc(t.slot)}</td><td>${QD.esc(t.symbol)}</td>` : ""}<td>${t.side}</td><td class="num">${t.qty}</td>
+      const main = `<tr class="trade"><td>${QD.fmt.time(t.entry_time)}</td><td>${QD.fmt.time(t.exit_time)}</td>${desk ? `<td>${QD.esc(t.slot)}</td><td>${QD.esc(t.symbol)}</td>` : ""}<td>${t.side}</td><td class="num">${t.qty}</td>
         <td class="num">${QD.num(t.entry_price, 2)}</td><td class="num">${QD.num(t.exit_price, 2)}</td><td class="num">${QD.num(t.fees, 4)}</td>
         <td class="num">${QD.num(t.funding, 4)}</td><td class="num ${t.pnl >= 0 ? "pos" : "neg"}">${QD.num(t.pnl, 4)}</td><td>${QD.esc(t.exit_reason)}${partials.length ? ` (+${partials.length} partial)` : ""}</td></tr>`;
       const span = desk ? 12 : 10;

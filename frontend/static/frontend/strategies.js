@@ -87,7 +87,7 @@
     } catch (err) { out.textContent = QD.errors(err); }
   });
 
-  function sig(s) { if (!s) return "–"; return `${s.signal > 0 ? "long" : s.signal < 0 ? "short" : "flat"} @ ${s.bar_time.slice(0, 16)} ${QD.esc(s.symbol)}` +
+  function sig(s) { if (!s) return "–"; return `${s.signal > 0 ? "long" : s.signal < 0 ? "short" : "flat"} @ ${QD.fmt.time(s.bar_time)} ${QD.esc(s.symbol)}` +
       (s.drift !== null ? ` drift ${QD.pct(s.drift, 3)}` : "") + (s.confidence !== null ? ` conf ${QD.num(s.confidence, 2)}` : "") +
       (s.half_life_seconds !== null ? ` t½ ${QD.age(s.half_life_seconds)}` : "") + (s.forecast !== null ? ` fcst ${QD.num(s.forecast, 2)}` : ""); }
   function layers(s) { if (!s || !s.layers) return "–";
