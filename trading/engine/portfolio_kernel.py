@@ -148,33 +148,27 @@ def run_steps(start, end, n_sub, sub_s, axis, o, h, lo, c, mo, mh, ml, mc, use_m
             bal = wallet[W_BAL]
             r = kp[0]
             stop = min(end, nfs)
-            # the position's levels in locals: nothing in this loop changes them (the loop stops at any event)
-            tp, sl, liq, bk = pos[0, X_TP], pos[0, X_SL], pos[0, X_LIQ], pos[0, X_BK]
-            qty, entry, marked = pos[0, X_QTY], pos[0, X_ENTRY], use_mark[0]
-            row_step = astep[r] if r < off[1] else NEVER
             while s < stop:
-                if row_step <= s:
-                    hit = False
-                    while r < off[1] and astep[r] <= s:
-                        do_exit, enter = signal_decision(side, float(sig[r]), exl[r], exs[r])
-                        if do_exit or enter != 0.0:
-                            hit = True
-                            break
-                        r += 1
-                    if hit:
+                hit = False
+                while r < off[1] and astep[r] <= s:
+                    do_exit, enter = signal_decision(side, float(sig[r]), exl[r], exs[r])
+                    if do_exit or enter != 0.0:
+                        hit = True
                         break
-                    row_step = astep[r] if r < off[1] else NEVER
+                    r += 1
+                if hit:
+                    break
                 if side != 0.0:
                     px = c[0, s]
                     if px == px:
-                        bh, bl = h[0, s], lo[0, s]
-                        mhi, mlo = bh, bl
-                        if marked and mh[0, s] == mh[0, s]:
+                        mhi, mlo = h[0, s], lo[0, s]
+                        if use_mark[0] and mh[0, s] == mh[0, s]:
                             mhi, mlo = mh[0, s], ml[0, s]
-                        if step_bar(side, o[0, s], bh, bl, mhi, mlo, tp, sl, liq, bk)[0] != 0:
+                        if step_bar(side, o[0, s], h[0, s], lo[0, s], mhi, mlo, pos[0, X_TP], pos[0, X_SL],
+                                    pos[0, X_LIQ], pos[0, X_BK])[0] != 0:
                             break
                         last = px
-                    equity[s] = bal + price_pnl(side, qty, entry, last)
+                    equity[s] = bal + price_pnl(side, pos[0, X_QTY], pos[0, X_ENTRY], last)
                 else:
                     equity[s] = bal
                 s += 1
