@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from _bench_data import chandelier_signals, floor_loop, make_bars  # noqa: E402
+from _bench_timing import best_of  # noqa: E402
 
 from trading.engine.backtest import BacktestConfig, run_backtest  # noqa: E402
 from trading.engine.instruments import BTCUSDT  # noqa: E402
@@ -46,15 +47,6 @@ ACCOUNT = 10_000_000.0
 NOTIONAL = 500.0 * 0.15 * LEVERAGE
 CONFIG = BacktestConfig(leverage=LEVERAGE, sizing="fixed", initial_capital=500.0, allocation=0.15,
                         take_profit_pct=TP, stop_loss_pct=SL, funding=True, funding_rate=0.0001)
-
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def bench_quantdesk(candles, signals, repeat):
