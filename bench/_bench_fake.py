@@ -14,6 +14,7 @@ PRICE = 100.0
 
 
 def symbols_for(positions: int) -> list[str]:
+    """The names tests/scale/holding.holding_symbols gives the desk's instruments (this runs before Django)."""
     return [f"S{i}USDT" for i in range(positions)]
 
 
@@ -39,10 +40,11 @@ def start_fake(positions: int):
 
 def live_holding_account(fake, i: int, positions: int) -> int:
     """Account ``i``: live on the fake with key load-key-i, ``positions`` longs of 1 unit opened by the desk."""
-    from tests.factories import make_config, make_instrument, make_strategy, make_user
+    from tests.factories import make_config, make_strategy, make_user
+    from tests.scale.holding import holding_symbols
     from trading.exchanges.bybit import BybitExchange
     from trading.exchanges.types import OrderIntent
-    from trading.models import Account, Instrument, Position, Signal
+    from trading.models import Account, Position, Signal
     from trading.services.locks import account_lock
     from trading.services.orders import submit_order
     from trading.services.recording import sync_account
@@ -50,11 +52,7 @@ def live_holding_account(fake, i: int, positions: int) -> int:
     key, secret = f"load-key-{i}", f"load-secret-{i}"
     if key != fake.api_key:
         fake.add_key(key, secret)
-    symbols = symbols_for(positions)
-    for s in symbols:
-        if not Instrument.objects.filter(symbol=s).exists():
-            make_instrument(s, tick_size=Decimal("0.01"), qty_step=Decimal("0.01"), min_qty=Decimal("0.01"),
-                            min_notional=Decimal("1"))
+    symbols = holding_symbols(positions)
     account = Account(owner=make_user(f"load{i}"), name="Live", mode="live", live_trading_enabled=True,
                       environment="testnet", starting_capital=Decimal("100000"), max_open_positions=positions + 1)
     account.set_api_credentials(api_key=key, api_secret=secret)

@@ -42,13 +42,13 @@ CADENCE_S = 30.0
 
 
 def _exchange(account, positions: int):
-    from tests.scale.holding import T0_MS, Quotes
+    from tests.scale.holding import T0_MS, Quotes, holding_symbols
     from trading.exchanges.paper import PaperExchange
     from trading.models import Candle
 
     quotes = Quotes()
-    for i in range(positions):
-        quotes.q[f"S{i}USDT"] = {"last": 100.0, "mark": 100.0, "bid": 100.0, "ask": 100.0, "ts": T0_MS}
+    for s in holding_symbols(positions):
+        quotes.q[s] = {"last": 100.0, "mark": 100.0, "bid": 100.0, "ask": 100.0, "ts": T0_MS}
     last = Candle.objects.filter(symbol="BTCUSDT").order_by("-open_time").values_list("close", flat=True).first()
     if last is not None:
         p = float(last)
@@ -193,7 +193,9 @@ def main() -> None:
         if args.beat:
             from _bench_beat import run_beat
 
-            symbols = [f"S{i}USDT" for i in range(args.positions)]
+            from tests.scale.holding import holding_symbols
+
+            symbols = holding_symbols(args.positions)
             runs = [run_beat(ids, workers=k, rounds=args.rounds, every=args.beat_every, symbols=symbols,
                              paper=not fake) for k in args.workers]
             print("through Celery: a celery beat process sends monitor_positions -> one monitor_account task per "

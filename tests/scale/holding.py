@@ -25,16 +25,23 @@ class Quotes:
         return self.q.get(symbol)
 
 
-def holding_account(n: int, *, username: str = "scale") -> tuple:
-    """(account, config, exchange, now) with ``n`` open longs of 1 unit at 100 on symbols S0USDT..; each
-    symbol's newest Signal forecasts 101 with confidence 0.8, as at entry: the monitor holds every one
-    (drift +1 % from a +1 % baseline, young, confidence unchanged)."""
-    quotes = Quotes()
+def holding_symbols(n: int) -> list[str]:
+    """S0USDT.. S{n-1}USDT, each with its instrument (tick and qty step 0.01), created where missing."""
     symbols = [f"S{i}USDT" for i in range(n)]
     for s in symbols:
         if not Instrument.objects.filter(symbol=s).exists():
             make_instrument(s, tick_size=Decimal("0.01"), qty_step=Decimal("0.01"), min_qty=Decimal("0.01"),
                             min_notional=Decimal("1"))
+    return symbols
+
+
+def holding_account(n: int, *, username: str = "scale") -> tuple:
+    """(account, config, exchange, now) with ``n`` open longs of 1 unit at 100 on symbols S0USDT..; each
+    symbol's newest Signal forecasts 101 with confidence 0.8, as at entry: the monitor holds every one
+    (drift +1 % from a +1 % baseline, young, confidence unchanged)."""
+    quotes = Quotes()
+    symbols = holding_symbols(n)
+    for s in symbols:
         quotes.q[s] = {"last": 100.0, "mark": 100.0, "bid": 100.0, "ask": 100.0, "ts": T0_MS}
     account = make_account(make_user(username), starting_capital=Decimal("100000"), max_open_positions=n + 1)
     config = make_config(account, make_strategy("drift"), leverage=Decimal("10"), sizing_mode="kelly",
