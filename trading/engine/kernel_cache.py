@@ -30,29 +30,29 @@ def kernel_packages() -> list[Path]:
     return [engine, engine.parents[1] / "strategies" / "algos"]
 
 
-def sources_digest(roots: list[Path]) -> str:
+def _sources(roots: list[Path]) -> list[tuple[Path, Path]]:
+    """(root, file) for every .py file below ``roots``, in path order (one walk serves the digest and the dirs)."""
+    return [(root, path) for root in roots for path in sorted(root.rglob("*.py")) if "__pycache__" not in path.parts]
+
+
+def sources_digest(roots: list[Path], sources: list[tuple[Path, Path]] | None = None) -> str:
     """sha256 over every .py file below ``roots`` (relative path and contents, in path order)."""
     h = hashlib.sha256()
-    for root in roots:
-        for path in sorted(root.rglob("*.py")):
-            if "__pycache__" in path.parts:
-                continue
-            h.update(f"{root.name}/{path.relative_to(root).as_posix()}\0".encode())
-            h.update(path.read_bytes())
-            h.update(b"\0")
+    for root, path in sources if sources is not None else _sources(roots):
+        h.update(f"{root.name}/{path.relative_to(root).as_posix()}\0".encode())
+        h.update(path.read_bytes())
+        h.update(b"\0")
     return h.hexdigest()
 
 
-def cache_dirs(roots: list[Path], numba_cache_dir: str | None) -> list[Path]:
+def cache_dirs(roots: list[Path], numba_cache_dir: str | None,
+               sources: list[tuple[Path, Path]] | None = None) -> list[Path]:
     """Where numba keeps the cached kernels of every source folder below ``roots``."""
-    out = []
-    for root in roots:
-        for folder in sorted({p.parent for p in root.rglob("*.py") if "__pycache__" not in p.parts}):
-            if numba_cache_dir:
-                out.append(Path(numba_cache_dir) / folder.relative_to(folder.anchor))
-            else:
-                out.append(folder / "__pycache__")
-    return out
+    walk = sources if sources is not None else _sources(roots)
+    folders = [f for root in roots for f in sorted({path.parent for r, path in walk if r == root})]
+    if numba_cache_dir:
+        return [Path(numba_cache_dir) / folder.relative_to(folder.anchor) for folder in folders]
+    return [folder / "__pycache__" for folder in folders]
 
 
 def ensure_fresh(roots: list[Path] | None = None, *, numba_cache_dir: str | None = None) -> int:
@@ -69,9 +69,12 @@ def ensure_fresh(roots: list[Path] | None = None, *, numba_cache_dir: str | None
     roots = [r for r in roots if r.is_dir()]
     if not roots:
         return 0
-    dirs = cache_dirs(roots, numba_cache_dir)
+    sources = _sources(roots)
+    if not sources:
+        return 0
+    dirs = cache_dirs(roots, numba_cache_dir, sources)
     stamp = dirs[0] / STAMP
-    digest = sources_digest(roots)
+    digest = sources_digest(roots, sources)
     try:
         if stamp.read_text() == digest:
             return 0
