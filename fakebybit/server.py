@@ -54,6 +54,7 @@ class FakeBybit:
         self.counters = Counters()
         self.limiter = RateLimiter()
         self.hub = Hub(self.exchange, self.counters)
+        self.on_hold = None  # callable(path) run when a ``timeout`` fault starts holding a reply
         self.private_ws_down = False
         self.urls: Urls | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -176,6 +177,8 @@ class FakeBybit:
             raise asyncio.CancelledError
         if fault is not None and fault.kind == "timeout":
             await self.hub.publish_private(outcome.events, key)
+            if self.on_hold is not None:  # a test acts while the reply is held (e.g. kills the client there)
+                await asyncio.get_running_loop().run_in_executor(None, self.on_hold, path)
             await asyncio.sleep(fault.seconds)
             return resp
         if outcome.events:

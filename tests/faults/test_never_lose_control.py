@@ -264,27 +264,34 @@ def test_worker_killed_holding_the_lock_next_cycle_within_10_s(workers, fake):
     base = fake.counters.snapshot()["orders_accepted"]
     doomed = Worker("trading-doomed", worker_env(BYBIT_HTTP_ENDPOINT=fake.urls.http)).wait_ready()
     lock = f"qd:lock:account:{account.pk}"
+    client = redis.Redis.from_url(settings.REDIS_URL)
+
+    def state(worker: Worker = doomed) -> str:  # what the desk was doing, for a miss
+        counters = fake.counters.snapshot()
+        return (f"signals {list(Signal.objects.filter(config=config).values_list('bar_time', 'outcome', 'note'))}; "
+                f"orders {list(Order.objects.filter(account=account).values_list('status', 'reject_reason'))}; "
+                f"fake accepted {counters['orders_accepted'] - base} rejected {counters['orders_rejected']} "
+                f"requests {counters['requests']}; lock {bool(client.exists(lock))}; "
+                f"{worker.name} log:\n{worker.tail()}")
+
+    seen: dict = {}
+
+    def kill_while_held(path: str) -> None:
+        # The fake accepted the order and holds its reply 8 s (the client waits 10 s): the worker is inside the
+        # cycle with the lock in hand. The fake itself reads the lock and kills the worker at that moment: on a CI
+        # run a poll from the test thread saw the accepted order only after the reply (the worker finished unkilled).
+        seen["held"] = bool(client.exists(lock))
+        doomed.proc.send_signal(signal.SIGKILL)
+
+    fake.on_hold = kill_while_held
     try:
         tasks.run_signal_cycle.apply_async((config.pk, bars[0].isoformat()), queue="trading-doomed")
-        client = redis.Redis.from_url(settings.REDIS_URL)
-
-        def state(worker: Worker = doomed) -> str:  # what the desk was doing, for a miss
-            counters = fake.counters.snapshot()
-            return (f"signals {list(Signal.objects.filter(config=config).values_list('bar_time', 'outcome', 'note'))}; "
-                    f"orders {list(Order.objects.filter(account=account).values_list('status', 'reject_reason'))}; "
-                    f"fake accepted {counters['orders_accepted'] - base} rejected {counters['orders_rejected']} "
-                    f"requests {counters['requests']}; lock {bool(client.exists(lock))}; "
-                    f"{worker.name} log:\n{worker.tail()}")
-
-        # The fake accepted the order and holds its reply 8 s (the client waits 10 s), so the worker is inside
-        # the cycle with the lock in hand until then: kill it the moment the order is on the exchange. The lock
-        # is read at that moment too; a kill -9 leaves the key to run out its lease (6 s), so it is still there.
-        wait_for(lambda: fake.counters.snapshot()["orders_accepted"] > base, timeout=120, every=0.05, state=state)
-        held = bool(client.exists(lock))
-        doomed.proc.send_signal(signal.SIGKILL)
+        wait_for(lambda: "held" in seen, timeout=120, every=0.05, state=state)
+        held = seen["held"]
         doomed.proc.wait(10)
         killed = time.monotonic()
     finally:
+        fake.on_hold = None
         doomed.stop()
     fake.set_price("BTCUSDT", float(close[306]), bid=float(close[306]), ask=float(close[306]))
     tasks.run_signal_cycle.delay(config.pk, bars[1].isoformat(), desk_now_ms() + 600_000)  # the next bar's cycle
