@@ -162,29 +162,33 @@ def simulate(*, slots, symbols, prices, mark, funding, n_sub: int, balance: floa
     equity = np.empty(n)
     sub_s = prices.detail_seconds / n_sub
     out_f, out_d, out_r = [], [], []
+    chunk = CHUNK if progress is not None else n  # chunks only to report progress: each call unboxes ~40 arrays
     start = 0
     while start < n:
-        end = min(n, start + CHUNK)
+        end = min(n, start + chunk)
         start = portfolio_kernel.run_steps(start, end, n_sub, sub_s, prices.axis, prices.o, prices.h, prices.lo, prices.c, prices.mo,
                             prices.mh, prices.ml, prices.mc, prices.use_mark, fstep, fsym, frate, fmark, params, rl,
                             mmr, ded, maxlev, rows.off, rows.astep, rows.sig, rows.exl, rows.exs, rows.fc, rows.dr,
                             rows.cf, rows.hl, float(max_open), kelly_available, wallet, kp, pos, equity, fills, decs,
                             refs, room)
-        if wallet[K.W_NF]:  # hand the filled part over and write on in a fresh buffer (no copy)
-            out_f.append(fills[: int(wallet[K.W_NF])])
-            fills = np.empty_like(fills)
-        if wallet[K.W_ND]:
-            out_d.append(decs[: int(wallet[K.W_ND])])
-            decs = np.empty_like(decs)
-        if wallet[K.W_NR]:
-            out_r.append(refs[: int(wallet[K.W_NR])])
-            refs = np.empty_like(refs)
-        wallet[K.W_NF] = wallet[K.W_ND] = wallet[K.W_NR] = 0.0
+        if start < end or start >= n:  # a buffer is full (the kernel stopped early), or the run is done:
+            # hand the filled parts over and write on in fresh buffers (no copy); the chunks in between keep
+            # writing into the same buffers, so a run whose records fit them is never concatenated
+            if wallet[K.W_NF]:
+                out_f.append(fills[: int(wallet[K.W_NF])])
+                fills = np.empty_like(fills)
+            if wallet[K.W_ND]:
+                out_d.append(decs[: int(wallet[K.W_ND])])
+                decs = np.empty_like(decs)
+            if wallet[K.W_NR]:
+                out_r.append(refs[: int(wallet[K.W_NR])])
+                refs = np.empty_like(refs)
+            wallet[K.W_NF] = wallet[K.W_ND] = wallet[K.W_NR] = 0.0
         if progress is not None and start == end:
             progress(end / n)
     return Raw(
         given_index=index, axis=prices.axis, sub_ns=int(round(sub_s * 1e9)), equity=equity,
         fills=(out_f[0] if len(out_f) == 1 else np.concatenate(out_f)) if out_f else np.empty((0, K.N_FILL)),
-        decisions=np.concatenate(out_d) if out_d else np.empty((0, K.N_DEC)),
-        refusals=np.concatenate(out_r) if out_r else np.empty((0, K.N_REF)),
+        decisions=(out_d[0] if len(out_d) == 1 else np.concatenate(out_d)) if out_d else np.empty((0, K.N_DEC)),
+        refusals=(out_r[0] if len(out_r) == 1 else np.concatenate(out_r)) if out_r else np.empty((0, K.N_REF)),
         final_balance=float(wallet[K.W_BAL]), positions=pos)
