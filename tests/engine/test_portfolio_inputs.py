@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from trading.engine.backtest import BacktestConfig, run_backtest
 from trading.engine.instruments import BTCUSDT
@@ -53,3 +54,22 @@ def test_plain_slot_keeps_only_acting_rows_and_backtests_as_every_row_did():
     assert len(sparse_run.trades) > 20
     pd.testing.assert_frame_equal(sparse_run.trades, dense_run.trades)
     np.testing.assert_array_equal(sparse_run.equity.to_numpy(), dense_run.equity.to_numpy())
+
+
+def test_times_out_of_order_are_refused_naming_the_input():
+    """The strictly-increasing check reads pandas' cached index flags: a repeated time or a step back must still
+    be caught, for the candles of run_backtest and for a portfolio slot's signals."""
+    candles, signals = _frames()
+    cfg = BacktestConfig(leverage=10, sizing="fixed", allocation=0.2)
+    stamps = candles.index.to_numpy().copy()
+    stamps[50] = stamps[49]  # a repeated bar open: monotonic but not strict
+    repeated = pd.DatetimeIndex(stamps)
+    with pytest.raises(ValueError, match=r"candles: the index \(bar open times\) must be strictly increasing"):
+        run_backtest(candles.set_axis(repeated), signals.set_axis(repeated), instrument=BTCUSDT, config=cfg)
+    swapped = candles.index[[1, 0, *range(2, len(candles))]]
+    with pytest.raises(ValueError, match="candles: the index"):
+        run_backtest(candles.set_axis(swapped), signals.set_axis(swapped), instrument=BTCUSDT, config=cfg)
+    ns = candles.index.as_unit("ns").asi8
+    with pytest.raises(ValueError, match=r"slots\[0\].signals: the index \(bar open times\) must be strictly"):
+        signal_rows(ns, [signals.set_axis(repeated)], [60 * 10**9], ["slots[0]"])
+    assert signal_rows(ns, [signals], [60 * 10**9], ["slots[0]"]).off[-1] > 0  # the same rows in order pass

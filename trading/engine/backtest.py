@@ -21,7 +21,7 @@ from .detail_path import checkpoints
 from .funding import _ns
 from .instruments import Instrument
 from .portfolio import PortfolioSlot, simulate
-from .portfolio_inputs import align_prices
+from .portfolio_inputs import align_prices, strictly_increasing
 from .sizing import FIXED, KELLY
 
 
@@ -56,6 +56,8 @@ def run_backtest(
         raise ValueError(f"signals: {len(signals)} rows, candles have {n}; align them to the candles")
     if n == 0:
         raise ValueError("candles: no bars")
+    if not strictly_increasing(candles.index):
+        raise ValueError("candles: the index (bar open times) must be strictly increasing")
     ts = _ns(candles.index)
     bar_s = float(np.median(np.diff(ts[: min(n, 1000)]))) / 1e9 if n > 1 else 60.0
     sym = instrument.symbol

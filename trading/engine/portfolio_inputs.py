@@ -267,7 +267,8 @@ def signal_rows(axis: np.ndarray, frames: list[pd.DataFrame], timeframes_ns: lis
     """Row r of a slot, for the bar opening at t, closes at t + timeframe and is acted on at the open of the
     first detail bar opening at or after that close; rows closing before the axis starts are not acted on.
     A slot without monitor columns keeps only the rows that can act (a signal or an exit flag): the kernel
-    then skips a million quiet bars without reading a row for each."""
+    then skips a million quiet bars without reading a row for each. ``opens[k]``, when given, are slot k's
+    row open times, already checked strictly increasing by the caller (run_backtest: the candles' own)."""
     parts = []
     offsets = [0]
     monitor = [any(c in frame.columns for c in MONITOR_COLUMNS) for frame in frames]
@@ -275,16 +276,17 @@ def signal_rows(axis: np.ndarray, frames: list[pd.DataFrame], timeframes_ns: lis
     for k, (frame, tf) in enumerate(zip(frames, timeframes_ns, strict=True)):
         if "signal" not in frame.columns:
             raise ValueError(f"{names[k]}.signals: no 'signal' column")
-        t = _ns(frame.index) if opens is None or opens[k] is None else opens[k]
+        given = opens is not None and opens[k] is not None
+        if not given and not strictly_increasing(frame.index):
+            raise ValueError(f"{names[k]}.signals: the index (bar open times) must be strictly increasing")
+        t = opens[k] if given else _ns(frame.index)
         n = t.shape[0]
         sig = frame["signal"].to_numpy()
         if sig.dtype != np.int8:
             sig = np.nan_to_num(sig.astype(np.float64)).astype(np.int8)
         cols = [sig, _flags(frame, "exit_long", n), _flags(frame, "exit_short", n),
                 *(_f64(frame, c, n) for c in wanted)]
-        increasing, acting = _scan_rows(t, sig, cols[1], cols[2])
-        if not increasing:
-            raise ValueError(f"{names[k]}.signals: the index (bar open times) must be strictly increasing")
+        acting = _acting_rows(sig, cols[1], cols[2])
         first = int(np.searchsorted(t, axis[0] - tf, side="left"))  # rows closing before the axis: not acted on
         if monitor[k]:  # the monitor reads the latest row's forecast: every row counts
             keep = np.arange(first, n)
@@ -309,20 +311,25 @@ def _increasing(ns) -> bool:
     return True
 
 
+def strictly_increasing(index: pd.Index) -> bool:
+    """The index's times strictly increase. A DatetimeIndex answers from flags pandas caches on the index
+    object (one pass the first time, none after: a sweep's hundred runs over the same candles check once)."""
+    if isinstance(index, pd.DatetimeIndex):
+        return bool(index.is_monotonic_increasing and index.is_unique)  # unique is known from a strict pass
+    return _increasing(_ns(index))
+
+
 @njit(cache=True)
-def _scan_rows(t, sig, exl, exs):
-    """(``t`` strictly increasing, the rows that can act: a non-zero signal or an exit flag), in one pass."""
-    n = t.shape[0]
+def _acting_rows(sig, exl, exs):
+    """The rows that can act (a non-zero signal or an exit flag), in one pass."""
+    n = sig.shape[0]
     out = np.empty(n, dtype=np.int64)
     m = 0
-    ok = True
     for i in range(n):
-        if i > 0 and t[i] <= t[i - 1]:
-            ok = False
         if sig[i] != 0 or exl[i] or exs[i]:
             out[m] = i
             m += 1
-    return ok, out[:m]
+    return out[:m]
 
 
 @njit(cache=True)
