@@ -28,21 +28,20 @@ def funding_events(
     mark: pd.DataFrame | pd.Series | None = None,
     constant_rate: float | None = None,
     interval_minutes: int = 480,
-    unit_ns: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Funding as sparse events (bar index, rate, mark), sorted by bar. Funding happens at the open of the
     bar whose open time equals the funding time (a funding time between bar opens is charged at the next
     bar open). The mark is the mark series' open at that time (as-of); NaN when absent (the kernel then
-    uses the bar's open). ``bar_times`` are epoch values in units of ``unit_ns`` nanoseconds."""
+    uses the bar's open). ``bar_times`` are int64 nanoseconds since the epoch."""
     n = bar_times.shape[0]
     empty = (np.empty(0, dtype=np.int64), np.empty(0), np.empty(0))
     if n == 0:
         return empty
     if rates is not None and len(rates):
-        f_times = _ns(rates.index) // unit_ns
+        f_times = _ns(rates.index)
         f_vals = rates.to_numpy(np.float64)
     elif constant_rate is not None:
-        step = interval_minutes * NS_PER_MINUTE // unit_ns
+        step = interval_minutes * NS_PER_MINUTE
         first = -(-bar_times[0] // step) * step
         f_times = np.arange(first, bar_times[-1] + 1, step, dtype=np.int64)
         f_vals = np.full(f_times.shape[0], float(constant_rate))
@@ -54,7 +53,7 @@ def funding_events(
     marks = np.full(bars.shape[0], np.nan)
     if mark is not None and len(mark):
         m_series = mark["open"] if isinstance(mark, pd.DataFrame) else mark
-        idx = np.searchsorted(_ns(m_series.index) // unit_ns, times, side="right") - 1
+        idx = np.searchsorted(_ns(m_series.index), times, side="right") - 1
         ok = idx >= 0
         marks[ok] = m_series.to_numpy(np.float64)[idx[ok]]
     return bars, vals, marks
@@ -69,13 +68,6 @@ def funding_per_bar(bar_times_ns: np.ndarray, **kwargs) -> tuple[np.ndarray, np.
     rate_arr[bars] = vals
     mark_arr[bars] = marks
     return rate_arr, mark_arr
-
-
-def epoch(index: pd.Index) -> tuple[np.ndarray, int]:
-    """(int64 epoch values in the index's own unit, nanoseconds per unit): no conversion pass over the
-    index (pandas 3 builds microsecond indexes by default; converting 1M stamps costs ~1 ms)."""
-    idx = index if isinstance(index, pd.DatetimeIndex) else pd.DatetimeIndex(index)
-    return idx.asi8, {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}[idx.unit]
 
 
 _NS_PER_UNIT = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
