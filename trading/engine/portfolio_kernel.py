@@ -8,7 +8,8 @@ rows are slices of concatenated arrays (``off``); ``astep[r]`` is the step at wh
 at that time) is acted on. State lives in small arrays so a run can stop (full record buffers) and resume.
 Array layout: portfolio_layout.py; event helpers (fills, closes, refusals, monitor actions):
 portfolio_events.py; the multi-slot quiet-bar path: portfolio_quiet.py. The per-step work is written out in
-``run_steps`` itself: an njit call increfs every array it receives, which costs more than a whole quiet step.
+``run_steps`` itself: an njit call increfs every array it receives, which costs more than a whole quiet step;
+the helpers it inlines get its arrays as views without a reference count (borrowed.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import math
 from numba import njit
 
 from . import reasons as R
+from .borrowed import borrowed
 from .detail_path import subbar
 from .portfolio_events import _close, _closed_range, _fill, _open, _price_at_open, _refuse, _rest, _unrest
 from .portfolio_layout import (
@@ -119,6 +121,17 @@ def run_steps(start, end, n_sub, sub_s, axis, o, h, lo, c, mo, mh, ml, mc, use_m
               wallet, kp, pos, equity, fills, decs, refs, room):
     """Advance over steps [start, end); returns the next step. Stops early, before a step, when a record
     buffer might not hold that step's rows (the caller empties them and calls again)."""
+    # every array as a view without a reference count (borrowed.py): the helpers inlined below bind their array
+    # arguments to new variables, and each binding cost an atomic increment and decrement (~20 pairs a flip)
+    axis, o, h, lo, c, mo, mh, ml, mc = (borrowed(axis), borrowed(o), borrowed(h), borrowed(lo), borrowed(c),
+                                         borrowed(mo), borrowed(mh), borrowed(ml), borrowed(mc))
+    use_mark, fstep, fsym, frate, fmark = (borrowed(use_mark), borrowed(fstep), borrowed(fsym), borrowed(frate),
+                                           borrowed(fmark))
+    params, rl, mmr, ded, maxlev = borrowed(params), borrowed(rl), borrowed(mmr), borrowed(ded), borrowed(maxlev)
+    off, astep, sig, exl, exs = borrowed(off), borrowed(astep), borrowed(sig), borrowed(exl), borrowed(exs)
+    fc, dr, cf, hl = borrowed(fc), borrowed(dr), borrowed(cf), borrowed(hl)
+    wallet, kp, pos, equity = borrowed(wallet), borrowed(kp), borrowed(pos), borrowed(equity)
+    fills, decs, refs = borrowed(fills), borrowed(decs), borrowed(refs)
     n_sym = o.shape[0]
     n_fund = fstep.shape[0]
     cap_f = fills.shape[0] - room
