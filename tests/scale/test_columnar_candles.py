@@ -123,3 +123,102 @@ def test_cache_sees_a_close_changed_outside_the_importer(candle_cache):
     assert read_range(symbol="BTCUSDT", interval="5m")["close"].iloc[50] != 12345.0
     Candle.objects.filter(open_time=T0 + timedelta(minutes=5 * 50)).update(close=Decimal("12345"))  # no bump
     assert read_range(symbol="BTCUSDT", interval="5m")["close"].iloc[50] == 12345.0  # the sum of closes moved
+
+
+class _Counting:
+    """read_rows for columnar.series_rows that counts the rows it reads from the table."""
+
+    def __init__(self):
+        from trading.marketdata.reader import _rows
+
+        self.read, self._rows = 0, _rows
+
+    def __call__(self, qs):
+        rows = self._rows(qs, copy=True)
+        self.read += len(rows)
+        return rows
+
+
+def _series(counting) -> np.ndarray:
+    from trading.marketdata.columnar import series_rows
+
+    return series_rows(symbol="BTCUSDT", interval="5m", read_rows=counting)
+
+
+def _assert_equals_table(rows: np.ndarray) -> None:
+    ref = _reference("BTCUSDT", "5m", T0, T0 + timedelta(days=3650))
+    assert len(rows) == len(ref)
+    np.testing.assert_array_equal(rows[:, 0], [t.timestamp() for t in ref.index])
+    np.testing.assert_array_equal(rows[:, 1:], ref.to_numpy())
+
+
+def _upsert(capture, times, closes, **cols):
+    from trading.marketdata.store import upsert_candles
+
+    batch = _batch(times, closes)
+    for name, texts in cols.items():
+        setattr(batch, name, texts)
+    with capture(execute=True):  # on_commit runs the bump, as after the importer's or the feed's commit
+        upsert_candles(symbol="BTCUSDT", interval="5m", kind="trade", batch=batch)
+
+
+@pytest.mark.django_db
+def test_the_feeds_new_bar_extends_the_file_reading_one_row(candle_cache, django_capture_on_commit_callbacks):
+    seed_candles(300)
+    first = _Counting()
+    _series(first)
+    assert first.read == 300  # built whole
+    _upsert(django_capture_on_commit_callbacks, [T0 + timedelta(minutes=5 * 300)], [91234.5])
+    after = _Counting()
+    rows = _series(after)
+    assert after.read == 1  # only the new bar came from the table
+    _assert_equals_table(rows)
+    again = _Counting()
+    np.testing.assert_array_equal(_series(again), rows)
+    assert again.read == 0  # and the extended file is the current one
+
+
+@pytest.mark.django_db
+def test_an_old_bar_corrected_is_read_again_from_its_time(candle_cache, django_capture_on_commit_callbacks):
+    seed_candles(300)
+    _series(_Counting())
+    old = T0 + timedelta(minutes=5 * 100)
+    close = float(Candle.objects.get(symbol="BTCUSDT", interval="5m", open_time=old).close)
+    # a re-imported bar whose HIGH was wrong (the close is the same: only the write's own note says where)
+    _upsert(django_capture_on_commit_callbacks, [old], [close], high=[str(close + 500)])
+    _upsert(django_capture_on_commit_callbacks, [T0 + timedelta(minutes=5 * 300)], [91234.5])
+    counting = _Counting()
+    rows = _series(counting)
+    assert counting.read == 301 - 100  # from the earliest time written since the file was built
+    assert rows[100, 2] == close + 500
+    _assert_equals_table(rows)
+
+
+@pytest.mark.django_db
+def test_an_unannounced_change_before_the_write_reads_the_series_whole(candle_cache,
+                                                                      django_capture_on_commit_callbacks):
+    seed_candles(300)
+    _series(_Counting())
+    Candle.objects.filter(open_time=T0 + timedelta(minutes=5 * 50)).update(close=Decimal("12345"))  # no bump
+    _upsert(django_capture_on_commit_callbacks, [T0 + timedelta(minutes=5 * 300)], [91234.5])
+    counting = _Counting()
+    rows = _series(counting)
+    assert counting.read == 1 + 301  # the extension did not match the table's sum of closes: read whole
+    assert rows[50, 4] == 12345.0
+    _assert_equals_table(rows)
+
+
+@pytest.mark.django_db
+def test_a_file_older_than_the_remembered_writes_is_rebuilt(candle_cache, django_capture_on_commit_callbacks,
+                                                            monkeypatch):
+    from trading.marketdata import columnar
+
+    monkeypatch.setattr(columnar, "BUMPS_KEPT", 2)
+    seed_candles(300)
+    _series(_Counting())
+    for i in range(3):  # three writes: the one after the file's generation is forgotten
+        _upsert(django_capture_on_commit_callbacks, [T0 + timedelta(minutes=5 * (300 + i))], [91000.0 + i])
+    counting = _Counting()
+    rows = _series(counting)
+    assert counting.read == 303
+    _assert_equals_table(rows)

@@ -126,7 +126,8 @@ def upsert_candles(*, symbol: str, interval: str, kind: str, batch: CandleBatch,
         _write(Candle, objs, unique_fields=CANDLE_UNIQUE, update_fields=names, progress=progress,
                batch_size=batch_size)
         if objs and kind == "trade":  # the research cache of this series is stale once this commits
-            transaction.on_commit(lambda: columnar.bump(symbol=symbol, interval=interval))
+            since = min(o.open_time for o in objs)  # the cache re-reads from here (columnar.py)
+            transaction.on_commit(lambda: columnar.bump(symbol=symbol, interval=interval, since=since))
     return UpsertCounts(added=added, updated=updated, unchanged=len(batch) - len(objs))
 
 
