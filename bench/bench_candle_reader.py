@@ -124,6 +124,24 @@ def main() -> None:
                 print(f"    columnar cache: first read (builds the file) {t_build:8.2f} ms | cached {t_cached:8.2f} ms "
                       f"| cursor path without the cache {t_cursor:8.2f} ms | previous / cached = "
                       f"{t_old / t_cached:.1f}x | cursor / cached = {t_cursor / t_cached:.1f}x")
+                # the feed's next closed bar through the one write path (autocommit: its on_commit bump runs at once)
+                import numpy as np
+
+                from trading.marketdata.files import CandleBatch
+                from trading.marketdata.store import upsert_candles
+
+                last_t, last_c = (Candle.objects.filter(symbol="BTCUSDT", interval="1m").order_by("-open_time")
+                                  .values_list("open_time", "close").first())
+                c = str(last_c)
+                upsert_candles(symbol="BTCUSDT", interval="1m", kind="trade", batch=CandleBatch(
+                    open_ms=np.array([int(last_t.timestamp() * 1000) + 60_000]), open=[c], high=[c], low=[c],
+                    close=[c], volume=["1"], turnover=None))
+                t0 = time.perf_counter()
+                after = load_candle_frame(**kw)
+                t_next = (time.perf_counter() - t0) * 1000
+                pd.testing.assert_frame_equal(after, new)
+                print(f"    after the feed's next bar: the next read {t_next:8.2f} ms (the file extended by the one "
+                      f"new row; built whole it took {t_build:.2f} ms: {t_build / t_next:.1f}x)")
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
