@@ -129,6 +129,23 @@ def run_portfolio(*, slots: list[PortfolioSlot], detail: dict[str, pd.DataFrame]
                            trigger_series=prices.trigger, close_prices=prices.c)
 
 
+def _hand_over(buffer: np.ndarray, wallet: np.ndarray, counter: int, out: list) -> np.ndarray:
+    """Move a record buffer's written rows (``wallet[counter]`` of them) to ``out``; the buffer to write on."""
+    used = int(wallet[counter])
+    wallet[counter] = 0.0
+    if not used:
+        return buffer
+    out.append(buffer[:used])
+    return np.empty_like(buffer)
+
+
+def _joined(parts: list, width: int) -> np.ndarray:
+    """The handed-over record parts as one array; a single part as it is (no copy)."""
+    if not parts:
+        return np.empty((0, width))
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
 def simulate(*, slots, symbols, prices, mark, funding, n_sub: int, balance: float, capitals: list[float],
              max_open: int, funding_on: bool, kelly_available: bool, progress=None, opens=None,
              index: pd.DatetimeIndex | None = None) -> Raw:
@@ -174,21 +191,12 @@ def simulate(*, slots, symbols, prices, mark, funding, n_sub: int, balance: floa
         if start < end or start >= n:  # a buffer is full (the kernel stopped early), or the run is done:
             # hand the filled parts over and write on in fresh buffers (no copy); the chunks in between keep
             # writing into the same buffers, so a run whose records fit them is never concatenated
-            if wallet[K.W_NF]:
-                out_f.append(fills[: int(wallet[K.W_NF])])
-                fills = np.empty_like(fills)
-            if wallet[K.W_ND]:
-                out_d.append(decs[: int(wallet[K.W_ND])])
-                decs = np.empty_like(decs)
-            if wallet[K.W_NR]:
-                out_r.append(refs[: int(wallet[K.W_NR])])
-                refs = np.empty_like(refs)
-            wallet[K.W_NF] = wallet[K.W_ND] = wallet[K.W_NR] = 0.0
+            fills = _hand_over(fills, wallet, K.W_NF, out_f)
+            decs = _hand_over(decs, wallet, K.W_ND, out_d)
+            refs = _hand_over(refs, wallet, K.W_NR, out_r)
         if progress is not None and start == end:
             progress(end / n)
     return Raw(
         given_index=index, axis=prices.axis, sub_ns=int(round(sub_s * 1e9)), equity=equity,
-        fills=(out_f[0] if len(out_f) == 1 else np.concatenate(out_f)) if out_f else np.empty((0, K.N_FILL)),
-        decisions=(out_d[0] if len(out_d) == 1 else np.concatenate(out_d)) if out_d else np.empty((0, K.N_DEC)),
-        refusals=(out_r[0] if len(out_r) == 1 else np.concatenate(out_r)) if out_r else np.empty((0, K.N_REF)),
+        fills=_joined(out_f, K.N_FILL), decisions=_joined(out_d, K.N_DEC), refusals=_joined(out_r, K.N_REF),
         final_balance=float(wallet[K.W_BAL]), positions=pos)

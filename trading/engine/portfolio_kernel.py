@@ -7,9 +7,9 @@ Layout: detail prices are (symbols, steps) arrays, NaN where a symbol has no bar
 rows are slices of concatenated arrays (``off``); ``astep[r]`` is the step at whose open row ``r`` (closed
 at that time) is acted on. State lives in small arrays so a run can stop (full record buffers) and resume.
 Array layout: portfolio_layout.py; event helpers (fills, closes, refusals, monitor actions):
-portfolio_events.py; the multi-slot quiet-bar path: portfolio_quiet.py. The per-step work is written out in
-``run_steps`` itself: an njit call increfs every array it receives, which costs more than a whole quiet step;
-the helpers it inlines get its arrays as views without a reference count (borrowed.py).
+portfolio_events.py; the multi-slot quiet-bar path: portfolio_quiet.py. Every array the helpers get is a view
+without a reference count (borrowed.py): numba otherwise counts each array an inlined helper binds or a called
+one receives, with an atomic increment and decrement, and that cost more than a whole quiet step.
 """
 
 from __future__ import annotations
