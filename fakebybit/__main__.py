@@ -21,13 +21,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--btc", type=float, default=65_000.0, help="initial BTCUSDT last price")
     ap.add_argument("--eth", type=float, default=3_500.0, help="initial ETHUSDT last price")
     args = ap.parse_args(argv)
-    extra = []
+    extra, seen = [], {args.api_key}
     for item in args.key:
         key, sep, secret = item.partition(":")
         if not sep or not key or not secret:
             ap.error(f"--key: expected KEY:SECRET, got {item!r}")
-        if key == args.api_key or key in dict(extra):
+        if key in seen:
             ap.error(f"--key: {key!r} is given twice")
+        seen.add(key)
         extra.append((key, secret))
     fake = FakeBybit(args.host, args.port, args.api_key, args.api_secret, args.balance)
     urls = fake.start()
