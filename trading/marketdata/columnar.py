@@ -142,12 +142,12 @@ def _matches(rows: np.ndarray, fingerprint: list) -> bool:
 def _extended(directory: Path, stem: Path, entries: list, qs, read_rows, fingerprint: list) -> np.ndarray | None:
     """The newest cache file of the series brought up to date by re-reading only from the earliest time written
     since it was built (module doc), or None when that cannot be trusted."""
+    gens = [e[0] for e in entries]
     for old in sorted(directory.glob(f"{stem.name}.*.npy"), key=lambda p: p.stat().st_mtime, reverse=True):
         try:
             built_at = json.loads(old.with_suffix(".json").read_text())["generation"]
         except (FileNotFoundError, ValueError, KeyError):
             continue
-        gens = [e[0] for e in entries]
         if built_at in gens:
             pending = entries[gens.index(built_at) + 1:]
         elif built_at == "" and len(entries) < BUMPS_KEPT:
