@@ -271,7 +271,8 @@ def test_worker_killed_holding_the_lock_next_cycle_within_10_s(workers, fake):
         return (f"signals {list(Signal.objects.filter(config=config).values_list('bar_time', 'outcome', 'note'))}; "
                 f"orders {list(Order.objects.filter(account=account).values_list('status', 'reject_reason'))}; "
                 f"fake accepted {counters['orders_accepted'] - base} rejected {counters['orders_rejected']} "
-                f"requests {counters['requests']}; lock {bool(client.exists(lock))}; "
+                f"requests {counters['requests']}; lock {bool(client.exists(lock))}; hold {seen}; "
+                f"order/create faults still queued {fake.faults.pending('/v5/order/create')}; "
                 f"{worker.name} log:\n{worker.tail()}")
 
     seen: dict = {}
@@ -280,8 +281,12 @@ def test_worker_killed_holding_the_lock_next_cycle_within_10_s(workers, fake):
         # The fake accepted the order and holds its reply 8 s (the client waits 10 s): the worker is inside the
         # cycle with the lock in hand. The fake itself reads the lock and kills the worker at that moment: on a CI
         # run a poll from the test thread saw the accepted order only after the reply (the worker finished unkilled).
-        seen["held"] = bool(client.exists(lock))
-        doomed.proc.send_signal(signal.SIGKILL)
+        try:
+            seen["held"] = bool(client.exists(lock))
+            doomed.proc.send_signal(signal.SIGKILL)
+        except BaseException as exc:  # said in the wait's failure message (else the fake's handler swallows it)
+            seen["error"] = repr(exc)
+            raise
 
     fake.on_hold = kill_while_held
     try:
